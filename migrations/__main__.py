@@ -1,0 +1,3 @@
+from migrations.migrate import main
+
+raise SystemExit(main())

@@ -1,0 +1,125 @@
+"""The one Avro codec that the gateway and the stream workers share.
+
+Messages use Avro *single-object encoding* (Avro 1.10 specification): the two
+marker bytes ``C3 01``, the 8-byte little-endian CRC-64-AVRO fingerprint of the
+writer schema's parsing canonical form, then the Avro binary body. A consumer
+that holds the ``.avsc`` files of this folder, and nothing else of this code,
+can therefore tell which schema wrote a message and decode it.
+
+Sample values travel as one ``bytes`` value per lead of little-endian
+two's-complement integers, two bytes wide when every value fits in int16 and four
+otherwise: ``numpy.frombuffer`` turns them back into an array without any
+per-sample Python work, and Kafka's batch compression (zstd) removes what
+redundancy is left.
+"""
+
+from __future__ import annotations
+
+import enum
+import io
+import json
+from collections.abc import Mapping, Sequence
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+import numpy as np
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
+from fastavro.schema import fingerprint, to_parsing_canonical_form
+from numpy.typing import NDArray
+
+MARKER = b"\xc3\x01"
+HEADER_SIZE = len(MARKER) + 8
+
+INT16_MIN, INT16_MAX = -(2**15), 2**15 - 1
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+
+class Schema(enum.Enum):
+    SAMPLE_CHUNK = "sample_chunk"
+    WINDOW_RESULT = "window_result"
+    ECG_SUMMARY = "ecg_summary"
+    DEAD_LETTER = "dead_letter"
+
+
+class DecodeError(ValueError):
+    """The bytes are not a message of the expected schema."""
+
+
+def load_schema_json(schema: Schema) -> dict[str, Any]:
+    text = files("schemas").joinpath(f"{schema.value}.avsc").read_text(encoding="utf-8")
+    parsed: dict[str, Any] = json.loads(text)
+    return parsed
+
+
+class _Parsed:
+    def __init__(self, schema: Schema) -> None:
+        self.parsed = parse_schema(load_schema_json(schema))
+        self.fingerprint = bytes.fromhex(
+            fingerprint(to_parsing_canonical_form(self.parsed), "CRC-64-AVRO")
+        )
+        self.header = MARKER + self.fingerprint
+
+
+@cache
+def _parsed(schema: Schema) -> _Parsed:
+    return _Parsed(schema)
+
+
+def fingerprint_of(schema: Schema) -> bytes:
+    return _parsed(schema).fingerprint
+
+
+def encode(schema: Schema, record: Mapping[str, Any]) -> bytes:
+    parsed = _parsed(schema)
+    out = io.BytesIO()
+    out.write(parsed.header)
+    schemaless_writer(out, parsed.parsed, record)
+    return out.getvalue()
+
+
+def decode(schema: Schema, data: bytes) -> dict[str, Any]:
+    parsed = _parsed(schema)
+    if data[:HEADER_SIZE] != parsed.header:
+        raise DecodeError(
+            f"not a single-object encoded {schema.value} message "
+            f"(header {data[:HEADER_SIZE].hex()}, expected {parsed.header.hex()})"
+        )
+    try:
+        record = schemaless_reader(io.BytesIO(data[HEADER_SIZE:]), parsed.parsed, None)
+    except (EOFError, ValueError, IndexError, UnicodeDecodeError) as exc:
+        raise DecodeError(f"malformed {schema.value} body: {exc}") from exc
+    if not isinstance(record, dict):
+        raise DecodeError(f"{schema.value} body is not a record")
+    return record
+
+
+def encode_samples(leads: Sequence[NDArray[np.integer[Any]]]) -> tuple[int, list[bytes]]:
+    """Pack one 1-D integer array per lead as ``(sample_width, [bytes per lead])``.
+
+    The width is 2 when every value of every lead fits in int16, else 4.
+    Raises ``ValueError`` when a value does not fit in int32.
+    """
+    non_empty = [lead for lead in leads if lead.size]
+    low = min((int(lead.min()) for lead in non_empty), default=0)
+    high = max((int(lead.max()) for lead in non_empty), default=0)
+    if low >= INT16_MIN and high <= INT16_MAX:
+        dtype = "<i2"
+    elif low >= INT32_MIN and high <= INT32_MAX:
+        dtype = "<i4"
+    else:
+        raise ValueError("sample values must fit in a signed 32-bit integer")
+    return np.dtype(dtype).itemsize, [lead.astype(dtype, copy=False).tobytes() for lead in leads]
+
+
+def decode_samples(data: Sequence[bytes], sample_width: int) -> list[NDArray[np.int32]]:
+    """Unpack the ``samples`` field into one int32 array per lead."""
+    dtype = {2: "<i2", 4: "<i4"}.get(sample_width)
+    if dtype is None:
+        raise DecodeError(f"sample_width must be 2 or 4, got {sample_width}")
+    leads = []
+    for index, raw in enumerate(data):
+        if len(raw) % sample_width:
+            raise DecodeError(f"samples[{index}] has {len(raw)} bytes, not a multiple of {sample_width}")
+        leads.append(np.frombuffer(raw, dtype=dtype).astype(np.int32, copy=False))
+    return leads

@@ -1,0 +1,49 @@
+"""Fixtures shared by every tier.
+
+Integration and e2e tests need the real services that ``make test`` starts and
+describes in the environment. When one is missing they *fail*: a missing broker
+or database must never turn into a silently skipped test.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO.parent / "shared" / "data"
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        pytest.fail(
+            f"{name} is not set: integration and e2e tests need the services that "
+            "`make test` starts (run the suite with `make test`)",
+            pytrace=False,
+        )
+    return value
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    return _required("ECG_KAFKA_BOOTSTRAP")
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    return _required("ECG_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def gateway_url() -> str:
+    return _required("ECG_GATEWAY_URL").rstrip("/")
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not (DATA / "mitdb" / "100.hea").is_file():
+        pytest.fail(f"the reference records are missing: expected them in {DATA}", pytrace=False)
+    return DATA
