@@ -1,0 +1,137 @@
+"""From one decoded sample chunk and the ECG's carried state to the events to emit.
+
+This is the windows agent without Faust: it neutralises redelivered chunks by
+their sequence number, refuses gaps and inconsistent chunks, feeds the analysis
+core and turns its results into ``WindowResult`` and ``EcgSummary`` records.
+Everything here is pure, so it is tested without a broker.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemas.codec import DecodeError, decode_samples
+from streams.analysis.windows import AnalyserState, WindowStats, feed, finish, start_analysis
+
+_STATE = struct.Struct("<BqB")
+_VERSION = 1
+
+
+class InvalidChunkError(ValueError):
+    """The chunk cannot be applied; the reason goes to the dead-letter topic."""
+
+
+@dataclass(frozen=True)
+class StreamState:
+    """What is carried per ECG between chunks: the next expected sequence
+    number, whether the final chunk was seen, and the analyser's state."""
+
+    next_seq: int
+    finished: bool
+    analyser: AnalyserState | None
+
+    def to_bytes(self) -> bytes:
+        head = _STATE.pack(_VERSION, self.next_seq, self.finished)
+        return head + (b"" if self.analyser is None else self.analyser.to_bytes())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> StreamState:
+        version, next_seq, finished = _STATE.unpack_from(data)
+        if version != _VERSION:
+            raise ValueError(f"unknown stream state version {version}")
+        rest = data[_STATE.size :]
+        analyser = AnalyserState.from_bytes(rest) if rest else None
+        return cls(next_seq=next_seq, finished=bool(finished), analyser=analyser)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: StreamState
+    windows: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] | None = None
+    duplicate: bool = False
+
+
+def apply_chunk(
+    state: StreamState | None,
+    chunk: dict[str, Any],
+    window_samples: Callable[[float | None], int],
+) -> Outcome:
+    """Apply one ``SampleChunk`` record to the ECG's state.
+
+    ``window_samples`` maps the ECG's sampling rate (or None) to its window
+    length in samples. Raises ``InvalidChunkError`` for a chunk that does not fit.
+    """
+    seq = chunk["seq"]
+    if state is not None and (state.finished or seq < state.next_seq):
+        return Outcome(state=state, duplicate=True)
+    expected = 0 if state is None else state.next_seq
+    if seq != expected:
+        raise InvalidChunkError(f"chunk seq {seq} arrived while seq {expected} was expected")
+    names = [lead["name"] for lead in chunk["leads"]]
+    try:
+        samples = decode_samples(chunk["samples"], chunk["sample_width"])
+    except DecodeError as exc:
+        raise InvalidChunkError(str(exc)) from exc
+    if len(samples) != len(names):
+        raise InvalidChunkError(f"chunk has {len(samples)} sample arrays for {len(names)} leads")
+
+    analyser = state.analyser if state is not None else None
+    if analyser is None:
+        analyser = start_analysis(len(names), window_samples(chunk["sampling_rate"]))
+    if analyser.n_leads != len(names):
+        raise InvalidChunkError(f"chunk has {len(names)} leads, the ECG has {analyser.n_leads}")
+    if chunk["start_sample"] != analyser.frontier:
+        raise InvalidChunkError(
+            f"chunk starts at sample {chunk['start_sample']}, expected {analyser.frontier}"
+        )
+
+    analyser, closed = feed(analyser, samples)
+    summary = None
+    if chunk["final"]:
+        last, totals = finish(analyser)
+        closed += last
+        summary = {
+            "ecg_id": chunk["ecg_id"],
+            "date": chunk["date"],
+            "sampling_rate": chunk["sampling_rate"],
+            "n_windows": totals.n_windows,
+            "leads": [
+                {
+                    "name": name,
+                    "number_of_samples": int(totals.number_of_samples[i]),
+                    "zero_crossings": int(totals.zero_crossings[i]),
+                }
+                for i, name in enumerate(names)
+            ],
+        }
+    windows = [_window_record(chunk, names, window) for window in closed]
+    # Once finished, only the marker is kept: later duplicates are recognised
+    # without holding the analyser's state.
+    new_state = StreamState(
+        next_seq=seq + 1,
+        finished=bool(chunk["final"]),
+        analyser=None if chunk["final"] else analyser,
+    )
+    return Outcome(state=new_state, windows=windows, summary=summary)
+
+
+def _window_record(chunk: dict[str, Any], names: list[str], window: WindowStats) -> dict[str, Any]:
+    return {
+        "ecg_id": chunk["ecg_id"],
+        "index": window.index,
+        "start_sample": window.start_sample,
+        "end_sample": window.end_sample,
+        "sampling_rate": chunk["sampling_rate"],
+        "leads": [
+            {
+                "name": name,
+                "number_of_samples": int(window.number_of_samples[i]),
+                "zero_crossings": int(window.zero_crossings[i]),
+            }
+            for i, name in enumerate(names)
+        ],
+    }

@@ -1,0 +1,63 @@
+"""Stream-worker settings, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    kafka_bootstrap: str
+    database_url: str = field(repr=False)
+    app_id: str = "ecg-pipeline"
+    topic_partitions: int = 4
+    topic_replication: int = 1
+    window_seconds: float = 10.0
+    window_samples_without_rate: int = 5000
+    sink_batch_size: int = 500
+    sink_batch_seconds: float = 0.2
+    data_dir: Path = Path(tempfile.gettempdir()) / "ecg-streams"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        try:
+            bootstrap = env["ECG_KAFKA_BOOTSTRAP"]
+            database_url = env["ECG_DATABASE_URL"]
+        except KeyError as missing:
+            raise SettingsError(f"{missing.args[0]} must be set") from None
+        default = cls(kafka_bootstrap=bootstrap, database_url=database_url)
+        try:
+            return cls(
+                kafka_bootstrap=bootstrap,
+                database_url=database_url,
+                app_id=env.get("ECG_STREAMS_APP_ID", default.app_id),
+                topic_partitions=int(env.get("ECG_TOPIC_PARTITIONS", default.topic_partitions)),
+                topic_replication=int(env.get("ECG_TOPIC_REPLICATION", default.topic_replication)),
+                window_seconds=float(env.get("ECG_WINDOW_SECONDS", default.window_seconds)),
+                window_samples_without_rate=int(
+                    env.get("ECG_WINDOW_SAMPLES_WITHOUT_RATE", default.window_samples_without_rate)
+                ),
+                sink_batch_size=int(env.get("ECG_SINK_BATCH_SIZE", default.sink_batch_size)),
+                sink_batch_seconds=float(
+                    env.get("ECG_SINK_BATCH_SECONDS", default.sink_batch_seconds)
+                ),
+                data_dir=Path(env.get("ECG_STREAMS_DATA_DIR", str(default.data_dir))),
+            )
+        except ValueError as exc:
+            raise SettingsError(f"invalid stream-worker setting: {exc}") from None
+
+    def window_samples(self, sampling_rate: float | None) -> int:
+        """Samples per analysis window: ``window_seconds`` of samples, or a fixed
+        count when the ECG has no sampling rate."""
+        if sampling_rate is None:
+            return self.window_samples_without_rate
+        return max(1, round(self.window_seconds * sampling_rate))

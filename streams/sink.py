@@ -1,0 +1,154 @@
+"""The result sink: window results and summaries into PostgreSQL, one batch per
+transaction, as upserts on natural keys so that redelivered events change nothing.
+
+While the database is unreachable the batch is retried with capped backoff and
+nothing is acknowledged, so the consumer stops pulling (backpressure) and no
+result is dropped; offsets move only after the batch is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+log = logging.getLogger(__name__)
+
+RETRYABLE = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.InterfaceError,
+)
+
+_UPSERT_WINDOWS = """
+INSERT INTO ecg_windows (ecg_id, index, start_sample, end_sample, result)
+SELECT * FROM unnest($1::uuid[], $2::int[], $3::bigint[], $4::bigint[], $5::jsonb[])
+ON CONFLICT (ecg_id, index) DO UPDATE
+SET start_sample = EXCLUDED.start_sample, end_sample = EXCLUDED.end_sample,
+    result = EXCLUDED.result
+"""
+
+_UPSERT_SUMMARIES = """
+INSERT INTO ecg_summaries (ecg_id, n_windows, result)
+SELECT * FROM unnest($1::uuid[], $2::int[], $3::jsonb[])
+ON CONFLICT (ecg_id) DO UPDATE
+SET n_windows = EXCLUDED.n_windows, result = EXCLUDED.result, completed_at = now()
+"""
+
+# The ECG row normally exists (the gateway writes it before publishing); a summary
+# that overtakes it still creates it, so that no result is orphaned.
+_UPSERT_ECGS = """
+INSERT INTO ecgs (id, date, sampling_rate, status)
+SELECT id, date, rate, 'done'
+FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[]) AS s (id, date, rate)
+ON CONFLICT (id) DO UPDATE SET status = 'done', error = NULL, updated_at = now()
+"""
+
+_UPSERT_LEADS = """
+INSERT INTO ecg_leads (ecg_id, position, name, number_of_samples, zero_crossings)
+SELECT * FROM unnest($1::uuid[], $2::smallint[], $3::text[], $4::bigint[], $5::bigint[])
+ON CONFLICT (ecg_id, position) DO UPDATE
+SET number_of_samples = EXCLUDED.number_of_samples, zero_crossings = EXCLUDED.zero_crossings
+"""
+
+
+def to_json(record: dict[str, Any]) -> str:
+    return json.dumps(record, default=_json_default, separators=(",", ":"))
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+class ResultStore:
+    def __init__(self, dsn: str, *, max_backoff: float = 5.0) -> None:
+        self._dsn = dsn
+        self._pool: asyncpg.Pool | None = None
+        self._max_backoff = max_backoff
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def write(
+        self, windows: Sequence[dict[str, Any]], summaries: Sequence[dict[str, Any]]
+    ) -> None:
+        """Write one batch, retrying until it is stored (or the task is cancelled).
+
+        Redelivered events may repeat a natural key inside one batch; the last
+        one wins, as it would across batches.
+        """
+        windows = list({(w["ecg_id"], w["index"]): w for w in windows}.values())
+        summaries = list({s["ecg_id"]: s for s in summaries}.values())
+        delay = 0.1
+        while True:
+            try:
+                await self._write_once(windows, summaries)
+                return
+            except RETRYABLE as exc:
+                log.warning("result batch not written (%s); retrying in %.1f s", exc, delay)
+                await self._reset()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._max_backoff)
+
+    async def _reset(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.terminate()
+
+    async def _write_once(
+        self, windows: Sequence[dict[str, Any]], summaries: Sequence[dict[str, Any]]
+    ) -> None:
+        if self._pool is None:
+            self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=2, timeout=10)
+        async with self._pool.acquire() as connection, connection.transaction():
+            if windows:
+                await connection.execute(
+                    _UPSERT_WINDOWS,
+                    [w["ecg_id"] for w in windows],
+                    [w["index"] for w in windows],
+                    [w["start_sample"] for w in windows],
+                    [w["end_sample"] for w in windows],
+                    [to_json(w) for w in windows],
+                )
+            if summaries:
+                await self._write_summaries(connection, summaries)
+
+    async def _write_summaries(
+        self, connection: PoolConnectionProxy[asyncpg.Record], summaries: Sequence[dict[str, Any]]
+    ) -> None:
+        await connection.execute(
+            _UPSERT_ECGS,
+            [s["ecg_id"] for s in summaries],
+            [s["date"] for s in summaries],
+            [s["sampling_rate"] for s in summaries],
+        )
+        leads = [(s["ecg_id"], i, lead) for s in summaries for i, lead in enumerate(s["leads"])]
+        await connection.execute(
+            _UPSERT_LEADS,
+            [ecg_id for ecg_id, _, _ in leads],
+            [position for _, position, _ in leads],
+            [lead["name"] for _, _, lead in leads],
+            [lead["number_of_samples"] for _, _, lead in leads],
+            [lead["zero_crossings"] for _, _, lead in leads],
+        )
+        await connection.execute(
+            _UPSERT_SUMMARIES,
+            [s["ecg_id"] for s in summaries],
+            [s["n_windows"] for s in summaries],
+            [to_json(s) for s in summaries],
+        )

@@ -1,0 +1,57 @@
+"""Create the pipeline's topics, idempotently, with the configured partition count.
+
+Run once before the services start (``python -m streams.topics``). Partitions are
+the unit of scale: as many stream workers can share the work as there are
+partitions of ``ecg.samples.v1``. An existing topic is left as it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
+
+from schemas import topics
+from streams.settings import Settings, SettingsError
+
+TOPICS = (topics.SAMPLES, topics.WINDOWS, topics.SUMMARIES, topics.DEAD_LETTERS)
+
+
+async def create_topics(settings: Settings, names: tuple[str, ...] = TOPICS) -> list[str]:
+    """Create the missing topics; return the names created now."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [name for name in names if name not in existing]
+        if missing:
+            await admin.create_topics(
+                [
+                    NewTopic(
+                        name,
+                        num_partitions=settings.topic_partitions,
+                        replication_factor=settings.topic_replication,
+                    )
+                    for name in missing
+                ]
+            )
+        return missing
+    finally:
+        await admin.close()
+
+
+def main() -> int:
+    try:
+        settings = Settings.from_env()
+        created = asyncio.run(create_topics(settings))
+    except (SettingsError, KafkaError, OSError) as exc:
+        print(f"topics: {exc}", file=sys.stderr)
+        return 1
+    print(f"topics: created {', '.join(created) if created else 'none (all exist)'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

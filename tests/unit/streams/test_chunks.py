@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pytest
+
+from schemas.codec import encode_samples
+from streams.chunks import InvalidChunkError, Outcome, StreamState, apply_chunk
+
+ECG_ID = uuid.uuid4()
+
+
+def chunk(seq: int, start: int, leads: list[list[int]], *, final: bool = False) -> dict[str, Any]:
+    width, samples = encode_samples([np.array(lead, dtype=np.int32) for lead in leads])
+    return {
+        "ecg_id": ECG_ID,
+        "seq": seq,
+        "start_sample": start,
+        "final": final,
+        "date": datetime(2024, 5, 1, tzinfo=UTC),
+        "sampling_rate": 2.0,
+        "leads": [{"name": name} for name in ("I", "II")[: len(leads)]],
+        "sample_width": width,
+        "samples": samples,
+    }
+
+
+def window_of_2_seconds(rate: float | None) -> int:
+    assert rate == 2.0
+    return 4
+
+
+def apply(state: StreamState | None, record: dict[str, Any]) -> Outcome:
+    outcome = apply_chunk(state, record, window_of_2_seconds)
+    # The carried state always survives a trip through its bytes.
+    data = outcome.state.to_bytes()
+    assert StreamState.from_bytes(data).to_bytes() == data
+    return outcome
+
+
+def test_chunks_make_windows_and_a_summary() -> None:
+    first = apply(None, chunk(0, 0, [[1, -1, 1], [0, 0, 5]]))
+    assert first.windows == []
+    second = apply(first.state, chunk(1, 3, [[-1, 1, -1, 1, -1], [-5]], final=True))
+    assert [w["index"] for w in second.windows] == [0, 1]
+    assert second.windows[0]["leads"][0] == {
+        "name": "I",
+        "number_of_samples": 4,
+        "zero_crossings": 3,
+    }
+    assert second.windows[1]["end_sample"] == 8
+    assert second.summary is not None
+    assert second.summary["n_windows"] == 2
+    assert second.summary["leads"] == [
+        {"name": "I", "number_of_samples": 8, "zero_crossings": 7},
+        {"name": "II", "number_of_samples": 4, "zero_crossings": 1},
+    ]
+    assert second.state.finished
+    assert second.state.analyser is None
+
+
+def test_a_redelivered_chunk_changes_nothing() -> None:
+    first = apply(None, chunk(0, 0, [[1, -1], [1, 1]]))
+    again = apply(first.state, chunk(0, 0, [[1, -1], [1, 1]]))
+    assert again.duplicate
+    assert again.state.to_bytes() == first.state.to_bytes()
+    done = apply(first.state, chunk(1, 2, [[1], [1]], final=True))
+    assert apply(done.state, chunk(1, 2, [[1], [1]], final=True)).duplicate
+
+
+def test_a_gap_is_refused() -> None:
+    first = apply(None, chunk(0, 0, [[1], [1]]))
+    with pytest.raises(InvalidChunkError, match="seq 2 arrived while seq 1 was expected"):
+        apply(first.state, chunk(2, 1, [[1], [1]]))
+    with pytest.raises(InvalidChunkError, match="seq 1 arrived while seq 0 was expected"):
+        apply(None, chunk(1, 0, [[1], [1]]))
+
+
+def test_an_inconsistent_chunk_is_refused() -> None:
+    first = apply(None, chunk(0, 0, [[1], [1]]))
+    with pytest.raises(InvalidChunkError, match="starts at sample 5, expected 1"):
+        apply(first.state, chunk(1, 5, [[1], [1]]))
+    with pytest.raises(InvalidChunkError, match="1 leads, the ECG has 2"):
+        apply(first.state, chunk(1, 1, [[1]]))
+    broken = chunk(1, 1, [[1], [1]]) | {"samples": [b"\x00\x01"]}
+    with pytest.raises(InvalidChunkError, match="1 sample arrays for 2 leads"):
+        apply(first.state, broken)
