@@ -120,6 +120,8 @@ def decode_samples(data: Sequence[bytes], sample_width: int) -> list[NDArray[np.
     leads = []
     for index, raw in enumerate(data):
         if len(raw) % sample_width:
-            raise DecodeError(f"samples[{index}] has {len(raw)} bytes, not a multiple of {sample_width}")
+            raise DecodeError(
+                f"samples[{index}] has {len(raw)} bytes, not a multiple of {sample_width}"
+            )
         leads.append(np.frombuffer(raw, dtype=dtype).astype(np.int32, copy=False))
     return leads
