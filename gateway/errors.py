@@ -1,0 +1,109 @@
+"""What can go wrong in the gateway, as types. ``gateway.problems`` maps each of
+them to an HTTP problem response, in one place; nothing here knows about HTTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+class GatewayError(Exception):
+    """Base of the errors that the gateway answers with a problem response.
+
+    ``str(error)`` is the problem's ``detail``: written for the client, so it never
+    carries internals (hosts, SQL, tracebacks); those go to the log via ``__cause__``.
+    """
+
+    def extensions(self) -> dict[str, Any]:
+        """Extra members of the problem object."""
+        return {}
+
+
+class MalformedBodyError(GatewayError):
+    """The body is not a JSON object (bad JSON, wrong top-level type, cut short)."""
+
+
+class BodyTooLargeError(GatewayError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the body is larger than the limit of {limit} bytes")
+        self.limit = limit
+
+
+class InvalidInputError(GatewayError):
+    """The request is well-formed JSON but breaks the rules; lists every problem found."""
+
+    def __init__(self, errors: Sequence[FieldError], omitted: int = 0) -> None:
+        if not errors:
+            raise ValueError("InvalidInputError needs at least one FieldError")
+        self.errors = tuple(errors)
+        self.omitted = omitted
+        super().__init__(self.describe())
+
+    def extensions(self) -> dict[str, Any]:
+        return {
+            "errors": [{"field": error.field, "message": error.message} for error in self.errors]
+        }
+
+    def describe(self, shown: int = 5) -> str:
+        total = len(self.errors) + self.omitted
+        if total == 1:
+            return str(self.errors[0])
+        listed = "; ".join(str(error) for error in self.errors[:shown])
+        more = total - min(shown, len(self.errors))
+        return f"{total} problems: {listed}" + (f"; and {more} more" if more else "")
+
+
+class EcgNotFoundError(GatewayError):
+    def __init__(self, ecg_id: object) -> None:
+        super().__init__(f"no ECG with id {ecg_id}")
+
+
+class EcgExistsError(GatewayError):
+    def __init__(self, ecg_id: object) -> None:
+        super().__init__(
+            f"an ECG with id {ecg_id} already exists; send the upload without an id, "
+            "or with a new one"
+        )
+
+
+class ServiceUnavailableError(GatewayError):
+    """A backing service cannot do its part now; the client should retry later."""
+
+
+class KafkaUnavailableError(ServiceUnavailableError):
+    pass
+
+
+class DatabaseUnavailableError(ServiceUnavailableError):
+    pass
+
+
+class UnhealthyError(ServiceUnavailableError):
+    def __init__(self, checks: dict[str, str]) -> None:
+        failing = ", ".join(name for name, outcome in checks.items() if outcome != "ok")
+        super().__init__(f"not ready: {failing} unavailable")
+        self.checks = checks
+
+    def extensions(self) -> dict[str, Any]:
+        return {"checks": self.checks}
+
+
+def describe(value: object) -> str:
+    """A short JSON rendering of a value, for error messages."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,0 +1,35 @@
+"""``GET /healthz``: 200 when the producer is connected and PostgreSQL answers."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gateway.errors import ServiceUnavailableError, UnhealthyError
+from gateway.lifespan import State
+
+
+async def healthz(request: Request[State]) -> Response:
+    kafka, postgresql = await asyncio.gather(
+        request.state["publisher"].ping(),
+        request.state["repository"].ping(),
+        return_exceptions=True,
+    )
+    checks = {"kafka": _outcome(kafka), "postgresql": _outcome(postgresql)}
+    if any(outcome != "ok" for outcome in checks.values()):
+        raise UnhealthyError(checks)
+    return JSONResponse({"status": "ok"})
+
+
+def _outcome(result: BaseException | None) -> str:
+    if result is None:
+        return "ok"
+    if isinstance(result, ServiceUnavailableError):
+        return "unavailable"
+    raise result
+
+
+routes = [Route("/healthz", healthz, methods=["GET"], name="healthz")]

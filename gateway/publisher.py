@@ -1,0 +1,167 @@
+"""Publishing an ECG's samples to Kafka, and the life of the producer.
+
+The producer is idempotent with ``acks="all"``, so an acknowledged chunk is on
+every in-sync replica and a retried batch is not written twice; chunks are keyed
+by the ECG id, so one ECG's chunks stay in order on one partition.
+
+Kafka down at startup: the lifespan makes one connection attempt; when it fails
+the gateway starts anyway, logs a warning and keeps trying in the background
+(1 s, doubling up to ``kafka_reconnect_max_seconds``). Until it is connected,
+uploads get 503 with ``Retry-After`` and ``/healthz`` reports 503, so the process
+never crash-loops and never looks healthy while it cannot publish. Once
+connected, aiokafka reconnects by itself; an upload that Kafka does not
+acknowledge within ``publish_timeout_seconds`` is answered 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+from uuid import UUID
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from gateway.chunks import sample_width, samples_per_chunk, split_into_chunks
+from gateway.errors import KafkaUnavailableError
+from gateway.settings import Settings
+from gateway.uploads import Upload
+from schemas.codec import Schema, encode, encode_samples
+
+log = logging.getLogger(__name__)
+
+
+def message_key(ecg_id: UUID) -> bytes:
+    return str(ecg_id).encode()
+
+
+def encode_chunks(upload: Upload, chunk_bytes: int) -> list[bytes]:
+    """The ``SampleChunk`` messages of an upload, in ``seq`` order."""
+    signals = [lead.signal for lead in upload.leads]
+    length = samples_per_chunk(len(signals), sample_width(signals), chunk_bytes)
+    leads = [
+        {"name": lead.name, "gain": lead.gain, "baseline": lead.baseline} for lead in upload.leads
+    ]
+    messages = []
+    for chunk in split_into_chunks(signals, length):
+        width, samples = encode_samples(chunk.samples)
+        record = {
+            "ecg_id": str(upload.id),
+            "seq": chunk.seq,
+            "start_sample": chunk.start_sample,
+            "final": chunk.final,
+            "date": upload.date,
+            "sampling_rate": upload.sampling_rate,
+            "leads": leads,
+            "sample_width": width,
+            "samples": samples,
+        }
+        messages.append(encode(Schema.SAMPLE_CHUNK, record))
+    return messages
+
+
+class SamplePublisher:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._producer: Any = None
+        self._connecting: asyncio.Task[None] | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self._producer is not None
+
+    async def start(self) -> None:
+        if not await self._try_connect():
+            self._connecting = asyncio.create_task(self._keep_connecting(), name="kafka-connect")
+
+    async def stop(self) -> None:
+        if self._connecting is not None:
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connecting
+            self._connecting = None
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await producer.stop()
+
+    async def ping(self) -> None:
+        producer = self._require_producer()
+        try:
+            async with asyncio.timeout(self._settings.health_timeout_seconds):
+                await producer.client.fetch_all_metadata()
+        except (KafkaError, OSError, TimeoutError) as exc:
+            raise KafkaUnavailableError("the message broker does not answer") from exc
+
+    async def publish(self, upload: Upload) -> int:
+        """Send every chunk and wait until Kafka acknowledged all; return how many."""
+        producer = self._require_producer()
+        messages = encode_chunks(upload, self._settings.chunk_bytes)
+        key = message_key(upload.id)
+        timeout = self._settings.publish_timeout_seconds
+        try:
+            async with asyncio.timeout(timeout):
+                deliveries = [
+                    await producer.send(self._settings.samples_topic, value=message, key=key)
+                    for message in messages
+                ]
+                outcomes = await asyncio.gather(*deliveries, return_exceptions=True)
+        except TimeoutError as exc:
+            raise KafkaUnavailableError(
+                f"the message broker did not acknowledge the samples within {timeout:g} s; "
+                "retry later"
+            ) from exc
+        except KafkaError as exc:
+            raise KafkaUnavailableError(
+                "the message broker refused the samples; retry later"
+            ) from exc
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise KafkaUnavailableError(
+                    "the message broker refused the samples; retry later"
+                ) from outcome
+        return len(messages)
+
+    def ensure_connected(self) -> None:
+        self._require_producer()
+
+    def _require_producer(self) -> Any:
+        if self._producer is None:
+            raise KafkaUnavailableError("the message broker is not connected yet; retry later")
+        return self._producer
+
+    async def _try_connect(self) -> bool:
+        settings = self._settings
+        producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap,
+            client_id="ecg-gateway",
+            acks="all",
+            enable_idempotence=True,
+            compression_type="zstd",
+            linger_ms=settings.kafka_linger_ms,
+            request_timeout_ms=int(settings.kafka_request_timeout_seconds * 1000),
+        )
+        try:
+            await producer.start()
+        except (KafkaError, OSError, TimeoutError) as exc:
+            await producer.stop()
+            log.warning("Kafka at %s is unreachable: %s", settings.kafka_bootstrap, exc)
+            return False
+        except Exception:
+            # Keep the background retry alive whatever the client raises; say so loudly.
+            await producer.stop()
+            log.exception("connecting to Kafka at %s failed", settings.kafka_bootstrap)
+            return False
+        self._producer = producer
+        log.info("connected to Kafka at %s", settings.kafka_bootstrap)
+        return True
+
+    async def _keep_connecting(self) -> None:
+        delay = 1.0
+        while True:
+            log.info("retrying Kafka at %s in %g s", self._settings.kafka_bootstrap, delay)
+            await asyncio.sleep(delay)
+            if await self._try_connect():
+                return
+            delay = min(delay * 2, self._settings.kafka_reconnect_max_seconds)

@@ -1,0 +1,288 @@
+"""The upload body, checked and turned into an ``Upload`` with one numpy array per lead.
+
+Rules (every broken one is reported, with its field path, in one 422):
+
+- top level: ``date`` (required), ``leads`` (required, non-empty), ``id`` (optional
+  UUID, generated when absent), ``sampling_rate`` (optional number, 0 < Hz <= 100000);
+- each lead: ``name`` (required, see ``gateway.leads``, no duplicates), ``signal``
+  (required, non-empty array of JSON integers in the signed 32-bit range),
+  ``number_of_samples`` (optional, must equal the signal's length), ``gain``
+  (optional number > 0, ADC units per mV), ``baseline`` (optional integer, int32);
+- ``date`` is ISO 8601; a trailing ``Z`` is accepted, a date-time without an
+  offset is taken as UTC, and a date alone means its midnight UTC;
+- ``id`` must be the hyphenated 8-4-4-4-12 form (any case); it is kept lower-case;
+- ``null`` for an optional field means the same as leaving it out;
+- unknown fields are errors, so that a typo (``numberOfSamples``) is not silently dropped.
+
+Signals are checked by ``gateway.signals``, without a Python loop over samples.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final, NoReturn
+from uuid import UUID, uuid4
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gateway.errors import FieldError, InvalidInputError, MalformedBodyError, describe
+from gateway.leads import LEAD_NAMES, canonical_lead_name
+from gateway.signals import INT32_RANGE, SignalError, to_signal
+from schemas.codec import INT32_MAX, INT32_MIN
+
+UPLOAD_FIELDS: Final = ("id", "date", "sampling_rate", "leads")
+LEAD_FIELDS: Final = ("name", "number_of_samples", "signal", "gain", "baseline")
+MAX_SAMPLING_RATE: Final = 100_000
+MAX_REPORTED_ERRORS: Final = 50
+UUID_TEXT: Final = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
+@dataclass(frozen=True, eq=False)
+class Lead:
+    name: str
+    signal: NDArray[np.int32]
+    gain: float | None = None
+    baseline: int | None = None
+
+    @property
+    def number_of_samples(self) -> int:
+        return int(self.signal.size)
+
+
+@dataclass(frozen=True, eq=False)
+class Upload:
+    id: UUID
+    date: datetime
+    sampling_rate: float | None
+    leads: tuple[Lead, ...]
+
+
+def parse_upload(body: bytes | bytearray, new_id: Callable[[], UUID] = uuid4) -> Upload:
+    return validate_upload(decode_json(body), new_id)
+
+
+def decode_json(body: bytes | bytearray) -> dict[str, Any]:
+    try:
+        document = json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedBodyError(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise MalformedBodyError(f"expected a JSON object, got {describe(document)}")
+    return document
+
+
+def validate_upload(document: Mapping[str, Any], new_id: Callable[[], UUID] = uuid4) -> Upload:
+    found = _Findings()
+    _check_fields(document, "", UPLOAD_FIELDS, found)
+    ecg_id = _ecg_id(document.get("id"), found)
+    date = _date(document.get("date"), found)
+    sampling_rate = _positive_number(
+        document.get("sampling_rate"), "sampling_rate", found, MAX_SAMPLING_RATE
+    )
+    leads = _leads(document.get("leads"), found)
+    found.raise_if_any()
+    assert date is not None
+    return Upload(
+        id=new_id() if ecg_id is None else ecg_id,
+        date=date,
+        sampling_rate=sampling_rate,
+        leads=tuple(leads),
+    )
+
+
+def parse_uuid(text: str) -> UUID | None:
+    """A UUID in its hyphenated 8-4-4-4-12 form (any case), or None."""
+    return UUID(text) if UUID_TEXT.fullmatch(text) else None
+
+
+class _Findings:
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+        self.omitted = 0
+
+    def add(self, field: str, message: str) -> None:
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append(FieldError(field, message))
+        else:
+            self.omitted += 1
+
+    def __len__(self) -> int:
+        return len(self.errors) + self.omitted
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise InvalidInputError(self.errors, self.omitted)
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _member(path: str, key: str) -> str:
+    shown = key if len(key) <= 40 else key[:37] + "..."
+    if not shown.isidentifier():
+        return f"{path}[{json.dumps(shown)}]"
+    return f"{path}.{shown}" if path else shown
+
+
+def _check_fields(
+    obj: Mapping[str, Any], path: str, allowed: Sequence[str], found: _Findings
+) -> None:
+    for key in obj:
+        if key not in allowed:
+            found.add(_member(path, key), f"unknown field; {_suggest(key, allowed)}")
+
+
+def _suggest(key: str, allowed: Sequence[str]) -> str:
+    squashed = {name.replace("_", ""): name for name in allowed}
+    match = squashed.get(key.replace("_", "").replace("-", "").lower())
+    if match is None:
+        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        match = close[0] if close else None
+    if match is not None:
+        return f"did you mean {match!r}?"
+    return f"accepted fields: {', '.join(allowed)}"
+
+
+def _ecg_id(value: object, found: _Findings) -> UUID | None:
+    if value is None:
+        return None
+    parsed = parse_uuid(value) if isinstance(value, str) else None
+    if parsed is None:
+        found.add("id", f"expected a UUID such as {UUID(int=0x1234)}, got {describe(value)}")
+    return parsed
+
+
+def _date(value: object, found: _Findings) -> datetime | None:
+    if value is None:
+        found.add("date", "is required")
+        return None
+    hint = "expected an ISO 8601 date-time such as 2024-05-01T10:00:00Z"
+    if not isinstance(value, str) or len(value) > 64:
+        found.add("date", f"{hint}, got {describe(value)}")
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        found.add("date", f"{hint}, got {describe(value)}")
+        return None
+
+
+def _positive_number(
+    value: object, path: str, found: _Findings, maximum: float = math.inf
+) -> float | None:
+    if value is None:
+        return None
+    if type(value) not in (int, float):
+        found.add(path, f"expected a number, got {describe(value)}")
+        return None
+    assert isinstance(value, int | float)
+    if not 0 < value < math.inf:
+        found.add(path, f"must be greater than 0, got {describe(value)}")
+        return None
+    if value > maximum:
+        found.add(path, f"must be at most {maximum}, got {describe(value)}")
+        return None
+    return float(value)
+
+
+def _int32(value: object, path: str, found: _Findings) -> int | None:
+    if value is None:
+        return None
+    if type(value) is not int:
+        found.add(path, f"expected an integer, got {describe(value)}")
+        return None
+    if not INT32_MIN <= value <= INT32_MAX:
+        found.add(path, f"must be within the signed 32-bit range {INT32_RANGE}, got {value}")
+        return None
+    return value
+
+
+def _leads(value: object, found: _Findings) -> list[Lead]:
+    if value is None:
+        found.add("leads", "is required")
+        return []
+    if not isinstance(value, list):
+        found.add("leads", f"expected an array of lead objects, got {describe(value)}")
+        return []
+    if not value:
+        found.add("leads", "must contain at least one lead")
+        return []
+    leads: list[Lead] = []
+    first_seen: dict[str, int] = {}
+    for index, item in enumerate(value):
+        path = f"leads[{index}]"
+        name, lead = _lead(item, path, found)
+        if name is not None:
+            if name in first_seen:
+                found.add(
+                    f"{path}.name",
+                    f"duplicate lead {name!r}: leads[{first_seen[name]}] has the same name",
+                )
+            else:
+                first_seen[name] = index
+        if lead is not None:
+            leads.append(lead)
+    return leads
+
+
+def _lead(item: object, path: str, found: _Findings) -> tuple[str | None, Lead | None]:
+    if not isinstance(item, dict):
+        found.add(path, f"expected a lead object, got {describe(item)}")
+        return None, None
+    before = len(found)
+    _check_fields(item, path, LEAD_FIELDS, found)
+    name = _lead_name(item.get("name"), f"{path}.name", found)
+    signal = _signal(item.get("signal"), f"{path}.signal", found)
+    _number_of_samples(item.get("number_of_samples"), signal, f"{path}.number_of_samples", found)
+    gain = _positive_number(item.get("gain"), f"{path}.gain", found)
+    baseline = _int32(item.get("baseline"), f"{path}.baseline", found)
+    if len(found) > before or name is None or signal is None:
+        return name, None
+    return name, Lead(name=name, signal=signal, gain=gain, baseline=baseline)
+
+
+def _lead_name(value: object, path: str, found: _Findings) -> str | None:
+    if value is None:
+        found.add(path, "is required")
+        return None
+    name = canonical_lead_name(value) if isinstance(value, str) else None
+    if name is None:
+        found.add(
+            path,
+            f"unknown lead name {describe(value)}; accepted names (any case): "
+            + ", ".join(LEAD_NAMES),
+        )
+    return name
+
+
+def _number_of_samples(
+    value: object, signal: NDArray[np.int32] | None, path: str, found: _Findings
+) -> None:
+    if value is None:
+        return
+    if type(value) is not int or value < 0:
+        found.add(path, f"expected a non-negative integer, got {describe(value)}")
+    elif signal is not None and value != signal.size:
+        found.add(path, f"is {value} but signal has {signal.size} samples")
+
+
+def _signal(value: object, path: str, found: _Findings) -> NDArray[np.int32] | None:
+    if value is None:
+        found.add(path, "is required")
+        return None
+    try:
+        return to_signal(value)
+    except SignalError as error:
+        found.add(path if error.index is None else f"{path}[{error.index}]", str(error))
+        return None

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from uuid import UUID
+
+import httpx
+import pytest
+
+from gateway.ecg import format_date, render
+from gateway.problems import PROBLEM_JSON
+from gateway.repository import StoredEcg, StoredLead
+
+
+@pytest.mark.parametrize(
+    "ecg_id",
+    [
+        "nope",
+        "123e4567-e89b-12d3-a456-42661417400g",
+        "123e4567e89b12d3a456426614174000",
+        "%00",
+        "%F0%9F%AB%80",
+        "x" * 5000,
+        "'; DROP TABLE ecgs; --",
+    ],
+)
+async def test_malformed_id_is_422_before_any_lookup(
+    client: httpx.AsyncClient, ecg_id: str
+) -> None:
+    response = await client.get(f"/api/v1/ecg/{ecg_id}")
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM_JSON
+    problem = response.json()
+    assert problem["detail"].startswith("ecg_id: expected a UUID")
+    assert problem["errors"][0]["field"] == "ecg_id"
+    assert len(problem["detail"]) < 200
+
+
+async def test_nested_path_is_404(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/ecg/123e4567-e89b-12d3-a456-426614174000/extra")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == PROBLEM_JSON
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (datetime(2024, 5, 1, 10, tzinfo=UTC), "2024-05-01T10:00:00Z"),
+        (datetime(2024, 5, 1, 12, tzinfo=timezone(timedelta(hours=2))), "2024-05-01T10:00:00Z"),
+        (datetime(2024, 5, 1, 10, 0, 0, 1500, tzinfo=UTC), "2024-05-01T10:00:00.001500Z"),
+    ],
+)
+def test_format_date(value: datetime, text: str) -> None:
+    assert format_date(value) == text
+
+
+def test_render() -> None:
+    stored = StoredEcg(
+        id=UUID("123e4567-e89b-12d3-a456-426614174000"),
+        date=datetime(2024, 5, 1, 10, tzinfo=UTC),
+        status="done",
+        sampling_rate=500.0,
+        leads=(
+            StoredLead("I", 5000, 42, 200.0, 1024),
+            StoredLead("aVR", 4000, None, None, None),
+        ),
+        summary={"heart_rate": 61.5},
+        window_count=3,
+    )
+    assert render(stored) == {
+        "id": "123e4567-e89b-12d3-a456-426614174000",
+        "date": "2024-05-01T10:00:00Z",
+        "status": "done",
+        "sampling_rate": 500.0,
+        "leads": [
+            {
+                "name": "I",
+                "number_of_samples": 5000,
+                "zero_crossings": 42,
+                "gain": 200.0,
+                "baseline": 1024,
+            },
+            {
+                "name": "aVR",
+                "number_of_samples": 4000,
+                "zero_crossings": None,
+                "gain": None,
+                "baseline": None,
+            },
+        ],
+        "summary": {"heart_rate": 61.5},
+        "windows": {"count": 3},
+    }
