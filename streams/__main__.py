@@ -1,6 +1,14 @@
-"""``python -m streams worker``: run a stream worker (Faust's command line)."""
+"""``python -m streams worker``: run a stream worker (Faust's command line).
+
+The worker runs without Faust's web server unless ``--with-web`` is given: the
+pipeline does not use it, and several workers on one host would fight over its port.
+"""
+
+import sys
 
 from streams.app import create_app
 from streams.settings import Settings
 
+if "worker" in sys.argv and not {"--with-web", "--without-web"} & set(sys.argv):
+    sys.argv.append("--without-web")
 create_app(Settings.from_env()).main()

@@ -1,0 +1,58 @@
+# Local development and CI entry points; see README.md ("Running locally").
+#   make up      start PostgreSQL, Kafka, migrations, topics, worker and gateway (no Docker)
+#   make down    stop what `make up` started
+#   make test    lint, type-check, then the whole test suite against real services
+# Downloads are cached in $(ECG_CACHE_DIR), outside the repository.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+UV_VERSION := 0.13.9
+ECG_CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ecg-pipeline
+export ECG_CACHE_DIR
+UV_HOME := $(ECG_CACHE_DIR)/uv-$(UV_VERSION)
+UV := $(UV_HOME)/bin/uv
+PYTHON := .venv/bin/python
+RUN_DIR ?= .run
+PYTEST_ARGS ?=
+
+.PHONY: help venv up down test lint fmt typecheck compose-cli
+
+help:
+	@echo "make up         start the pipeline locally; prints the gateway URL"
+	@echo "make down       stop it"
+	@echo "make test       lint + typecheck + pytest against real PostgreSQL and Kafka"
+	@echo "make lint       ruff check and ruff format --check"
+	@echo "make fmt        ruff check --fix and ruff format"
+	@echo "make typecheck  mypy --strict"
+
+$(UV):
+	@infra/bootstrap-uv "$(UV_HOME)" "$(UV_VERSION)"
+
+venv: $(UV)
+	@"$(UV)" sync --frozen --quiet
+
+up: venv
+	@$(PYTHON) -m infra up --run-dir "$(RUN_DIR)"
+
+down: venv
+	@$(PYTHON) -m infra down --run-dir "$(RUN_DIR)"
+
+lint: venv
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+fmt: venv
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+typecheck: venv
+	.venv/bin/mypy
+
+compose-cli: venv
+	@$(PYTHON) -m infra ensure-compose-cli >/dev/null
+
+test: lint typecheck compose-cli
+	$(PYTHON) -m infra run -- $(PYTHON) -m pytest $(PYTEST_ARGS)

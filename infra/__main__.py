@@ -1,0 +1,64 @@
+"""python -m infra: the pipeline's local infrastructure, without Docker.
+
+up [--run-dir .run] [--services-only]   start everything detached; print the gateway URL
+down [--run-dir .run]                   stop what `up` started (idempotent)
+run [--services-only] -- CMD...         start in a temporary directory, run CMD with
+                                        the ECG_* environment, stop everything,
+                                        exit with CMD's status (125: startup failed)
+ensure-compose-cli                      make sure `docker compose` or `docker-compose` exists
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from infra import commands
+from infra.compose_cli import ensure_compose_command
+from infra.processes import StartupError
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m infra",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    up = sub.add_parser("up", help="start the local stack and return once it is ready")
+    down = sub.add_parser("down", help="stop what `up` started")
+    for action in (up, down):
+        action.add_argument("--run-dir", type=Path, default=Path(".run"), help="default: .run")
+    up.add_argument("--services-only", action="store_true", help="PostgreSQL and Kafka only")
+    run = sub.add_parser("run", help="run a command against a throwaway stack")
+    run.add_argument("--services-only", action="store_true", help="PostgreSQL and Kafka only")
+    run.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD [ARGS...]")
+    sub.add_parser("ensure-compose-cli", help="install docker-compose if no Compose CLI exists")
+    args = parser.parse_args(argv)
+    if args.action == "run":
+        if args.command[:1] == ["--"]:
+            args.command = args.command[1:]
+        if not args.command:
+            parser.error("run: give the command to run after --")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    if args.action == "up":
+        return commands.up(args.run_dir, services_only=args.services_only)
+    if args.action == "down":
+        return commands.down(args.run_dir)
+    if args.action == "run":
+        return commands.run(args.command, services_only=args.services_only)
+    try:
+        print(" ".join(ensure_compose_command()))
+    except (StartupError, RuntimeError) as exc:
+        print(f"infra: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
