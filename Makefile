@@ -18,7 +18,7 @@ PYTHON := .venv/bin/python
 RUN_DIR ?= .run
 PYTEST_ARGS ?=
 
-.PHONY: help venv up down test lint fmt typecheck compose-cli
+.PHONY: help venv up down test lint fmt typecheck compose-cli bench-upload
 
 help:
 	@echo "make up         start the pipeline locally; prints the gateway URL"
@@ -27,6 +27,7 @@ help:
 	@echo "make lint       ruff check and ruff format --check"
 	@echo "make fmt        ruff check --fix and ruff format"
 	@echo "make typecheck  mypy --strict"
+	@echo "make bench-upload  time uploads of MIT-BIH record 100 through the running stack (after make up)"
 
 $(UV):
 	@infra/bootstrap-uv "$(UV_HOME)" "$(UV_VERSION)"
@@ -56,3 +57,6 @@ compose-cli: venv
 
 test: lint typecheck compose-cli
 	$(PYTHON) -m infra run -- $(PYTHON) -m pytest $(PYTEST_ARGS)
+
+bench-upload: venv
+	@set -a && . "$(RUN_DIR)/env" && set +a && $(PYTHON) -m bench.upload --runs 5

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-DATA = REPO.parent / "shared" / "data"
+DATA = Path(os.environ.get("ECG_DATA_DIR", REPO.parent / "shared" / "data"))
 
 
 def _required(name: str) -> str:
