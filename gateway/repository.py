@@ -124,7 +124,8 @@ class EcgRepository:
         ):
             row = await connection.fetchrow(
                 """
-                SELECT e.id, e.date, e.status, e.sampling_rate, s.result AS summary,
+                SELECT e.id, e.date, e.sampling_rate, s.result AS summary,
+                       CASE WHEN s.ecg_id IS NULL THEN e.status ELSE 'done' END AS status,
                        (SELECT count(*) FROM ecg_windows w WHERE w.ecg_id = e.id) AS window_count
                 FROM ecgs e LEFT JOIN ecg_summaries s ON s.ecg_id = e.id
                 WHERE e.id = $1
@@ -135,7 +136,7 @@ class EcgRepository:
                 return None
             leads = await connection.fetch(
                 """
-                SELECT name, number_of_samples, zero_crossings, gain, baseline
+                SELECT name, number_of_samples, gain, baseline
                 FROM ecg_leads WHERE ecg_id = $1 ORDER BY position
                 """,
                 ecg_id,
@@ -145,7 +146,10 @@ class EcgRepository:
             date=row["date"],
             status=row["status"],
             sampling_rate=row["sampling_rate"],
-            leads=tuple(StoredLead(**dict(lead)) for lead in leads),
+            leads=tuple(
+                StoredLead(**dict(lead), zero_crossings=_summary_count(row["summary"], position))
+                for position, lead in enumerate(leads)
+            ),
             summary=row["summary"],
             window_count=row["window_count"],
         )
@@ -161,6 +165,14 @@ class EcgRepository:
                 yield connection
         except UNAVAILABLE as exc:
             raise DatabaseUnavailableError("the database is unavailable; retry later") from exc
+
+
+def _summary_count(summary: Any, position: int) -> int | None:
+    """A lead's zero crossings from the ECG summary; None until it has arrived."""
+    if summary is None:
+        return None
+    count: int = summary["leads"][position]["zero_crossings"]
+    return count
 
 
 async def _set_codecs(connection: asyncpg.Connection[asyncpg.Record]) -> None:

@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 
 log = logging.getLogger(__name__)
 
@@ -42,22 +41,6 @@ INSERT INTO ecg_summaries (ecg_id, n_windows, result)
 SELECT * FROM unnest($1::uuid[], $2::int[], $3::jsonb[])
 ON CONFLICT (ecg_id) DO UPDATE
 SET n_windows = EXCLUDED.n_windows, result = EXCLUDED.result, completed_at = now()
-"""
-
-# The ECG row normally exists (the gateway writes it before publishing); a summary
-# that overtakes it still creates it, so that no result is orphaned.
-_UPSERT_ECGS = """
-INSERT INTO ecgs (id, date, sampling_rate, status)
-SELECT id, date, rate, 'done'
-FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[]) AS s (id, date, rate)
-ON CONFLICT (id) DO UPDATE SET status = 'done', error = NULL, updated_at = now()
-"""
-
-_UPSERT_LEADS = """
-INSERT INTO ecg_leads (ecg_id, position, name, number_of_samples, zero_crossings)
-SELECT * FROM unnest($1::uuid[], $2::smallint[], $3::text[], $4::bigint[], $5::bigint[])
-ON CONFLICT (ecg_id, position) DO UPDATE
-SET number_of_samples = EXCLUDED.number_of_samples, zero_crossings = EXCLUDED.zero_crossings
 """
 
 
@@ -126,29 +109,9 @@ class ResultStore:
                     [to_json(w) for w in windows],
                 )
             if summaries:
-                await self._write_summaries(connection, summaries)
-
-    async def _write_summaries(
-        self, connection: PoolConnectionProxy[asyncpg.Record], summaries: Sequence[dict[str, Any]]
-    ) -> None:
-        await connection.execute(
-            _UPSERT_ECGS,
-            [s["ecg_id"] for s in summaries],
-            [s["date"] for s in summaries],
-            [s["sampling_rate"] for s in summaries],
-        )
-        leads = [(s["ecg_id"], i, lead) for s in summaries for i, lead in enumerate(s["leads"])]
-        await connection.execute(
-            _UPSERT_LEADS,
-            [ecg_id for ecg_id, _, _ in leads],
-            [position for _, position, _ in leads],
-            [lead["name"] for _, _, lead in leads],
-            [lead["number_of_samples"] for _, _, lead in leads],
-            [lead["zero_crossings"] for _, _, lead in leads],
-        )
-        await connection.execute(
-            _UPSERT_SUMMARIES,
-            [s["ecg_id"] for s in summaries],
-            [s["n_windows"] for s in summaries],
-            [to_json(s) for s in summaries],
-        )
+                await connection.execute(
+                    _UPSERT_SUMMARIES,
+                    [s["ecg_id"] for s in summaries],
+                    [s["n_windows"] for s in summaries],
+                    [to_json(s) for s in summaries],
+                )

@@ -121,12 +121,18 @@ async def test_results_written_by_the_sink_are_shown(
 ) -> None:
     upload = make_upload()
     await repository.add(upload)
-    summary = {"n_windows": 2, "heart_rate": {"mean": 71.5}, "leads": [{"name": "MLII"}]}
+    summary = {
+        "n_windows": 2,
+        "heart_rate": {"mean": 71.5},
+        "leads": [
+            {"name": lead.name, "zero_crossings": i * 10 + 1} for i, lead in enumerate(upload.leads)
+        ],
+    }
+    before = await repository.get(upload.id)
+    assert before is not None
+    assert before.status == "processing"
+    assert [lead.zero_crossings for lead in before.leads] == [None] * len(upload.leads)
     async with connection.transaction():
-        await connection.execute("UPDATE ecgs SET status = 'done' WHERE id = $1", upload.id)
-        await connection.execute(
-            "UPDATE ecg_leads SET zero_crossings = position * 10 + 1 WHERE ecg_id = $1", upload.id
-        )
         for index in range(2):
             await connection.execute(
                 "INSERT INTO ecg_windows (ecg_id, index, start_sample, end_sample, result)"

@@ -53,19 +53,14 @@ def summary(ecg_id: uuid.UUID, crossings: int = 2) -> dict[str, Any]:
     }
 
 
-async def test_results_land_and_the_ecg_is_done(db: asyncpg.Connection, store: ResultStore) -> None:
+async def test_results_land(db: asyncpg.Connection, store: ResultStore) -> None:
     ecg_id = uuid.uuid4()
-    await db.execute("INSERT INTO ecgs (id, date) VALUES ($1, $2)", ecg_id, datetime.now(UTC))
-    await db.execute(
-        "INSERT INTO ecg_leads (ecg_id, position, name, number_of_samples) VALUES ($1, 0, 'I', 20)",
-        ecg_id,
-    )
     await store.write([window(ecg_id, 0), window(ecg_id, 1)], [summary(ecg_id)])
 
-    assert await db.fetchval("SELECT status FROM ecgs WHERE id = $1", ecg_id) == "done"
-    lead = await db.fetchrow("SELECT * FROM ecg_leads WHERE ecg_id = $1", ecg_id)
-    assert lead is not None
-    assert (lead["name"], lead["number_of_samples"], lead["zero_crossings"]) == ("I", 20, 2)
+    stored = await db.fetchrow("SELECT * FROM ecg_summaries WHERE ecg_id = $1", ecg_id)
+    assert stored is not None
+    assert stored["n_windows"] == 2
+    assert json.loads(stored["result"])["leads"][0]["zero_crossings"] == 2
     rows = await db.fetch(
         "SELECT index, end_sample, result FROM ecg_windows WHERE ecg_id = $1 ORDER BY index",
         ecg_id,
@@ -88,19 +83,14 @@ async def test_redelivery_is_an_upsert(db: asyncpg.Connection, store: ResultStor
         )
         == "5"
     )
-    assert await db.fetchval("SELECT zero_crossings FROM ecg_leads WHERE ecg_id = $1", ecg_id) == 3
+    assert (
+        await db.fetchval(
+            "SELECT result->'leads'->0->>'zero_crossings' FROM ecg_summaries WHERE ecg_id = $1",
+            ecg_id,
+        )
+        == "3"
+    )
     assert await db.fetchval("SELECT count(*) FROM ecg_summaries WHERE ecg_id = $1", ecg_id) == 1
-
-
-async def test_a_summary_without_its_ecg_row_creates_it(
-    db: asyncpg.Connection, store: ResultStore
-) -> None:
-    ecg_id = uuid.uuid4()
-    await store.write([], [summary(ecg_id)])
-    row = await db.fetchrow("SELECT status, date FROM ecgs WHERE id = $1", ecg_id)
-    assert row is not None
-    assert row["status"] == "done"
-    assert row["date"] == datetime(2024, 5, 1, 10, tzinfo=UTC)
 
 
 async def test_a_record_the_database_refuses_raises(store: ResultStore) -> None:
