@@ -8,6 +8,7 @@ process is recorded in the run directory's state as soon as it exists.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -34,6 +35,9 @@ class Stack:
         self.run_dir = run_dir
         self.ephemeral = ephemeral
         self.state = State(run_dir)
+        # One token-signing key per stack, shared by its gateways and its tests;
+        # a user's own ECG_JWT_SECRET wins.
+        self._jwt_secret = secrets.token_urlsafe(48)
 
     def _tied(self, sig: int = signal.SIGKILL) -> int | None:
         return sig if self.ephemeral else None
@@ -84,6 +88,7 @@ class Stack:
         env["ECG_DATABASE_URL"] = postgres.database_url(ports["postgres"])
         env["ECG_KAFKA_BOOTSTRAP"] = f"{kafka.HOST}:{ports['kafka']}"
         env.setdefault("ECG_STREAMS_DATA_DIR", str(self.run_dir / "streams-data"))
+        env.setdefault("ECG_JWT_SECRET", self._jwt_secret)
         if "gateway" in ports:
             env["ECG_GATEWAY_URL"] = apps.gateway_url(ports["gateway"])
         else:

@@ -58,11 +58,9 @@ class State:
 
     def save(self) -> None:
         path = self.run_dir / STATE_FILE
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(self.to_json(), indent=2) + "\n")
-        os.replace(temporary, path)
+        _write_private(path, json.dumps(self.to_json(), indent=2) + "\n")
         lines = [f"export {key}={shlex.quote(value)}\n" for key, value in self.env.items()]
-        (self.run_dir / ENV_FILE).write_text("".join(lines))
+        _write_private(self.run_dir / ENV_FILE, "".join(lines))
 
     @classmethod
     def load(cls, run_dir: Path) -> State | None:
@@ -86,3 +84,13 @@ class State:
     def discard(self) -> None:
         for name in (STATE_FILE, ENV_FILE):
             (self.run_dir / name).unlink(missing_ok=True)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Replace ``path`` atomically with a file only its owner can read: the
+    environment holds the stack's token-signing key."""
+    temporary = path.with_name(path.name + ".tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
+    os.replace(temporary, path)
