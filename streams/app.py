@@ -12,6 +12,7 @@ processed goes to the dead-letter topic with the reason, and is acknowledged.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, cast
 
@@ -22,7 +23,15 @@ from faust.types import EventT, StreamT
 
 from schemas import topics
 from schemas.codec import DecodeError, Schema, decode, encode
-from streams.chunks import InvalidChunkError, StreamState, apply_chunk
+from streams.backfill import ChunkReader
+from streams.chunks import (
+    ChunkGapError,
+    InvalidChunkError,
+    Outcome,
+    StreamState,
+    apply_chunk,
+    catch_up,
+)
 from streams.settings import Settings
 from streams.sink import ResultStore
 
@@ -47,13 +56,20 @@ def create_app(settings: Settings) -> faust.App:
         producer_acks=-1,
         producer_compression_type="zstd",
         consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.session_timeout_seconds,
+        broker_heartbeat_interval=settings.session_timeout_seconds / 4,
         web_enabled=False,
     )
-    samples = app.topic(topics.SAMPLES, **RAW)
-    windows_out = app.topic(topics.WINDOWS, **RAW)
-    summaries_out = app.topic(topics.SUMMARIES, **RAW)
-    dead_letters = app.topic(topics.DEAD_LETTERS, **RAW)
-    results = app.topic(topics.WINDOWS, topics.SUMMARIES, **RAW)
+    name = settings.topic
+    samples = app.topic(name(topics.SAMPLES), **RAW)
+    windows_out = app.topic(name(topics.WINDOWS), **RAW)
+    summaries_out = app.topic(name(topics.SUMMARIES), **RAW)
+    dead_letters = app.topic(name(topics.DEAD_LETTERS), **RAW)
+    results = app.topic(name(topics.WINDOWS), name(topics.SUMMARIES), **RAW)
+    result_schemas = {
+        name(topics.WINDOWS): Schema.WINDOW_RESULT,
+        name(topics.SUMMARIES): Schema.ECG_SUMMARY,
+    }
     state = cast(
         "Table[bytes, bytes]",
         app.Table("ecg-stream-state", default=None, key_type=bytes, value_type=bytes),
@@ -78,28 +94,66 @@ def create_app(settings: Settings) -> faust.App:
             "reason": reason,
             "payload": message.value or b"",
         }
-        await dead_letters.send(key=message.key, value=encode(Schema.DEAD_LETTER, record))
+        sent = await dead_letters.send(key=message.key, value=encode(Schema.DEAD_LETTER, record))
+        await sent  # acknowledged before the offending message is
+
+    async def emit(key: bytes, outcome: Outcome) -> None:
+        """Send an outcome's results and wait until Kafka has them."""
+        sent = [
+            await windows_out.send(key=key, value=encode(Schema.WINDOW_RESULT, window))
+            for window in outcome.windows
+        ]
+        if outcome.summary is not None:
+            summary = encode(Schema.ECG_SUMMARY, outcome.summary)
+            sent.append(await summaries_out.send(key=key, value=summary))
+        await asyncio.gather(*sent)
+
+    async def reread(
+        reader: ChunkReader, event: EventT[bytes], key: bytes, current: StreamState | None
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """The ECG's chunks between its last applied one and ``event``, from Kafka."""
+        message = event.message
+        start = (
+            current.last_offset + 1
+            if current is not None and current.last_offset >= 0
+            else max(0, message.offset - settings.backfill_lookback)
+        )
+        found = await reader.read(message.topic, message.partition, start, message.offset, key)
+        return [(offset, decode(Schema.SAMPLE_CHUNK, value)) for offset, value in found]
 
     @app.agent(samples, name="windows")
     async def windows(stream: StreamT[bytes]) -> None:
-        async for event in stream.events():
+        reader = ChunkReader(settings.kafka_bootstrap)
+        try:
+            async for event in stream.events():
+                await on_chunk(reader, event)
+        finally:
+            await reader.close()
+
+    async def on_chunk(reader: ChunkReader, event: EventT[bytes]) -> None:
+        offset = event.message.offset
+        try:
+            chunk = decode(Schema.SAMPLE_CHUNK, event.value)
+            key = str(chunk["ecg_id"]).encode()
+            raw = state.get(key)
+            current = StreamState.from_bytes(raw) if raw else None
             try:
-                chunk = decode(Schema.SAMPLE_CHUNK, event.value)
-                key = str(chunk["ecg_id"]).encode()
-                raw = state.get(key)
-                outcome = apply_chunk(
-                    StreamState.from_bytes(raw) if raw else None, chunk, settings.window_samples
-                )
-            except (DecodeError, InvalidChunkError) as exc:
-                await dead_letter(event, str(exc))
-                continue
-            if outcome.duplicate:
-                continue
-            for window in outcome.windows:
-                await windows_out.send(key=key, value=encode(Schema.WINDOW_RESULT, window))
-            if outcome.summary is not None:
-                await summaries_out.send(key=key, value=encode(Schema.ECG_SUMMARY, outcome.summary))
-            state[key] = outcome.state.to_bytes()
+                outcomes = [apply_chunk(current, chunk, settings.window_samples, offset)]
+            except ChunkGapError:
+                earlier = await reread(reader, event, key, current)
+                outcomes = catch_up(current, earlier, chunk, settings.window_samples, offset)
+        except (DecodeError, InvalidChunkError) as exc:
+            await dead_letter(event, str(exc))
+            return
+        if outcomes[-1].duplicate:
+            return
+        # The state moves on only once Kafka has the results: if the worker dies
+        # in between, the chunk is processed again from the old state and the same
+        # results are sent again (the sink upserts them). Only chunks that close a
+        # window wait for a round trip.
+        for outcome in outcomes:
+            await emit(key, outcome)
+        state[key] = outcomes[-1].state.to_bytes()
 
     @app.agent(results, name="sink")
     async def sink(stream: StreamT[bytes]) -> None:
@@ -112,17 +166,19 @@ def create_app(settings: Settings) -> faust.App:
                 for event in cast(list[EventT[bytes]], events):
                     try:
                         decoded.append(
-                            (event, decode(SINK_SCHEMAS[event.message.topic], event.value))
+                            (event, decode(result_schemas[event.message.topic], event.value))
                         )
                     except DecodeError as exc:
                         await dead_letter(event, str(exc))
                 try:
-                    await store.write(*split_results(decoded))
+                    await store.write(*split_results(decoded, name(topics.WINDOWS)))
                 except asyncpg.PostgresError:
                     # One bad record must not block the rest: store one by one.
                     for event, record in decoded:
                         try:
-                            await store.write(*split_results([(event, record)]))
+                            await store.write(
+                                *split_results([(event, record)], name(topics.WINDOWS))
+                            )
                         except asyncpg.PostgresError as exc:
                             await dead_letter(event, f"rejected by the database: {exc}")
                 for event in cast(list[EventT[bytes]], events):
@@ -133,13 +189,10 @@ def create_app(settings: Settings) -> faust.App:
     return app
 
 
-SINK_SCHEMAS = {topics.WINDOWS: Schema.WINDOW_RESULT, topics.SUMMARIES: Schema.ECG_SUMMARY}
-
-
 def split_results(
-    decoded: list[tuple[EventT[bytes], dict[str, Any]]],
+    decoded: list[tuple[EventT[bytes], dict[str, Any]]], windows_topic: str
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Decoded results as (window results, summaries)."""
-    windows = [record for event, record in decoded if event.message.topic == topics.WINDOWS]
-    summaries = [record for event, record in decoded if event.message.topic != topics.WINDOWS]
+    windows = [record for event, record in decoded if event.message.topic == windows_topic]
+    summaries = [record for event, record in decoded if event.message.topic != windows_topic]
     return windows, summaries

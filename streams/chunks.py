@@ -9,14 +9,14 @@ Everything here is pure, so it is tested without a broker.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.codec import DecodeError, decode_samples
 from streams.analysis.windows import AnalyserState, WindowStats, feed, finish, start_analysis
 
-_STATE = struct.Struct("<BqB")
+_STATE = struct.Struct("<BqBq")
 _VERSION = 1
 
 
@@ -24,27 +24,38 @@ class InvalidChunkError(ValueError):
     """The chunk cannot be applied; the reason goes to the dead-letter topic."""
 
 
+class ChunkGapError(InvalidChunkError):
+    """Chunks ``expected`` to ``arrived - 1`` have not been applied yet."""
+
+    def __init__(self, expected: int, arrived: int) -> None:
+        super().__init__(f"chunk seq {arrived} arrived while seq {expected} was expected")
+        self.expected = expected
+        self.arrived = arrived
+
+
 @dataclass(frozen=True)
 class StreamState:
     """What is carried per ECG between chunks: the next expected sequence
-    number, whether the final chunk was seen, and the analyser's state."""
+    number, whether the final chunk was seen, the Kafka offset of the last chunk
+    applied (-1 before the first), and the analyser's state."""
 
     next_seq: int
     finished: bool
     analyser: AnalyserState | None
+    last_offset: int = -1
 
     def to_bytes(self) -> bytes:
-        head = _STATE.pack(_VERSION, self.next_seq, self.finished)
+        head = _STATE.pack(_VERSION, self.next_seq, self.finished, self.last_offset)
         return head + (b"" if self.analyser is None else self.analyser.to_bytes())
 
     @classmethod
     def from_bytes(cls, data: bytes) -> StreamState:
-        version, next_seq, finished = _STATE.unpack_from(data)
+        version, next_seq, finished, last_offset = _STATE.unpack_from(data)
         if version != _VERSION:
             raise ValueError(f"unknown stream state version {version}")
         rest = data[_STATE.size :]
         analyser = AnalyserState.from_bytes(rest) if rest else None
-        return cls(next_seq=next_seq, finished=bool(finished), analyser=analyser)
+        return cls(next_seq, bool(finished), analyser, last_offset)
 
 
 @dataclass(frozen=True)
@@ -59,18 +70,20 @@ def apply_chunk(
     state: StreamState | None,
     chunk: dict[str, Any],
     window_samples: Callable[[float | None], int],
+    offset: int = -1,
 ) -> Outcome:
-    """Apply one ``SampleChunk`` record to the ECG's state.
+    """Apply one ``SampleChunk`` record, read at Kafka ``offset``, to the ECG's state.
 
     ``window_samples`` maps the ECG's sampling rate (or None) to its window
-    length in samples. Raises ``InvalidChunkError`` for a chunk that does not fit.
+    length in samples. Raises ``ChunkGapError`` when earlier chunks are missing
+    and ``InvalidChunkError`` for a chunk that does not fit.
     """
     seq = chunk["seq"]
     if state is not None and (state.finished or seq < state.next_seq):
         return Outcome(state=state, duplicate=True)
     expected = 0 if state is None else state.next_seq
     if seq != expected:
-        raise InvalidChunkError(f"chunk seq {seq} arrived while seq {expected} was expected")
+        raise ChunkGapError(expected, seq)
     names = [lead["name"] for lead in chunk["leads"]]
     try:
         samples = decode_samples(chunk["samples"], chunk["sample_width"])
@@ -115,6 +128,7 @@ def apply_chunk(
         next_seq=seq + 1,
         finished=bool(chunk["final"]),
         analyser=None if chunk["final"] else analyser,
+        last_offset=offset,
     )
     return Outcome(state=new_state, windows=windows, summary=summary)
 
@@ -135,3 +149,28 @@ def _window_record(chunk: dict[str, Any], names: list[str], window: WindowStats)
             for i, name in enumerate(names)
         ],
     }
+
+
+def catch_up(
+    state: StreamState | None,
+    earlier: Sequence[tuple[int, dict[str, Any]]],
+    chunk: dict[str, Any],
+    window_samples: Callable[[float | None], int],
+    offset: int,
+) -> list[Outcome]:
+    """Apply the ECG's chunks re-read from Kafka (``(offset, record)`` in offset
+    order) that fill the gap before ``chunk``, then ``chunk`` itself.
+
+    Raises ``ChunkGapError`` if chunks are still missing.
+    """
+    outcomes: list[Outcome] = []
+    for earlier_offset, record in earlier:
+        if record["seq"] >= chunk["seq"]:
+            break
+        current = outcomes[-1].state if outcomes else state
+        outcome = apply_chunk(current, record, window_samples, earlier_offset)
+        if not outcome.duplicate:
+            outcomes.append(outcome)
+    current = outcomes[-1].state if outcomes else state
+    outcomes.append(apply_chunk(current, chunk, window_samples, offset))
+    return outcomes

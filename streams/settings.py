@@ -18,10 +18,19 @@ class Settings:
     kafka_bootstrap: str
     database_url: str = field(repr=False)
     app_id: str = "ecg-pipeline"
+    # Prepended to every topic name: lets a test (or a second pipeline on the same
+    # cluster) run its own topics side by side with the standard ones.
+    topic_namespace: str = ""
     topic_partitions: int = 4
     topic_replication: int = 1
     window_seconds: float = 10.0
     window_samples_without_rate: int = 5000
+    # How long a worker that died silently keeps its partitions before the group
+    # hands them to the others (Faust's default is 60 s).
+    session_timeout_seconds: float = 10.0
+    # How far back (in messages of the partition) to look for an ECG's first
+    # chunks when a later one arrives before them and nothing was applied yet.
+    backfill_lookback: int = 100_000
     sink_batch_size: int = 500
     sink_batch_seconds: float = 0.2
     data_dir: Path = Path(tempfile.gettempdir()) / "ecg-streams"
@@ -40,11 +49,15 @@ class Settings:
                 kafka_bootstrap=bootstrap,
                 database_url=database_url,
                 app_id=env.get("ECG_STREAMS_APP_ID", default.app_id),
+                topic_namespace=env.get("ECG_TOPIC_NAMESPACE", default.topic_namespace),
                 topic_partitions=int(env.get("ECG_TOPIC_PARTITIONS", default.topic_partitions)),
                 topic_replication=int(env.get("ECG_TOPIC_REPLICATION", default.topic_replication)),
                 window_seconds=float(env.get("ECG_WINDOW_SECONDS", default.window_seconds)),
                 window_samples_without_rate=int(
                     env.get("ECG_WINDOW_SAMPLES_WITHOUT_RATE", default.window_samples_without_rate)
+                ),
+                session_timeout_seconds=float(
+                    env.get("ECG_STREAMS_SESSION_TIMEOUT_SECONDS", default.session_timeout_seconds)
                 ),
                 sink_batch_size=int(env.get("ECG_SINK_BATCH_SIZE", default.sink_batch_size)),
                 sink_batch_seconds=float(
@@ -54,6 +67,10 @@ class Settings:
             )
         except ValueError as exc:
             raise SettingsError(f"invalid stream-worker setting: {exc}") from None
+
+    def topic(self, name: str) -> str:
+        """The name this pipeline uses for one of the topics of ``schemas.topics``."""
+        return self.topic_namespace + name
 
     def window_samples(self, sampling_rate: float | None) -> int:
         """Samples per analysis window: ``window_seconds`` of samples, or a fixed

@@ -19,8 +19,11 @@ from streams.settings import Settings, SettingsError
 TOPICS = (topics.SAMPLES, topics.WINDOWS, topics.SUMMARIES, topics.DEAD_LETTERS)
 
 
-async def create_topics(settings: Settings, names: tuple[str, ...] = TOPICS) -> list[str]:
-    """Create the missing topics; return the names created now."""
+async def create_topics(settings: Settings, names: tuple[str, ...] | None = None) -> list[str]:
+    """Create the missing topics (by default the pipeline's own, in the settings'
+    namespace); return the names created now."""
+    if names is None:
+        names = tuple(settings.topic(name) for name in TOPICS)
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from schemas.codec import encode_samples
-from streams.chunks import InvalidChunkError, Outcome, StreamState, apply_chunk
+from streams.chunks import (
+    ChunkGapError,
+    InvalidChunkError,
+    Outcome,
+    StreamState,
+    apply_chunk,
+    catch_up,
+)
 
 ECG_ID = uuid.uuid4()
 
@@ -88,3 +95,34 @@ def test_an_inconsistent_chunk_is_refused() -> None:
     broken = chunk(1, 1, [[1], [1]]) | {"samples": [b"\x00\x01"]}
     with pytest.raises(InvalidChunkError, match="1 sample arrays for 2 leads"):
         apply(first.state, broken)
+
+
+def test_catching_up_applies_the_re_read_chunks_before_the_one_that_revealed_the_gap() -> None:
+    chunks = [
+        chunk(0, 0, [[1, -1], [1, 1]]),
+        chunk(1, 2, [[1, -1], [-1, 1]]),
+        chunk(2, 4, [[1, -1], [1, 1]]),
+        chunk(3, 6, [[-1], [1]], final=True),
+    ]
+    whole: Outcome | None = None
+    for record in chunks:
+        whole = apply(whole.state if whole else None, record)
+    assert whole is not None
+
+    first = apply_chunk(None, chunks[0], window_of_2_seconds, offset=10)
+    with pytest.raises(ChunkGapError) as gap:
+        apply_chunk(first.state, chunks[3], window_of_2_seconds, offset=40)
+    assert (gap.value.expected, gap.value.arrived) == (1, 3)
+
+    # What the re-read finds: a duplicate of an applied chunk and the missing ones.
+    earlier = [(10, chunks[0]), (20, chunks[1]), (30, chunks[2])]
+    outcomes = catch_up(first.state, earlier, chunks[3], window_of_2_seconds, offset=40)
+    assert [o.state.last_offset for o in outcomes] == [20, 30, 40]
+    assert outcomes[-1].summary == whole.summary
+    assert [w["index"] for o in outcomes for w in o.windows] == [0, 1]
+
+
+def test_catching_up_without_the_missing_chunks_still_fails() -> None:
+    first = apply_chunk(None, chunk(0, 0, [[1], [1]]), window_of_2_seconds, offset=0)
+    with pytest.raises(ChunkGapError):
+        catch_up(first.state, [], chunk(2, 2, [[1], [1]]), window_of_2_seconds, offset=5)

@@ -1,0 +1,80 @@
+"""Re-reading chunks that the stream skipped.
+
+A chunk that arrives ahead of its ECG's next expected sequence number means the
+chunks in between were not delivered to this worker, although Kafka has them:
+the gateway acknowledges an upload or a stream chunk only after Kafka has it,
+and keeps each ECG's chunks in order on one partition. Faust's consumer can skip
+messages around a rebalance and table recovery (faust-streaming issues #221,
+#596), so the windows agent reads the missing range itself, from the offset after
+the ECG's last applied chunk up to the chunk that revealed the gap, and applies
+what it finds before going on. Reading is bounded by that range.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+log = logging.getLogger(__name__)
+
+
+class ChunkReader:
+    """Reads a range of one partition's messages, outside any consumer group."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self._bootstrap = bootstrap
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def close(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            await consumer.stop()
+
+    async def read(
+        self, topic: str, partition: int, start: int, end: int, key: bytes
+    ) -> list[tuple[int, bytes]]:
+        """The ``(offset, value)`` of the messages with ``key`` in ``[start, end)``."""
+        if start >= end:
+            return []
+        consumer = await self._started()
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        consumer.seek(tp, start)
+        found: list[tuple[int, bytes]] = []
+        position = start
+        while position < end:
+            batches = await consumer.getmany(tp, timeout_ms=5000)
+            records = batches.get(tp, [])
+            if not records:
+                log.warning(
+                    "no messages in %s[%d] at %d (up to %d)", topic, partition, position, end
+                )
+                break
+            for record in records:
+                if record.offset >= end:
+                    break
+                if record.key == key and record.value is not None:
+                    found.append((record.offset, record.value))
+            position = records[-1].offset + 1
+        log.info(
+            "re-read %s[%d] %d..%d: %d chunk(s) of %r",
+            topic,
+            partition,
+            start,
+            end - 1,
+            len(found),
+            key,
+        )
+        return found
+
+    async def _started(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self._bootstrap,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+            )
+            await consumer.start()
+            self._consumer = consumer
+        return self._consumer
