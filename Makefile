@@ -2,6 +2,8 @@
 #   make up      start PostgreSQL, Kafka, migrations, topics, worker and gateway (no Docker)
 #   make down    stop what `make up` started
 #   make test    lint, type-check, then the whole test suite against real services
+#   make admin EMAIL=... [PASSWORD=...]   create an admin (or reset its password) in
+#                the database of the pipeline that `make up` started
 # Downloads are cached in $(ECG_CACHE_DIR), outside the repository.
 
 SHELL := /bin/bash
@@ -18,16 +20,19 @@ PYTHON := .venv/bin/python
 RUN_DIR ?= .run
 PYTEST_ARGS ?=
 
-.PHONY: help venv up down test lint fmt typecheck compose-cli bench-upload
+.PHONY: help venv up down admin test lint fmt typecheck compose-cli bench-upload bench-login
 
 help:
 	@echo "make up         start the pipeline locally; prints the gateway URL"
 	@echo "make down       stop it"
+	@echo "make admin EMAIL=... [PASSWORD=...]  create an admin (or reset its password) in the"
+	@echo "                running pipeline; without PASSWORD it is asked for"
 	@echo "make test       lint + typecheck + pytest against real PostgreSQL and Kafka"
 	@echo "make lint       ruff check and ruff format --check"
 	@echo "make fmt        ruff check --fix and ruff format"
 	@echo "make typecheck  mypy --strict"
 	@echo "make bench-upload  time uploads of MIT-BIH record 100 through the running stack (after make up)"
+	@echo "make bench-login   time logins (success, wrong password, unknown email) through the running stack"
 
 $(UV):
 	@infra/bootstrap-uv "$(UV_HOME)" "$(UV_VERSION)"
@@ -40,6 +45,19 @@ up: venv
 
 down: venv
 	@$(PYTHON) -m infra down --run-dir "$(RUN_DIR)"
+
+# $$EMAIL and $$PASSWORD are read by the shell from the environment (make exports
+# command-line variables), so the password appears in no command line: it reaches
+# `ecg` on stdin through printf, a shell builtin.
+admin: venv
+	@test -n "$${EMAIL:-}" || { echo "usage: make admin EMAIL=... [PASSWORD=...]" >&2; exit 2; }
+	@test -f "$(RUN_DIR)/env" || { echo "make admin: nothing runs; start it with make up" >&2; exit 1; }
+	@set -a && . "$(RUN_DIR)/env" && set +a && \
+	if [ -n "$${PASSWORD:-}" ]; then \
+		printf '%s\n' "$$PASSWORD" | .venv/bin/ecg create-admin --email "$$EMAIL" --password-stdin; \
+	else \
+		.venv/bin/ecg create-admin --email "$$EMAIL"; \
+	fi
 
 lint: venv
 	.venv/bin/ruff check .
@@ -60,3 +78,6 @@ test: lint typecheck compose-cli
 
 bench-upload: venv
 	@set -a && . "$(RUN_DIR)/env" && set +a && $(PYTHON) -m bench.upload --runs 5
+
+bench-login: venv
+	@set -a && . "$(RUN_DIR)/env" && set +a && $(PYTHON) -m bench.login --runs 50

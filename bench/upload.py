@@ -3,6 +3,9 @@ its 202 (Kafka acknowledged every chunk), and the upload until the lookup says d
 
     make up && .venv/bin/python -m bench.upload --runs 5 [RECORD ...]
 
+It uploads as a throwaway user (see ``bench.accounts``), so it needs ECG_DATABASE_URL
+too: ``make bench-upload`` sets both from ``.run/env``.
+
 Prints one table row per record: median and worst of each figure over the runs.
 """
 
@@ -19,6 +22,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from bench.accounts import bench_user, log_in
 from tests.records import read_record
 
 DEFAULT_RECORD = Path(__file__).resolve().parents[2] / "shared" / "data" / "mitdb" / "100"
@@ -61,12 +65,14 @@ async def main() -> None:
     parser.add_argument("records", nargs="*", type=Path, default=[DEFAULT_RECORD])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--url", default=os.environ.get("ECG_GATEWAY_URL"))
+    parser.add_argument("--database-url", default=os.environ.get("ECG_DATABASE_URL"))
     args = parser.parse_args()
-    if not args.url:
-        parser.error("start the stack (make up) and pass --url or set ECG_GATEWAY_URL")
+    if not args.url or not args.database_url:
+        parser.error("start the stack (make up) and set ECG_GATEWAY_URL and ECG_DATABASE_URL")
     print("| record | samples | body MB | runs | 202 median / max (s) | done median / max (s) |")
     print("|---|---|---|---|---|---|")
     async with httpx.AsyncClient(base_url=args.url, timeout=300) as client:
+        client.headers.update(await log_in(client, *await bench_user(client, args.database_url)))
         for path in args.records:
             body = upload_body(path)
             record = read_record(path)

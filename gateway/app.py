@@ -9,16 +9,27 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from gateway import health
+from gateway.auth import AuthEndpoints
+from gateway.authentication import Authenticator
 from gateway.ecg import EcgEndpoints
 from gateway.lifespan import lifespan
+from gateway.passwords import Passwords
 from gateway.problems import exception_handlers
 from gateway.settings import Settings
+from gateway.tokens import Tokens
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = Settings.from_env() if settings is None else settings
+    tokens = Tokens(settings)
+    passwords = Passwords(settings.password_hash_concurrency)
+    authenticator = Authenticator(tokens)
     return Starlette(
-        routes=[*EcgEndpoints(settings).routes, *health.routes],
+        routes=[
+            *AuthEndpoints(authenticator).routes,
+            *EcgEndpoints(settings, authenticator).routes,
+            *health.routes,
+        ],
         exception_handlers=exception_handlers(settings.retry_after_seconds),
-        lifespan=lifespan(settings),
+        lifespan=lifespan(settings, tokens, passwords),
     )

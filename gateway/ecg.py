@@ -1,6 +1,12 @@
 """``POST /api/v1/ecg/`` (upload a whole ECG) and ``GET /api/v1/ecg/{ecg_id}``.
 
-Everything about the request is checked before Kafka or PostgreSQL is touched.
+Both need a user's access token whose session lives (admins get 403), and leave an
+audit row whatever their outcome. An ECG belongs to its uploader: the lookup asks
+PostgreSQL for the id *and* the owner, so another user's ECG is the same 404, with
+the same body, as an id that does not exist.
+
+Past authentication, everything about the request is checked before Kafka or
+PostgreSQL is touched.
 Bodies of ``OFFLOAD_BYTES`` or more are parsed and validated in a worker thread.
 Measured on a 30-minute 2-lead record (7 MB, 1.3 M samples): parsing and checking
 take ~130 ms, of which ``json.loads`` holds the GIL for ~90 ms in one piece, so a
@@ -22,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gateway.authentication import Authenticator, authorize
 from gateway.body import read_body
 from gateway.errors import EcgNotFoundError, FieldError, InvalidInputError, describe
 from gateway.intake import submit
@@ -34,9 +41,13 @@ OFFLOAD_BYTES: Final = 1024 * 1024
 PARSERS: Final = 1
 
 
+NO_STORE: Final = {"Cache-Control": "no-store"}
+
+
 class EcgEndpoints:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, authenticator: Authenticator) -> None:
         self._settings = settings
+        self._authenticator = authenticator
         self._parsers = CapacityLimiter(PARSERS)
 
     @property
@@ -47,9 +58,18 @@ class EcgEndpoints:
         ]
 
     async def upload(self, request: Request[State]) -> Response:
-        body = await read_body(request, self._settings.max_body_bytes)
-        upload = await self._parse(body)
-        await submit(upload, request.state["repository"], request.state["publisher"])
+        # Once Kafka has the samples, a lost audit row must not turn the 202 into a 503
+        # that the client would retry into a 409; the event goes to the error log.
+        claims = self._authenticator.claims(request, "access")
+        async with request.state["audit"].trail(request, "ecg.upload", fail_open=True) as trail:
+            principal = await self._authenticator.principal(request, claims)
+            trail.actor_id = principal.user_id
+            authorize(principal, "user")
+            body = await read_body(request, self._settings.max_body_bytes)
+            upload = await self._parse(body)
+            trail.object_id = str(upload.id)
+            state = request.state
+            await submit(upload, principal.user_id, state["repository"], state["publisher"])
         location = request.app.url_path_for("ecg", ecg_id=str(upload.id))
         return JSONResponse(
             {"id": str(upload.id), "status": "processing"},
@@ -58,17 +78,22 @@ class EcgEndpoints:
         )
 
     async def lookup(self, request: Request[State]) -> Response:
-        text = request.path_params["ecg_id"]
-        ecg_id = parse_uuid(text)
-        if ecg_id is None:
-            raise InvalidInputError(
-                [FieldError("ecg_id", f"expected a UUID in the path, got {describe(text)}")]
-            )
-        # Accounts will add the owner to this lookup: someone else's ECG is a 404 too.
-        stored = await request.state["repository"].get(ecg_id)
-        if stored is None:
-            raise EcgNotFoundError(ecg_id)
-        return JSONResponse(render(stored))
+        claims = self._authenticator.claims(request, "access")
+        async with request.state["audit"].trail(request, "ecg.lookup") as trail:
+            principal = await self._authenticator.principal(request, claims)
+            trail.actor_id = principal.user_id
+            text = request.path_params["ecg_id"]
+            ecg_id = parse_uuid(text)
+            trail.object_id = None if ecg_id is None else str(ecg_id)  # who tried what
+            authorize(principal, "user")
+            if ecg_id is None:
+                raise InvalidInputError(
+                    [FieldError("ecg_id", f"expected a UUID in the path, got {describe(text)}")]
+                )
+            stored = await request.state["repository"].get(ecg_id, principal.user_id)
+            if stored is None:
+                raise EcgNotFoundError(ecg_id)
+        return JSONResponse(render(stored), headers=NO_STORE)
 
     async def _parse(self, body: bytearray) -> Upload:
         if len(body) < OFFLOAD_BYTES:

@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,51 @@ class EcgExistsError(GatewayError):
             f"an ECG with id {ecg_id} already exists; send the upload without an id, "
             "or with a new one"
         )
+
+
+class UnauthenticatedError(GatewayError):
+    """The caller has not proved who they are: 401."""
+
+
+class MissingTokenError(UnauthenticatedError):
+    def __init__(self) -> None:
+        super().__init__("this endpoint needs a token: send it as 'Authorization: Bearer <token>'")
+
+
+class InvalidTokenError(UnauthenticatedError):
+    """A token was presented and refused; ``str(self)`` says why, without internals."""
+
+
+class RevokedTokenError(InvalidTokenError):
+    """A genuine token (its signature holds) of a session that has ended."""
+
+    def __init__(self, user_id: UUID) -> None:
+        super().__init__("the session of this token has ended; log in again")
+        self.user_id = user_id
+
+
+class InvalidCredentialsError(UnauthenticatedError):
+    """Unknown email or wrong password: one message for both, on purpose."""
+
+    def __init__(self) -> None:
+        super().__init__("the email or the password is wrong")
+
+
+class ForbiddenError(GatewayError):
+    """Authenticated, but this role may not do this: 403."""
+
+
+class TooManyAttemptsError(GatewayError):
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(
+            f"too many failed attempts; wait {retry_after_seconds} s before trying again"
+        )
+        self.retry_after_seconds = retry_after_seconds
+
+
+class AccountExistsError(GatewayError):
+    def __init__(self) -> None:
+        super().__init__("an account with this email already exists (emails ignore letter case)")
 
 
 class ServiceUnavailableError(GatewayError):

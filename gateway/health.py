@@ -15,7 +15,7 @@ from gateway.lifespan import State
 async def healthz(request: Request[State]) -> Response:
     kafka, postgresql = await asyncio.gather(
         request.state["publisher"].ping(),
-        request.state["repository"].ping(),
+        request.state["database"].ping(),
         return_exceptions=True,
     )
     checks = {"kafka": _outcome(kafka), "postgresql": _outcome(postgresql)}

@@ -8,6 +8,7 @@ them as duplicates by ``(ecg_id, seq)`` when the retry publishes them again.
 from __future__ import annotations
 
 import logging
+from uuid import UUID
 
 from gateway.publisher import SamplePublisher
 from gateway.repository import EcgRepository
@@ -16,10 +17,12 @@ from gateway.uploads import Upload
 log = logging.getLogger(__name__)
 
 
-async def submit(upload: Upload, repository: EcgRepository, publisher: SamplePublisher) -> int:
+async def submit(
+    upload: Upload, owner_id: UUID, repository: EcgRepository, publisher: SamplePublisher
+) -> int:
     """Store and publish ``upload``; return the number of chunks Kafka acknowledged."""
     publisher.ensure_connected()
-    await repository.add(upload)
+    await repository.add(upload, owner_id)
     try:
         return await publisher.publish(upload)
     except BaseException:

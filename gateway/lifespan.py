@@ -14,19 +14,34 @@ from typing import TypedDict
 
 from starlette.applications import Starlette
 
+from gateway.accounts import Accounts
+from gateway.audit import AuditLog
+from gateway.database import Database
+from gateway.passwords import Passwords
 from gateway.publisher import SamplePublisher
 from gateway.repository import EcgRepository
+from gateway.sessions import Sessions
 from gateway.settings import Settings
+from gateway.throttle import Throttle
+from gateway.tokens import Tokens
+from gateway.users import Users
 
 log = logging.getLogger(__name__)
 
 
 class State(TypedDict):
+    database: Database
     repository: EcgRepository
     publisher: SamplePublisher
+    users: Users
+    sessions: Sessions
+    audit: AuditLog
+    accounts: Accounts
 
 
-def lifespan(settings: Settings) -> Callable[[Starlette], AbstractAsyncContextManager[State]]:
+def lifespan(
+    settings: Settings, tokens: Tokens, passwords: Passwords
+) -> Callable[[Starlette], AbstractAsyncContextManager[State]]:
     @asynccontextmanager
     async def run(app: Starlette) -> AsyncIterator[State]:
         log.info(
@@ -35,13 +50,39 @@ def lifespan(settings: Settings) -> Callable[[Starlette], AbstractAsyncContextMa
             settings.kafka_bootstrap,
             settings.redacted_database_url,
         )
-        repository = EcgRepository(settings)
+        _warn_about_the_signing_key(settings)
+        database = Database.from_settings(settings)
         publisher = SamplePublisher(settings)
+        users, sessions, audit = Users(database), Sessions(database), AuditLog(database)
+        throttle = Throttle(database)
+        await passwords.prepare()
         async with AsyncExitStack() as stack:
-            await repository.open()
-            stack.push_async_callback(repository.close)
+            await database.open()
+            stack.push_async_callback(database.close)
             await publisher.start()
             stack.push_async_callback(publisher.stop)
-            yield {"repository": repository, "publisher": publisher}
+            yield {
+                "database": database,
+                "repository": EcgRepository(database),
+                "publisher": publisher,
+                "users": users,
+                "sessions": sessions,
+                "audit": audit,
+                "accounts": Accounts(settings, tokens, passwords, users, sessions, throttle, audit),
+            }
 
     return run
+
+
+def _warn_about_the_signing_key(settings: Settings) -> None:
+    if settings.jwt_secret_generated:
+        log.warning(
+            "ECG_JWT_SECRET is not set: tokens are signed with a random key of this process "
+            "(development only); they stop working when it restarts and other gateways "
+            "refuse them"
+        )
+    elif settings.jwt_secret_weakness is not None:
+        log.warning(
+            "ECG_JWT_SECRET is weak (%s); tolerated in development only",
+            settings.jwt_secret_weakness,
+        )

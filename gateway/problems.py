@@ -19,19 +19,27 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ExceptionHandler
 
 from gateway.errors import (
+    AccountExistsError,
     BodyTooLargeError,
     EcgExistsError,
     EcgNotFoundError,
+    ForbiddenError,
     GatewayError,
+    InvalidCredentialsError,
     InvalidInputError,
+    InvalidTokenError,
     MalformedBodyError,
+    MissingTokenError,
     ServiceUnavailableError,
+    TooManyAttemptsError,
+    UnauthenticatedError,
     UnhealthyError,
 )
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+REALM = "ecg-pipeline"
 
 
 class ProblemResponse(JSONResponse):
@@ -55,6 +63,17 @@ PROBLEM_TYPES: dict[type[GatewayError], ProblemType] = {
     ),
     EcgNotFoundError: ProblemType(404, "/problems/ecg-not-found", "ECG not found"),
     EcgExistsError: ProblemType(409, "/problems/ecg-exists", "The ECG already exists"),
+    UnauthenticatedError: ProblemType(401, "/problems/unauthenticated", "Not authenticated"),
+    MissingTokenError: ProblemType(401, "/problems/missing-token", "A token is required"),
+    InvalidTokenError: ProblemType(401, "/problems/invalid-token", "The token is not accepted"),
+    InvalidCredentialsError: ProblemType(
+        401, "/problems/invalid-credentials", "The credentials are wrong"
+    ),
+    ForbiddenError: ProblemType(403, "/problems/forbidden", "Not allowed for this account"),
+    TooManyAttemptsError: ProblemType(
+        429, "/problems/too-many-attempts", "Too many failed attempts"
+    ),
+    AccountExistsError: ProblemType(409, "/problems/account-exists", "The account already exists"),
     ServiceUnavailableError: ProblemType(
         503, "/problems/service-unavailable", "A backing service is unavailable"
     ),
@@ -93,6 +112,10 @@ def problem_for(error: GatewayError, retry_after_seconds: int) -> ProblemRespons
     headers: dict[str, str] = {}
     if isinstance(error, ServiceUnavailableError):
         headers["Retry-After"] = str(retry_after_seconds)
+    elif isinstance(error, TooManyAttemptsError):
+        headers["Retry-After"] = str(error.retry_after_seconds)
+    elif isinstance(error, UnauthenticatedError):
+        headers["WWW-Authenticate"] = www_authenticate(error)
     return problem(
         kind.status,
         str(error),
@@ -101,6 +124,13 @@ def problem_for(error: GatewayError, retry_after_seconds: int) -> ProblemRespons
         headers=headers,
         **error.extensions(),
     )
+
+
+def www_authenticate(error: UnauthenticatedError) -> str:
+    """RFC 6750 section 3: ``invalid_token`` when a token was presented and refused."""
+    if isinstance(error, InvalidTokenError):
+        return f'Bearer realm="{REALM}", error="invalid_token"'
+    return f'Bearer realm="{REALM}"'
 
 
 def exception_handlers(retry_after_seconds: int) -> dict[Any, ExceptionHandler]:

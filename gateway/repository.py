@@ -1,37 +1,20 @@
 """The ECG tables in PostgreSQL (see migrations/0001_create_ecgs.sql).
 
-The pool connects lazily (``min_size=0``): the gateway starts while PostgreSQL
-is down and answers 503 until it is back. Lost or refused connections become
-``DatabaseUnavailableError``; anything else is a bug and propagates.
+Every ECG has an owner (migrations/0003_accounts.sql): the lookup filters by owner in
+SQL, so someone else's ECG and an unknown id take the same path and give the same
+answer. Rows from before accounts have no owner, and nobody can read them.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-
-from gateway.errors import DatabaseUnavailableError, EcgExistsError
-from gateway.settings import Settings
+from gateway.database import Database
+from gateway.errors import EcgExistsError
 from gateway.uploads import Upload
-
-UNAVAILABLE: tuple[type[Exception], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.InvalidAuthorizationSpecificationError,
-    asyncpg.InvalidCatalogNameError,
-)
 
 
 @dataclass(frozen=True)
@@ -55,43 +38,23 @@ class StoredEcg:
 
 
 class EcgRepository:
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._pool: asyncpg.Pool[asyncpg.Record] | None = None
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
-    async def open(self) -> None:
-        timeout = self._settings.database_timeout_seconds
-        self._pool = await asyncpg.create_pool(
-            self._settings.database_url,
-            min_size=0,
-            max_size=self._settings.database_pool_size,
-            timeout=timeout,
-            command_timeout=timeout,
-            init=_set_codecs,
-        )
-
-    async def close(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.close()
-
-    async def ping(self) -> None:
-        async with self._connection() as connection:
-            await connection.fetchval("SELECT 1")
-
-    async def add(self, upload: Upload) -> None:
+    async def add(self, upload: Upload, owner_id: UUID) -> None:
         """Insert the ECG (status 'processing') and its leads; EcgExistsError if the id is taken."""
-        async with self._connection() as connection, connection.transaction():
+        async with self._database.transaction() as connection:
             inserted = await connection.fetchval(
                 """
-                INSERT INTO ecgs (id, date, sampling_rate, status)
-                VALUES ($1, $2, $3, 'processing')
+                INSERT INTO ecgs (id, date, sampling_rate, status, owner_id)
+                VALUES ($1, $2, $3, 'processing', $4)
                 ON CONFLICT (id) DO NOTHING
                 RETURNING id
                 """,
                 upload.id,
                 upload.date,
                 upload.sampling_rate,
+                owner_id,
             )
             if inserted is None:
                 raise EcgExistsError(upload.id)
@@ -114,12 +77,13 @@ class EcgRepository:
             )
 
     async def remove(self, ecg_id: UUID) -> None:
-        async with self._connection() as connection:
+        async with self._database.connection() as connection:
             await connection.execute("DELETE FROM ecgs WHERE id = $1", ecg_id)
 
-    async def get(self, ecg_id: UUID) -> StoredEcg | None:
+    async def get(self, ecg_id: UUID, owner_id: UUID) -> StoredEcg | None:
+        """The ECG if it exists *and* belongs to ``owner_id``; None otherwise, alike."""
         async with (
-            self._connection() as connection,
+            self._database.connection() as connection,
             connection.transaction(isolation="repeatable_read", readonly=True),
         ):
             row = await connection.fetchrow(
@@ -128,9 +92,10 @@ class EcgRepository:
                        CASE WHEN s.ecg_id IS NULL THEN e.status ELSE 'done' END AS status,
                        (SELECT count(*) FROM ecg_windows w WHERE w.ecg_id = e.id) AS window_count
                 FROM ecgs e LEFT JOIN ecg_summaries s ON s.ecg_id = e.id
-                WHERE e.id = $1
+                WHERE e.id = $1 AND e.owner_id = $2
                 """,
                 ecg_id,
+                owner_id,
             )
             if row is None:
                 return None
@@ -154,18 +119,6 @@ class EcgRepository:
             window_count=row["window_count"],
         )
 
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[asyncpg.pool.PoolConnectionProxy[asyncpg.Record]]:
-        if self._pool is None:
-            raise DatabaseUnavailableError("the database is not connected")
-        try:
-            async with self._pool.acquire(
-                timeout=self._settings.database_timeout_seconds
-            ) as connection:
-                yield connection
-        except UNAVAILABLE as exc:
-            raise DatabaseUnavailableError("the database is unavailable; retry later") from exc
-
 
 def _summary_count(summary: Any, position: int) -> int | None:
     """A lead's zero crossings from the ECG summary; None until it has arrived."""
@@ -173,9 +126,3 @@ def _summary_count(summary: Any, position: int) -> int | None:
         return None
     count: int = summary["leads"][position]["zero_crossings"]
     return count
-
-
-async def _set_codecs(connection: asyncpg.Connection[asyncpg.Record]) -> None:
-    await connection.set_type_codec(
-        "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
-    )

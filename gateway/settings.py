@@ -12,11 +12,25 @@ This is the only module that reads ``os.environ``. Everything else receives a
 - ``ECG_CHUNK_BYTES``: raw sample bytes per Kafka message, default 256 KiB.
 - ``ECG_PUBLISH_TIMEOUT_SECONDS``: how long an upload waits for Kafka to acknowledge
   every chunk, default 10.
+- ``ECG_JWT_SECRET``: the HS256 token-signing key, a secret (never in reprs or logs): at
+  least 32 bytes from a random source, e.g. ``python -c "import secrets;
+  print(secrets.token_urlsafe(48))"``. Outside development a missing, short, low-entropy
+  or placeholder-looking key stops the service; in development a missing key becomes a
+  random one per process (tokens then die with the process) and the lifespan warns.
+- ``ECG_JWT_ISSUER``: the tokens' ``iss``, default ``ecg-pipeline``.
+- ``ECG_ACCESS_TOKEN_SECONDS`` (default 900), ``ECG_REFRESH_TOKEN_SECONDS`` (default
+  86400, sliding) and ``ECG_SESSION_SECONDS`` (default 14 days: the absolute lifetime
+  of a login and of every refresh token descended from it).
+- ``ECG_PASSWORD_HASH_CONCURRENCY``: Argon2id computations at once, default 2; each
+  holds ``gateway.passwords.ARGON2`` memory (32 MiB).
 """
 
 from __future__ import annotations
 
+import math
 import os
+import secrets
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
@@ -35,6 +49,21 @@ MIB: Final = 1024 * KIB
 # Kafka refuses messages above ~1 MB by default; keep room for the Avro header,
 # the lead metadata and the record batch overhead.
 MAX_CHUNK_BYTES: Final = MIB - 64 * KIB
+
+MIN_JWT_SECRET_BYTES: Final = 32  # HS256: a key at least as long as the hash (RFC 7518 3.2)
+MIN_JWT_SECRET_BITS: Final = 128  # estimated from the key's own character frequencies
+# Keys that are meant to be replaced: "changeme", "your-256-bit-secret" (jwt.io), ...
+PLACEHOLDER_WORDS: Final = (
+    "secret",
+    "change",
+    "default",
+    "example",
+    "placeholder",
+    "password",
+    "insecure",
+)
+JWT_AUDIENCE: Final = "ecg-pipeline-api"
+DAY: Final = 24 * 3600
 
 
 class SettingsError(ValueError):
@@ -59,6 +88,15 @@ class Settings:
     database_pool_size: int = 10
     database_timeout_seconds: float = 5.0
     health_timeout_seconds: float = 2.0
+    jwt_secret: str = field(default="", repr=False)
+    jwt_issuer: str = "ecg-pipeline"
+    jwt_audience: str = JWT_AUDIENCE
+    access_token_seconds: int = 15 * 60
+    refresh_token_seconds: int = DAY
+    session_seconds: int = 14 * DAY
+    password_hash_concurrency: int = 2
+    # True when no key was given in development and a random one was made up.
+    jwt_secret_generated: bool = field(default=False, init=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.env not in ENVIRONMENTS:
@@ -73,6 +111,35 @@ class Settings:
             raise SettingsError(f"ECG_CHUNK_BYTES must be between {KIB} and {MAX_CHUNK_BYTES}")
         if not self.publish_timeout_seconds > 0:
             raise SettingsError("ECG_PUBLISH_TIMEOUT_SECONDS must be positive")
+        self._check_tokens()
+        if self.password_hash_concurrency < 1:
+            raise SettingsError("ECG_PASSWORD_HASH_CONCURRENCY must be positive")
+
+    def _check_tokens(self) -> None:
+        if not self.jwt_secret:
+            if self.env != "development":
+                raise SettingsError(
+                    f"ECG_JWT_SECRET must be set when ECG_ENV={self.env} "
+                    "(no default key outside development)"
+                )
+            object.__setattr__(self, "jwt_secret", secrets.token_urlsafe(48))
+            object.__setattr__(self, "jwt_secret_generated", True)
+        weakness = jwt_secret_weakness(self.jwt_secret)
+        if weakness is not None and self.env != "development":
+            raise SettingsError(f"ECG_JWT_SECRET is unfit for ECG_ENV={self.env}: {weakness}")
+        if not self.jwt_issuer.strip():
+            raise SettingsError("ECG_JWT_ISSUER must not be empty")
+        if not 0 < self.access_token_seconds <= self.refresh_token_seconds:
+            raise SettingsError(
+                "ECG_ACCESS_TOKEN_SECONDS must be positive and at most ECG_REFRESH_TOKEN_SECONDS"
+            )
+        if not self.refresh_token_seconds <= self.session_seconds:
+            raise SettingsError("ECG_REFRESH_TOKEN_SECONDS must be at most ECG_SESSION_SECONDS")
+
+    @property
+    def jwt_secret_weakness(self) -> str | None:
+        """Why the signing key is weak (tolerated in development only), or None."""
+        return jwt_secret_weakness(self.jwt_secret)
 
     @property
     def redacted_database_url(self) -> str:
@@ -101,7 +168,49 @@ class Settings:
             publish_timeout_seconds=_number(
                 source, "ECG_PUBLISH_TIMEOUT_SECONDS", defaults.publish_timeout_seconds
             ),
+            jwt_secret=source.get("ECG_JWT_SECRET", "").strip(),
+            jwt_issuer=source.get("ECG_JWT_ISSUER", "").strip() or defaults.jwt_issuer,
+            access_token_seconds=_integer(
+                source, "ECG_ACCESS_TOKEN_SECONDS", defaults.access_token_seconds
+            ),
+            refresh_token_seconds=_integer(
+                source, "ECG_REFRESH_TOKEN_SECONDS", defaults.refresh_token_seconds
+            ),
+            session_seconds=_integer(source, "ECG_SESSION_SECONDS", defaults.session_seconds),
+            password_hash_concurrency=_integer(
+                source, "ECG_PASSWORD_HASH_CONCURRENCY", defaults.password_hash_concurrency
+            ),
         )
+
+
+def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
+    """ECG_DATABASE_URL alone, for tools that need nothing else (``ecg create-admin``)."""
+    source = os.environ if environ is None else environ
+    env = source.get("ECG_ENV", "development")
+    if env not in ENVIRONMENTS:
+        raise SettingsError(f"ECG_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}")
+    url = _service(source, "ECG_DATABASE_URL", DEVELOPMENT_DATABASE_URL, env)
+    if urlsplit(url).scheme not in ("postgresql", "postgres"):
+        raise SettingsError("ECG_DATABASE_URL must be a postgresql:// URL")
+    return url
+
+
+def jwt_secret_weakness(secret: str) -> str | None:
+    """Why ``secret`` is not fit to sign tokens, or None. A heuristic: it catches short,
+    repetitive and placeholder keys, and cannot prove that a key came from a random source."""
+    size = len(secret.encode())
+    if size < MIN_JWT_SECRET_BYTES:
+        return f"it has {size} bytes; use at least {MIN_JWT_SECRET_BYTES} random bytes"
+    lowered = secret.lower()
+    for word in PLACEHOLDER_WORDS:
+        if word in lowered:
+            return f"it contains {word!r}, like a placeholder; use random bytes"
+    counts = Counter(secret).values()
+    per_char = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts)
+    periodic = secret in (secret + secret)[1:-1]  # "abcabc...": one piece, repeated
+    if periodic or per_char * len(secret) < MIN_JWT_SECRET_BITS:
+        return "it is too repetitive to be random; use random bytes"
+    return None
 
 
 def redact_url(url: str) -> str:

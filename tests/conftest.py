@@ -8,7 +8,9 @@ or database must never turn into a silently skipped test.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,7 +45,36 @@ def gateway_url() -> str:
 
 
 @pytest.fixture(scope="session")
+def jwt_secret() -> str:
+    """The stack's token-signing key: e2e tests forge tokens that the gateway must refuse
+    although their signature holds (expired, wrong audience, missing claims)."""
+    return _required("ECG_JWT_SECRET")
+
+
+@pytest.fixture(scope="session")
 def data_dir() -> Path:
     if not (DATA / "mitdb" / "100.hea").is_file():
         pytest.fail(f"the reference records are missing: expected them in {DATA}", pytrace=False)
     return DATA
+
+
+Body = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def body() -> Body:
+    """A valid upload body; keyword arguments replace or add top-level fields."""
+
+    def make(**fields: Any) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "date": "2024-05-01T10:00:00Z",
+            "sampling_rate": 500,
+            "leads": [
+                {"name": "I", "number_of_samples": 4, "signal": [12, -3, 0, 7], "gain": 200},
+                {"name": "II", "signal": [1, 2, 3], "baseline": 1024},
+            ],
+        }
+        document.update(fields)
+        return document
+
+    return make

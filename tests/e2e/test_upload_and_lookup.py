@@ -1,4 +1,5 @@
-"""Through the public API of the running stack: upload, let the pipeline work, look up."""
+"""Through the public API of the running stack: a user uploads, the pipeline works,
+the user looks up."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 
 from streams.analysis.zero_crossings import count_zero_crossings
+from tests.e2e.conftest import Account
 from tests.records import read_record
 
 REFERENCE_LEADS = {
@@ -28,8 +30,9 @@ REFERENCE_COUNTS = {"I": 9, "II": 8, "III": 0, "aVR": 9, "aVL": 5, "aVF": 1}
 
 
 @pytest.fixture
-async def client(gateway_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=gateway_url, timeout=60) as http:
+async def client(gateway_url: str, user: Account) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that sends the user's access token."""
+    async with httpx.AsyncClient(base_url=gateway_url, headers=user.headers(), timeout=60) as http:
         yield http
 
 

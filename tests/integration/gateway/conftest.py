@@ -1,23 +1,28 @@
 """Integration fixtures of the gateway: the real broker and database from
 tests/conftest.py, a fresh topic per test, the app served by uvicorn in-process
-over real HTTP, and a closed loopback port to stand for a service that is down."""
+over real HTTP, accounts logged in through the real services, and a closed
+loopback port to stand for a service that is down."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 from uuid import uuid4
 
+import asyncpg
+import httpx
 import pytest
-import uvicorn
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from starlette.applications import Starlette
 
+from gateway.app import create_app
+from gateway.database import Database
 from gateway.settings import Settings
+from tests.integration.gateway.helpers import Account, open_account, serving
 
 Consume = Callable[[str, int], Awaitable[list[Any]]]
 Serve = Callable[[Starlette], AbstractAsyncContextManager[str]]
@@ -45,14 +50,57 @@ async def topic(kafka_bootstrap: str) -> str:
 
 
 @pytest.fixture
-def settings(kafka_bootstrap: str, database_url: str, topic: str) -> Settings:
+def settings(kafka_bootstrap: str, database_url: str, topic: str, jwt_secret: str) -> Settings:
     return Settings(
         env="test",
         kafka_bootstrap=kafka_bootstrap,
         database_url=database_url,
         samples_topic=topic,
         chunk_bytes=64 * 1024,
+        jwt_secret=jwt_secret,
     )
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    await database.open()
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+async def connection(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(database_url)
+    yield connection
+    await connection.close()
+
+
+@pytest.fixture
+async def account(settings: Settings) -> Account:
+    """A logged-in user account."""
+    return await open_account(settings)
+
+
+@pytest.fixture(scope="module")
+async def user_gateway(
+    kafka_bootstrap: str, database_url: str, jwt_secret: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """One gateway per module, and a client that sends a user's access token: for the
+    many requests that the gateway refuses after authentication and before Kafka."""
+    settings = Settings(
+        env="test",
+        kafka_bootstrap=kafka_bootstrap,
+        database_url=database_url,
+        max_body_bytes=64 * 1024,
+        jwt_secret=jwt_secret,
+    )
+    user = await open_account(settings)
+    async with (
+        serving(create_app(settings)) as url,
+        httpx.AsyncClient(base_url=url, headers=user.headers, timeout=60) as client,
+    ):
+        yield client
 
 
 @pytest.fixture
@@ -87,24 +135,4 @@ def consume(kafka_bootstrap: str) -> Consume:
 @pytest.fixture
 def serve() -> Serve:
     """Serve an app with uvicorn on a free loopback port; yields its base URL."""
-
-    @asynccontextmanager
-    async def run(app: Starlette) -> AsyncIterator[str]:
-        listener = socket.socket()
-        listener.bind(("127.0.0.1", 0))
-        port = listener.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_config=None))
-        task = asyncio.create_task(server.serve(sockets=[listener]))
-        try:
-            async with asyncio.timeout(30):
-                while not server.started:
-                    if task.done():
-                        raise RuntimeError("the gateway did not start") from task.exception()
-                    await asyncio.sleep(0.02)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
-            await task
-            listener.close()
-
-    return run
+    return serving

@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from gateway.app import create_app
 from gateway.settings import Settings
 from schemas.codec import Schema, decode, decode_samples
+from tests.integration.gateway.helpers import Account
 
 Consume = Callable[[str, int], Awaitable[list[Any]]]  # the `consume` fixture
 Serve = Callable[[Starlette], AbstractAsyncContextManager[str]]  # the `serve` fixture
@@ -35,10 +36,12 @@ def small_body(**fields: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def gateway(settings: Settings, serve: Serve) -> AsyncIterator[httpx.AsyncClient]:
+async def gateway(
+    settings: Settings, serve: Serve, account: Account
+) -> AsyncIterator[httpx.AsyncClient]:
     async with (
         serve(create_app(settings)) as url,
-        httpx.AsyncClient(base_url=url, timeout=60) as client,
+        httpx.AsyncClient(base_url=url, headers=account.headers, timeout=60) as client,
     ):
         yield client
 
@@ -126,26 +129,37 @@ async def test_unknown_id_is_404(gateway: httpx.AsyncClient) -> None:
     assert response.json()["detail"] == f"no ECG with id {ecg_id}"
 
 
-async def test_unacknowledged_upload_is_503_and_undone(settings: Settings, serve: Serve) -> None:
+async def test_unacknowledged_upload_is_503_and_undone(
+    settings: Settings, serve: Serve, account: Account
+) -> None:
     ecg_id = str(uuid4())
     impatient = dataclasses.replace(settings, publish_timeout_seconds=1e-6)
-    async with serve(create_app(impatient)) as url, httpx.AsyncClient(base_url=url) as client:
+    async with (
+        serve(create_app(impatient)) as url,
+        httpx.AsyncClient(base_url=url, headers=account.headers) as client,
+    ):
         response = await client.post("/api/v1/ecg/", json=small_body(id=ecg_id))
         assert response.status_code == 503
         assert response.headers["content-type"] == PROBLEM_JSON
         assert response.headers["retry-after"] == str(settings.retry_after_seconds)
         assert (await client.get(f"/api/v1/ecg/{ecg_id}")).status_code == 404
 
-    async with serve(create_app(settings)) as url, httpx.AsyncClient(base_url=url) as client:
+    async with (
+        serve(create_app(settings)) as url,
+        httpx.AsyncClient(base_url=url, headers=account.headers) as client,
+    ):
         assert (await client.post("/api/v1/ecg/", json=small_body(id=ecg_id))).status_code == 202
 
 
 async def test_unreachable_broker_is_503_and_writes_nothing(
-    settings: Settings, serve: Serve, closed_port: int
+    settings: Settings, serve: Serve, closed_port: int, account: Account
 ) -> None:
     ecg_id = str(uuid4())
     no_kafka = dataclasses.replace(settings, kafka_bootstrap=f"127.0.0.1:{closed_port}")
-    async with serve(create_app(no_kafka)) as url, httpx.AsyncClient(base_url=url) as client:
+    async with (
+        serve(create_app(no_kafka)) as url,
+        httpx.AsyncClient(base_url=url, headers=account.headers) as client,
+    ):
         health = await client.get("/healthz")
         assert health.status_code == 503
         assert health.headers["content-type"] == PROBLEM_JSON
@@ -163,12 +177,15 @@ async def test_unreachable_broker_is_503_and_writes_nothing(
 
 
 async def test_unreachable_database_is_503(
-    settings: Settings, serve: Serve, closed_port: int
+    settings: Settings, serve: Serve, closed_port: int, account: Account
 ) -> None:
     no_postgres = dataclasses.replace(
         settings, database_url=f"postgresql://postgres:pw@127.0.0.1:{closed_port}/ecg"
     )
-    async with serve(create_app(no_postgres)) as url, httpx.AsyncClient(base_url=url) as client:
+    async with (
+        serve(create_app(no_postgres)) as url,
+        httpx.AsyncClient(base_url=url, headers=account.headers) as client,
+    ):
         health = await client.get("/healthz")
         assert health.status_code == 503
         assert health.json()["checks"] == {"kafka": "ok", "postgresql": "unavailable"}
@@ -176,6 +193,9 @@ async def test_unreachable_database_is_503(
         for response in [
             await client.post("/api/v1/ecg/", json=small_body()),
             await client.get(f"/api/v1/ecg/{uuid4()}"),
+            await client.post(
+                "/api/v1/auth/login", json={"email": account.email, "password": account.password}
+            ),
         ]:
             assert response.status_code == 503
             assert response.headers["content-type"] == PROBLEM_JSON

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import asyncpg
 import numpy as np
 import pytest
 
+from gateway.database import Database
 from gateway.errors import DatabaseUnavailableError, EcgExistsError
 from gateway.repository import EcgRepository, StoredLead
-from gateway.settings import Settings
 from gateway.uploads import Lead, Upload
+from gateway.users import Users
 
 
 def make_upload(sampling_rate: float | None = 360.0) -> Upload:
@@ -32,30 +32,24 @@ def make_upload(sampling_rate: float | None = 360.0) -> Upload:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    # Only PostgreSQL here: no topic, and the broker address is never used.
-    return Settings(env="test", kafka_bootstrap="127.0.0.1:1", database_url=database_url)
+def repository(database: Database) -> EcgRepository:
+    return EcgRepository(database)
+
+
+async def new_owner(database: Database) -> UUID:
+    user = await Users(database).create(f"{uuid4().hex}@example.org", "unused", "user")
+    return user.id
 
 
 @pytest.fixture
-async def repository(settings: Settings) -> AsyncIterator[EcgRepository]:
-    repository = EcgRepository(settings)
-    await repository.open()
-    yield repository
-    await repository.close()
+async def owner(database: Database) -> UUID:
+    return await new_owner(database)
 
 
-@pytest.fixture
-async def connection(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(database_url)
-    yield connection
-    await connection.close()
-
-
-async def test_added_ecg_is_found_with_its_leads(repository: EcgRepository) -> None:
+async def test_added_ecg_is_found_with_its_leads(repository: EcgRepository, owner: UUID) -> None:
     upload = make_upload()
-    await repository.add(upload)
-    stored = await repository.get(upload.id)
+    await repository.add(upload, owner)
+    stored = await repository.get(upload.id, owner)
 
     assert stored is not None
     assert stored.id == upload.id
@@ -71,24 +65,24 @@ async def test_added_ecg_is_found_with_its_leads(repository: EcgRepository) -> N
     assert stored.window_count == 0
 
 
-async def test_sampling_rate_may_be_absent(repository: EcgRepository) -> None:
+async def test_sampling_rate_may_be_absent(repository: EcgRepository, owner: UUID) -> None:
     upload = make_upload(sampling_rate=None)
-    await repository.add(upload)
-    stored = await repository.get(upload.id)
+    await repository.add(upload, owner)
+    stored = await repository.get(upload.id, owner)
     assert stored is not None
     assert stored.sampling_rate is None
 
 
 async def test_existing_id_is_refused_and_left_alone(
-    repository: EcgRepository, connection: asyncpg.Connection
+    repository: EcgRepository, owner: UUID, connection: asyncpg.Connection
 ) -> None:
     first = make_upload()
-    await repository.add(first)
+    await repository.add(first, owner)
     second = dataclasses.replace(make_upload(sampling_rate=500.0), id=first.id)
     with pytest.raises(EcgExistsError):
-        await repository.add(second)
+        await repository.add(second, owner)
 
-    stored = await repository.get(first.id)
+    stored = await repository.get(first.id, owner)
     assert stored is not None
     assert stored.sampling_rate == 360.0
     assert (
@@ -97,30 +91,30 @@ async def test_existing_id_is_refused_and_left_alone(
 
 
 async def test_removed_ecg_is_gone_with_its_leads(
-    repository: EcgRepository, connection: asyncpg.Connection
+    repository: EcgRepository, owner: UUID, connection: asyncpg.Connection
 ) -> None:
     upload = make_upload()
-    await repository.add(upload)
+    await repository.add(upload, owner)
     await repository.remove(upload.id)
 
-    assert await repository.get(upload.id) is None
+    assert await repository.get(upload.id, owner) is None
     assert (
         await connection.fetchval("SELECT count(*) FROM ecg_leads WHERE ecg_id = $1", upload.id)
         == 0
     )
-    await repository.add(upload)  # the id can be used again
-    assert await repository.get(upload.id) is not None
+    await repository.add(upload, owner)  # the id can be used again
+    assert await repository.get(upload.id, owner) is not None
 
 
-async def test_unknown_id_is_none(repository: EcgRepository) -> None:
-    assert await repository.get(uuid4()) is None
+async def test_unknown_id_is_none(repository: EcgRepository, owner: UUID) -> None:
+    assert await repository.get(uuid4(), owner) is None
 
 
 async def test_results_written_by_the_sink_are_shown(
-    repository: EcgRepository, connection: asyncpg.Connection
+    repository: EcgRepository, owner: UUID, connection: asyncpg.Connection
 ) -> None:
     upload = make_upload()
-    await repository.add(upload)
+    await repository.add(upload, owner)
     summary = {
         "n_windows": 2,
         "heart_rate": {"mean": 71.5},
@@ -128,7 +122,7 @@ async def test_results_written_by_the_sink_are_shown(
             {"name": lead.name, "zero_crossings": i * 10 + 1} for i, lead in enumerate(upload.leads)
         ],
     }
-    before = await repository.get(upload.id)
+    before = await repository.get(upload.id, owner)
     assert before is not None
     assert before.status == "processing"
     assert [lead.zero_crossings for lead in before.leads] == [None] * len(upload.leads)
@@ -149,7 +143,7 @@ async def test_results_written_by_the_sink_are_shown(
             json.dumps(summary),
         )
 
-    stored = await repository.get(upload.id)
+    stored = await repository.get(upload.id, owner)
     assert stored is not None
     assert stored.status == "done"
     assert [lead.zero_crossings for lead in stored.leads] == [1, 11, 21]
@@ -157,24 +151,40 @@ async def test_results_written_by_the_sink_are_shown(
     assert stored.window_count == 2
 
 
-async def test_unreachable_database_is_unavailable(settings: Settings, closed_port: int) -> None:
-    repository = EcgRepository(
-        dataclasses.replace(
-            settings, database_url=f"postgresql://postgres@127.0.0.1:{closed_port}/ecg"
-        )
-    )
-    await repository.open()  # connects lazily: opening does not need the server
+async def test_another_owner_sees_nothing(
+    repository: EcgRepository, database: Database, owner: UUID
+) -> None:
+    upload = make_upload()
+    await repository.add(upload, owner)
+    assert await repository.get(upload.id, await new_owner(database)) is None
+    assert await repository.get(upload.id, owner) is not None
+
+
+async def test_an_ecg_from_before_accounts_is_nobodys(
+    repository: EcgRepository, connection: asyncpg.Connection, owner: UUID
+) -> None:
+    ecg_id = uuid4()
+    await connection.execute(
+        "INSERT INTO ecgs (id, date) VALUES ($1, now())", ecg_id
+    )  # owner_id NULL, as rows written before migration 0003
+    assert await repository.get(ecg_id, owner) is None
+
+
+async def test_unreachable_database_is_unavailable(closed_port: int) -> None:
+    database = Database(f"postgresql://postgres@127.0.0.1:{closed_port}/ecg")
+    await database.open()  # connects lazily: opening does not need the server
+    repository = EcgRepository(database)
     try:
         with pytest.raises(DatabaseUnavailableError):
-            await repository.ping()
+            await database.ping()
         with pytest.raises(DatabaseUnavailableError):
-            await repository.add(make_upload())
+            await repository.add(make_upload(), uuid4())
         with pytest.raises(DatabaseUnavailableError):
-            await repository.get(uuid4())
+            await repository.get(uuid4(), uuid4())
     finally:
-        await repository.close()
+        await database.close()
 
 
-async def test_unopened_repository_is_unavailable(settings: Settings) -> None:
+async def test_unopened_database_is_unavailable(database_url: str) -> None:
     with pytest.raises(DatabaseUnavailableError):
-        await EcgRepository(settings).ping()
+        await Database(database_url).ping()

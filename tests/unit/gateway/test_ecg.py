@@ -12,27 +12,29 @@ from gateway.repository import StoredEcg, StoredLead
 
 
 @pytest.mark.parametrize(
-    "ecg_id",
+    ("method", "path"),
+    [("POST", "/api/v1/ecg/"), ("GET", "/api/v1/ecg/123e4567-e89b-12d3-a456-426614174000")],
+)
+@pytest.mark.parametrize(
+    ("authorization", "error"),
     [
-        "nope",
-        "123e4567-e89b-12d3-a456-42661417400g",
-        "123e4567e89b12d3a456426614174000",
-        "%00",
-        "%F0%9F%AB%80",
-        "x" * 5000,
-        "'; DROP TABLE ecgs; --",
+        (None, None),
+        ("Basic dXNlcjpwYXNz", None),
+        ("Bearer", "invalid_token"),
+        ("Bearer not.a.jwt", "invalid_token"),
+        ("Bearer " + "a" * 5000, "invalid_token"),
     ],
 )
-async def test_malformed_id_is_422_before_any_lookup(
-    client: httpx.AsyncClient, ecg_id: str
+async def test_no_valid_token_is_401_before_anything_else(
+    client: httpx.AsyncClient, method: str, path: str, authorization: str | None, error: str | None
 ) -> None:
-    response = await client.get(f"/api/v1/ecg/{ecg_id}")
-    assert response.status_code == 422
+    headers = {} if authorization is None else {"Authorization": authorization}
+    response = await client.request(method, path, headers=headers, content=b"not even JSON")
+    assert response.status_code == 401
     assert response.headers["content-type"] == PROBLEM_JSON
-    problem = response.json()
-    assert problem["detail"].startswith("ecg_id: expected a UUID")
-    assert problem["errors"][0]["field"] == "ecg_id"
-    assert len(problem["detail"]) < 200
+    challenge = response.headers["www-authenticate"]
+    assert challenge.startswith('Bearer realm="ecg-pipeline"')
+    assert ('error="invalid_token"' in challenge) is (error is not None)
 
 
 async def test_nested_path_is_404(client: httpx.AsyncClient) -> None:

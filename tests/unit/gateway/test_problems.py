@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -9,15 +10,22 @@ from starlette.routing import Route
 
 from gateway.app import create_app
 from gateway.errors import (
+    AccountExistsError,
     BodyTooLargeError,
     DatabaseUnavailableError,
     EcgExistsError,
     EcgNotFoundError,
     FieldError,
+    ForbiddenError,
     GatewayError,
+    InvalidCredentialsError,
     InvalidInputError,
+    InvalidTokenError,
     KafkaUnavailableError,
     MalformedBodyError,
+    MissingTokenError,
+    RevokedTokenError,
+    TooManyAttemptsError,
     UnhealthyError,
 )
 from gateway.problems import PROBLEM_JSON, problem_for, problem_type_of
@@ -49,6 +57,12 @@ def test_every_error_type_has_a_problem_type(error_type: type[GatewayError]) -> 
         (KafkaUnavailableError("the message broker is not connected yet"), 503, "7"),
         (DatabaseUnavailableError("the database is unavailable"), 503, "7"),
         (UnhealthyError({"kafka": "unavailable", "postgresql": "ok"}), 503, "7"),
+        (MissingTokenError(), 401, None),
+        (InvalidTokenError("the token has expired"), 401, None),
+        (InvalidCredentialsError(), 401, None),
+        (ForbiddenError("only administrators may do this"), 403, None),
+        (TooManyAttemptsError(42), 429, "42"),
+        (AccountExistsError(), 409, None),
     ],
 )
 def test_errors_become_problem_responses(
@@ -63,6 +77,29 @@ def test_errors_become_problem_responses(
     assert body["detail"] == str(error)
     assert ("errors" in body) is isinstance(error, InvalidInputError)
     assert ("checks" in body) is isinstance(error, UnhealthyError)
+
+
+@pytest.mark.parametrize(
+    ("error", "challenge"),
+    [
+        (MissingTokenError(), 'Bearer realm="ecg-pipeline"'),
+        (InvalidCredentialsError(), 'Bearer realm="ecg-pipeline"'),
+        (
+            InvalidTokenError("the token is not valid"),
+            'Bearer realm="ecg-pipeline", error="invalid_token"',
+        ),
+        (RevokedTokenError(uuid4()), 'Bearer realm="ecg-pipeline", error="invalid_token"'),
+    ],
+)
+def test_every_401_challenges_for_a_bearer_token(error: GatewayError, challenge: str) -> None:
+    response = problem_for(error, retry_after_seconds=7)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == challenge
+
+
+def test_only_401_challenges() -> None:
+    for error in [ForbiddenError("no"), TooManyAttemptsError(1), AccountExistsError()]:
+        assert "www-authenticate" not in problem_for(error, retry_after_seconds=7).headers
 
 
 async def test_unknown_route_is_problem_404(client: httpx.AsyncClient) -> None:

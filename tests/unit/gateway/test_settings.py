@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
 from gateway.settings import (
@@ -8,13 +10,17 @@ from gateway.settings import (
     MIB,
     Settings,
     SettingsError,
+    database_url_from_env,
+    jwt_secret_weakness,
     redact_url,
 )
 
+KEY = secrets.token_urlsafe(48)
 PRODUCTION = {
     "ECG_ENV": "production",
     "ECG_KAFKA_BOOTSTRAP": "kafka-1:9092,kafka-2:9092",
     "ECG_DATABASE_URL": "postgresql://gateway:hunter2@db.internal:5432/ecg",
+    "ECG_JWT_SECRET": KEY,
 }
 
 
@@ -36,6 +42,11 @@ def test_reads_every_variable() -> None:
             "ECG_MAX_BODY_BYTES": "1000000",
             "ECG_CHUNK_BYTES": "65536",
             "ECG_PUBLISH_TIMEOUT_SECONDS": "2.5",
+            "ECG_JWT_ISSUER": "https://ecg.example.org",
+            "ECG_ACCESS_TOKEN_SECONDS": "300",
+            "ECG_REFRESH_TOKEN_SECONDS": "3600",
+            "ECG_SESSION_SECONDS": "86400",
+            "ECG_PASSWORD_HASH_CONCURRENCY": "4",
         }
     )
     assert settings.env == "production"
@@ -44,9 +55,16 @@ def test_reads_every_variable() -> None:
     assert settings.max_body_bytes == 1_000_000
     assert settings.chunk_bytes == 65536
     assert settings.publish_timeout_seconds == 2.5
+    assert settings.jwt_secret == KEY
+    assert not settings.jwt_secret_generated
+    assert settings.jwt_issuer == "https://ecg.example.org"
+    assert settings.jwt_audience == "ecg-pipeline-api"
+    assert (settings.access_token_seconds, settings.refresh_token_seconds) == (300, 3600)
+    assert settings.session_seconds == 86400
+    assert settings.password_hash_concurrency == 4
 
 
-@pytest.mark.parametrize("missing", ["ECG_KAFKA_BOOTSTRAP", "ECG_DATABASE_URL"])
+@pytest.mark.parametrize("missing", ["ECG_KAFKA_BOOTSTRAP", "ECG_DATABASE_URL", "ECG_JWT_SECRET"])
 @pytest.mark.parametrize("env", ["test", "production"])
 def test_no_service_defaults_outside_development(missing: str, env: str) -> None:
     environ = {**PRODUCTION, "ECG_ENV": env}
@@ -67,6 +85,10 @@ def test_no_service_defaults_outside_development(missing: str, env: str) -> None
         ("ECG_PUBLISH_TIMEOUT_SECONDS", "0"),
         ("ECG_PUBLISH_TIMEOUT_SECONDS", "nan"),
         ("ECG_DATABASE_URL", "mysql://db/ecg"),
+        ("ECG_ACCESS_TOKEN_SECONDS", "0"),
+        ("ECG_ACCESS_TOKEN_SECONDS", "100000"),
+        ("ECG_SESSION_SECONDS", "60"),
+        ("ECG_PASSWORD_HASH_CONCURRENCY", "0"),
     ],
 )
 def test_malformed_values_name_the_variable(name: str, value: str) -> None:
@@ -78,6 +100,7 @@ def test_password_stays_out_of_repr_and_logs() -> None:
     settings = Settings.from_env(PRODUCTION)
     assert "hunter2" not in repr(settings)
     assert "hunter2" not in str(settings)
+    assert KEY not in repr(settings)
     assert settings.redacted_database_url == "postgresql://gateway:***@db.internal:5432/ecg"
 
 
@@ -98,3 +121,48 @@ def test_settings_are_frozen() -> None:
     settings = Settings.from_env({})
     with pytest.raises(AttributeError):
         settings.max_body_bytes = 1  # type: ignore[misc]
+
+
+WEAK_KEYS = [
+    "short",
+    "x" * 31,  # 31 bytes
+    "a" * 64,
+    "0123456789abcdef" * 4,  # one piece, repeated
+    "your-256-bit-secret-your-256-bit-secret",  # jwt.io's example key
+    "changeme-changeme-changeme-changeme-1234",
+    "please-use-a-real-key-DEFAULT-f8e2a61c94b7d03e",
+]
+
+
+@pytest.mark.parametrize("key", WEAK_KEYS)
+@pytest.mark.parametrize("env", ["test", "production"])
+def test_weak_signing_keys_stop_the_service_outside_development(key: str, env: str) -> None:
+    with pytest.raises(SettingsError, match="ECG_JWT_SECRET") as raised:
+        Settings.from_env({**PRODUCTION, "ECG_ENV": env, "ECG_JWT_SECRET": key})
+    assert key not in str(raised.value)
+
+
+@pytest.mark.parametrize("key", [secrets.token_urlsafe(32), secrets.token_hex(32), KEY])
+def test_random_keys_are_accepted(key: str) -> None:
+    assert jwt_secret_weakness(key) is None
+    assert Settings.from_env({**PRODUCTION, "ECG_JWT_SECRET": key}).jwt_secret == key
+
+
+def test_development_without_a_key_signs_with_a_random_one() -> None:
+    first, second = Settings.from_env({}), Settings.from_env({})
+    assert first.jwt_secret_generated
+    assert jwt_secret_weakness(first.jwt_secret) is None
+    assert first.jwt_secret != second.jwt_secret
+
+
+def test_development_tolerates_a_weak_key_and_says_so() -> None:
+    settings = Settings.from_env({"ECG_JWT_SECRET": "dev"})
+    assert settings.jwt_secret == "dev"
+    assert settings.jwt_secret_weakness is not None
+
+
+def test_database_url_alone() -> None:
+    assert database_url_from_env({}) == DEVELOPMENT_DATABASE_URL
+    assert database_url_from_env(PRODUCTION) == PRODUCTION["ECG_DATABASE_URL"]
+    with pytest.raises(SettingsError, match="ECG_DATABASE_URL"):
+        database_url_from_env({"ECG_ENV": "production"})
