@@ -20,7 +20,7 @@ PYTHON := .venv/bin/python
 RUN_DIR ?= .run
 PYTEST_ARGS ?=
 
-.PHONY: help venv up down admin test lint fmt typecheck compose-cli bench-upload bench-login
+.PHONY: help venv up down admin test lint fmt typecheck compose-cli bench-upload bench-login bench-analysis
 
 help:
 	@echo "make up         start the pipeline locally; prints the gateway URL"
@@ -33,6 +33,7 @@ help:
 	@echo "make typecheck  mypy --strict"
 	@echo "make bench-upload  time uploads of MIT-BIH record 100 through the running stack (after make up)"
 	@echo "make bench-login   time logins (success, wrong password, unknown email) through the running stack"
+	@echo "make bench-analysis  samples/s of the per-window analysis on one core beside NeuroKit2, and its state size"
 
 $(UV):
 	@infra/bootstrap-uv "$(UV_HOME)" "$(UV_VERSION)"
@@ -81,3 +82,7 @@ bench-upload: venv
 
 bench-login: venv
 	@set -a && . "$(RUN_DIR)/env" && set +a && $(PYTHON) -m bench.login --runs 50
+
+# One core: the process pins itself to one CPU, and numerical libraries get one thread.
+bench-analysis: venv
+	@OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PYTHON) -m bench.analysis --runs 3

@@ -9,6 +9,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from gateway import health
+from gateway.analysis import AnalysisEndpoints
 from gateway.auth import AuthEndpoints
 from gateway.authentication import Authenticator
 from gateway.ecg import EcgEndpoints
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             *AuthEndpoints(authenticator).routes,
             *EcgEndpoints(settings, authenticator).routes,
+            *AnalysisEndpoints(authenticator).routes,
             *health.routes,
         ],
         exception_handlers=exception_handlers(settings.retry_after_seconds),

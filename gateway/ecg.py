@@ -102,6 +102,7 @@ class EcgEndpoints:
 
 
 def render(ecg: StoredEcg) -> dict[str, Any]:
+    base = f"/api/v1/ecg/{ecg.id}"
     return {
         "id": str(ecg.id),
         "date": format_date(ecg.date),
@@ -117,9 +118,20 @@ def render(ecg: StoredEcg) -> dict[str, Any]:
             }
             for lead in ecg.leads
         ],
-        "summary": ecg.summary,
-        "windows": {"count": ecg.window_count},
+        "summary": summary(ecg.summary),
+        "windows": {"count": ecg.window_count, "href": f"{base}/windows"},
+        "beats": {"href": f"{base}/beats"},
     }
+
+
+def summary(stored: Any) -> Any:
+    """The ECG summary without what the lookup shows at its top level."""
+    if stored is None:
+        return None
+    return {key: value for key, value in stored.items() if key not in SHOWN_ABOVE}
+
+
+SHOWN_ABOVE: Final = ("ecg_id", "date", "sampling_rate")
 
 
 def format_date(value: datetime) -> str:

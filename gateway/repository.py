@@ -1,5 +1,9 @@
 """The ECG tables in PostgreSQL (see migrations/0001_create_ecgs.sql).
 
+An ECG is ``done`` once its summary *and* every window that the summary counts are
+stored: the sink reads windows and summaries from two topics, so either may land
+first.
+
 Every ECG has an owner (migrations/0003_accounts.sql): the lookup filters by owner in
 SQL, so someone else's ECG and an unknown id take the same path and give the same
 answer. Rows from before accounts have no owner, and nobody can read them.
@@ -12,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from gateway.database import Database
+from gateway.database import Connection, Database
 from gateway.errors import EcgExistsError
 from gateway.uploads import Upload
 
@@ -24,6 +28,21 @@ class StoredLead:
     zero_crossings: int | None
     gain: float | None
     baseline: int | None
+
+
+@dataclass(frozen=True)
+class WindowPage:
+    """Window results in index order (with their beats), and whether more follow."""
+
+    windows: list[dict[str, Any]]
+    more: bool
+
+
+@dataclass(frozen=True)
+class StoredBeats:
+    sampling_rate: float | None
+    status: str
+    sample_indices: list[int]
 
 
 @dataclass(frozen=True)
@@ -89,9 +108,11 @@ class EcgRepository:
             row = await connection.fetchrow(
                 """
                 SELECT e.id, e.date, e.sampling_rate, s.result AS summary,
-                       CASE WHEN s.ecg_id IS NULL THEN e.status ELSE 'done' END AS status,
-                       (SELECT count(*) FROM ecg_windows w WHERE w.ecg_id = e.id) AS window_count
-                FROM ecgs e LEFT JOIN ecg_summaries s ON s.ecg_id = e.id
+                       counted.count AS window_count,
+                       CASE WHEN s.n_windows <= counted.count THEN 'done' ELSE e.status END
+                           AS status
+                FROM ecgs e LEFT JOIN ecg_summaries s ON s.ecg_id = e.id,
+                     LATERAL (SELECT count(*) FROM ecg_windows WHERE ecg_id = e.id) AS counted
                 WHERE e.id = $1 AND e.owner_id = $2
                 """,
                 ecg_id,
@@ -118,6 +139,62 @@ class EcgRepository:
             summary=row["summary"],
             window_count=row["window_count"],
         )
+
+    async def windows(
+        self, ecg_id: UUID, owner_id: UUID, after: int, limit: int
+    ) -> WindowPage | None:
+        """Up to ``limit`` windows with an index above ``after``, if the ECG exists and
+        belongs to ``owner_id``; None otherwise, alike."""
+        async with (
+            self._database.connection() as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            if not await _owns(connection, ecg_id, owner_id):
+                return None
+            rows = await connection.fetch(
+                """
+                SELECT result, beats FROM ecg_windows
+                WHERE ecg_id = $1 AND index > $2 ORDER BY index LIMIT $3
+                """,
+                ecg_id,
+                after,
+                limit + 1,
+            )
+        windows = [{**row["result"], "beats": row["beats"]} for row in rows[:limit]]
+        return WindowPage(windows, more=len(rows) > limit)
+
+    async def beats(self, ecg_id: UUID, owner_id: UUID) -> StoredBeats | None:
+        """Every beat found so far, ascending, if the ECG exists and belongs to
+        ``owner_id``; None otherwise, alike."""
+        async with (
+            self._database.connection() as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            row = await connection.fetchrow(
+                """
+                SELECT e.sampling_rate,
+                       CASE WHEN s.n_windows <= counted.count THEN 'done' ELSE e.status END
+                           AS status,
+                       ARRAY(SELECT b
+                             FROM ecg_windows w, unnest(w.beats) WITH ORDINALITY AS u(b, o)
+                             WHERE w.ecg_id = e.id ORDER BY w.index, u.o) AS beats
+                FROM ecgs e LEFT JOIN ecg_summaries s ON s.ecg_id = e.id,
+                     LATERAL (SELECT count(*) FROM ecg_windows WHERE ecg_id = e.id) AS counted
+                WHERE e.id = $1 AND e.owner_id = $2
+                """,
+                ecg_id,
+                owner_id,
+            )
+        if row is None:
+            return None
+        return StoredBeats(row["sampling_rate"], row["status"], row["beats"])
+
+
+async def _owns(connection: Connection, ecg_id: UUID, owner_id: UUID) -> bool:
+    found = await connection.fetchval(
+        "SELECT 1 FROM ecgs WHERE id = $1 AND owner_id = $2", ecg_id, owner_id
+    )
+    return found is not None
 
 
 def _summary_count(summary: Any, position: int) -> int | None:

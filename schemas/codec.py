@@ -6,6 +6,12 @@ writer schema's parsing canonical form, then the Avro binary body. A consumer
 that holds the ``.avsc`` files of this folder, and nothing else of this code,
 can therefore tell which schema wrote a message and decode it.
 
+Schemas evolve compatibly: new fields are optional with defaults. Every earlier
+version of a schema stays in ``history/`` (``<name>.<version>.avsc``), so a message
+written with an earlier version (still in a topic when the consumers are upgraded)
+is recognised by its fingerprint and read into the current schema, with the new
+fields at their defaults.
+
 Sample values travel as one ``bytes`` value per lead of little-endian
 two's-complement integers, two bytes wide when every value fits in int16 and four
 otherwise: ``numpy.frombuffer`` turns them back into an array without any
@@ -52,13 +58,28 @@ def load_schema_json(schema: Schema) -> dict[str, Any]:
     return parsed
 
 
+def load_history_json(schema: Schema) -> list[dict[str, Any]]:
+    """The earlier versions of ``schema``, oldest first."""
+    found = [
+        entry
+        for entry in files("schemas").joinpath("history").iterdir()
+        if entry.name.startswith(f"{schema.value}.") and entry.name.endswith(".avsc")
+    ]
+    found.sort(key=lambda entry: int(entry.name.split(".")[-2]))
+    return [json.loads(entry.read_text(encoding="utf-8")) for entry in found]
+
+
+def _fingerprint(parsed: Any) -> bytes:
+    return bytes.fromhex(fingerprint(to_parsing_canonical_form(parsed), "CRC-64-AVRO"))
+
+
 class _Parsed:
     def __init__(self, schema: Schema) -> None:
         self.parsed = parse_schema(load_schema_json(schema))
-        self.fingerprint = bytes.fromhex(
-            fingerprint(to_parsing_canonical_form(self.parsed), "CRC-64-AVRO")
-        )
+        self.fingerprint = _fingerprint(self.parsed)
         self.header = MARKER + self.fingerprint
+        earlier = (parse_schema(old) for old in load_history_json(schema))
+        self.writers = {MARKER + _fingerprint(old): old for old in earlier}
 
 
 @cache
@@ -79,14 +100,19 @@ def encode(schema: Schema, record: Mapping[str, Any]) -> bytes:
 
 
 def decode(schema: Schema, data: bytes) -> dict[str, Any]:
+    """A message of ``schema``'s current version or of an earlier one (read into the
+    current version)."""
     parsed = _parsed(schema)
-    if data[:HEADER_SIZE] != parsed.header:
+    header = data[:HEADER_SIZE]
+    writer = parsed.parsed if header == parsed.header else parsed.writers.get(header)
+    if writer is None:
         raise DecodeError(
             f"not a single-object encoded {schema.value} message "
-            f"(header {data[:HEADER_SIZE].hex()}, expected {parsed.header.hex()})"
+            f"(header {header.hex()}, expected {parsed.header.hex()})"
         )
+    reader = None if writer is parsed.parsed else parsed.parsed
     try:
-        record = schemaless_reader(io.BytesIO(data[HEADER_SIZE:]), parsed.parsed, None)
+        record = schemaless_reader(io.BytesIO(data[HEADER_SIZE:]), writer, reader)
     except (EOFError, ValueError, IndexError, UnicodeDecodeError) as exc:
         raise DecodeError(f"malformed {schema.value} body: {exc}") from exc
     if not isinstance(record, dict):

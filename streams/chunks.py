@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.codec import DecodeError, decode_samples
-from streams.analysis.windows import AnalyserState, WindowStats, feed, finish, start_analysis
+from streams.analysis.windows import AnalyserState, AnalysisConfig, feed, finish, start_analysis
+from streams.records import summary_record, window_record
 
 _STATE = struct.Struct("<BqBq")
-_VERSION = 1
+_VERSION = 2
 
 
 class InvalidChunkError(ValueError):
@@ -50,11 +51,16 @@ class StreamState:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> StreamState:
-        version, next_seq, finished, last_offset = _STATE.unpack_from(data)
-        if version != _VERSION:
-            raise ValueError(f"unknown stream state version {version}")
-        rest = data[_STATE.size :]
-        analyser = AnalyserState.from_bytes(rest) if rest else None
+        """Raises ``InvalidChunkError`` for a state this code cannot read (one written by
+        an incompatible version): the ECG's next chunks go to the dead-letter topic."""
+        try:
+            version, next_seq, finished, last_offset = _STATE.unpack_from(data)
+            if version != _VERSION:
+                raise ValueError(f"unknown stream state version {version}")
+            rest = data[_STATE.size :]
+            analyser = AnalyserState.from_bytes(rest) if rest else None
+        except (ValueError, struct.error) as exc:
+            raise InvalidChunkError(f"the ECG's carried state cannot be read: {exc}") from exc
         return cls(next_seq, bool(finished), analyser, last_offset)
 
 
@@ -94,7 +100,7 @@ def apply_chunk(
 
     analyser = state.analyser if state is not None else None
     if analyser is None:
-        analyser = start_analysis(len(names), window_samples(chunk["sampling_rate"]))
+        analyser = _start(chunk, window_samples)
     if analyser.n_leads != len(names):
         raise InvalidChunkError(f"chunk has {len(names)} leads, the ECG has {analyser.n_leads}")
     if chunk["start_sample"] != analyser.frontier:
@@ -102,26 +108,16 @@ def apply_chunk(
             f"chunk starts at sample {chunk['start_sample']}, expected {analyser.frontier}"
         )
 
-    analyser, closed = feed(analyser, samples)
+    try:
+        analyser, closed = feed(analyser, samples)
+    except ValueError as exc:
+        raise InvalidChunkError(str(exc)) from exc
     summary = None
     if chunk["final"]:
-        last, totals = finish(analyser)
+        last, ecg = finish(analyser)
         closed += last
-        summary = {
-            "ecg_id": chunk["ecg_id"],
-            "date": chunk["date"],
-            "sampling_rate": chunk["sampling_rate"],
-            "n_windows": totals.n_windows,
-            "leads": [
-                {
-                    "name": name,
-                    "number_of_samples": int(totals.number_of_samples[i]),
-                    "zero_crossings": int(totals.zero_crossings[i]),
-                }
-                for i, name in enumerate(names)
-            ],
-        }
-    windows = [_window_record(chunk, names, window) for window in closed]
+        summary = summary_record(chunk, names, ecg)
+    windows = [window_record(chunk, names, window) for window in closed]
     # Once finished, only the marker is kept: later duplicates are recognised
     # without holding the analyser's state.
     new_state = StreamState(
@@ -133,22 +129,19 @@ def apply_chunk(
     return Outcome(state=new_state, windows=windows, summary=summary)
 
 
-def _window_record(chunk: dict[str, Any], names: list[str], window: WindowStats) -> dict[str, Any]:
-    return {
-        "ecg_id": chunk["ecg_id"],
-        "index": window.index,
-        "start_sample": window.start_sample,
-        "end_sample": window.end_sample,
-        "sampling_rate": chunk["sampling_rate"],
-        "leads": [
-            {
-                "name": name,
-                "number_of_samples": int(window.number_of_samples[i]),
-                "zero_crossings": int(window.zero_crossings[i]),
-            }
-            for i, name in enumerate(names)
-        ],
-    }
+def _start(chunk: dict[str, Any], window_samples: Callable[[float | None], int]) -> AnalyserState:
+    """The analyser for the ECG of its first chunk: its rate, and each lead's gain and baseline."""
+    leads = chunk["leads"]
+    config = AnalysisConfig(
+        window_samples=window_samples(chunk["sampling_rate"]),
+        sampling_rate=chunk["sampling_rate"],
+        gains=tuple(lead.get("gain") for lead in leads),
+        baselines=tuple(lead.get("baseline") for lead in leads),
+    )
+    try:
+        return start_analysis(len(leads), config)
+    except ValueError as exc:
+        raise InvalidChunkError(str(exc)) from exc
 
 
 def catch_up(

@@ -28,12 +28,16 @@ RETRYABLE = (
     asyncpg.InterfaceError,
 )
 
+# Each window's beats travel as the text of an int8 array ('{1,2,3}'): unnest flattens
+# a two-dimensional array, and windows have different numbers of beats.
 _UPSERT_WINDOWS = """
-INSERT INTO ecg_windows (ecg_id, index, start_sample, end_sample, result)
-SELECT * FROM unnest($1::uuid[], $2::int[], $3::bigint[], $4::bigint[], $5::jsonb[])
+INSERT INTO ecg_windows (ecg_id, index, start_sample, end_sample, result, beats)
+SELECT w.ecg_id, w.index, w.start_sample, w.end_sample, w.result, w.beats::bigint[]
+FROM unnest($1::uuid[], $2::int[], $3::bigint[], $4::bigint[], $5::jsonb[], $6::text[])
+     AS w (ecg_id, index, start_sample, end_sample, result, beats)
 ON CONFLICT (ecg_id, index) DO UPDATE
 SET start_sample = EXCLUDED.start_sample, end_sample = EXCLUDED.end_sample,
-    result = EXCLUDED.result
+    result = EXCLUDED.result, beats = EXCLUDED.beats
 """
 
 _UPSERT_SUMMARIES = """
@@ -42,6 +46,16 @@ SELECT * FROM unnest($1::uuid[], $2::int[], $3::jsonb[])
 ON CONFLICT (ecg_id) DO UPDATE
 SET n_windows = EXCLUDED.n_windows, result = EXCLUDED.result, completed_at = now()
 """
+
+
+def window_json(window: dict[str, Any]) -> str:
+    """A window's result without its beats (they have a column of their own)."""
+    return to_json({key: value for key, value in window.items() if key != "beats"})
+
+
+def beats_text(window: dict[str, Any]) -> str:
+    """A window's beats as the text of a PostgreSQL int8 array."""
+    return "{" + ",".join(str(int(beat)) for beat in window.get("beats") or ()) + "}"
 
 
 def to_json(record: dict[str, Any]) -> str:
@@ -106,7 +120,8 @@ class ResultStore:
                     [w["index"] for w in windows],
                     [w["start_sample"] for w in windows],
                     [w["end_sample"] for w in windows],
-                    [to_json(w) for w in windows],
+                    [window_json(w) for w in windows],
+                    [beats_text(w) for w in windows],
                 )
             if summaries:
                 await connection.execute(

@@ -108,7 +108,8 @@ async def test_thirty_minute_record_in_one_request(
             for name in ["MLII", "V5"]
         ],
         "summary": None,
-        "windows": {"count": 0},
+        "windows": {"count": 0, "href": f"/api/v1/ecg/{ecg_id}/windows"},
+        "beats": {"href": f"/api/v1/ecg/{ecg_id}/beats"},
     }
 
 

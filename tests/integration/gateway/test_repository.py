@@ -151,6 +151,83 @@ async def test_results_written_by_the_sink_are_shown(
     assert stored.window_count == 2
 
 
+async def test_done_waits_for_every_window_of_the_summary(
+    repository: EcgRepository, owner: UUID, connection: asyncpg.Connection
+) -> None:
+    upload = make_upload()
+    await repository.add(upload, owner)
+    await connection.execute(
+        "INSERT INTO ecg_summaries (ecg_id, n_windows, result) VALUES ($1, 2, $2::jsonb)",
+        upload.id,
+        json.dumps({"n_windows": 2, "leads": [{"zero_crossings": 0}] * 3}),
+    )
+    await add_windows(connection, upload.id, {1: [5]})
+    stored = await repository.get(upload.id, owner)
+    assert stored is not None
+    assert (stored.status, stored.window_count) == ("processing", 1)
+    beats = await repository.beats(upload.id, owner)
+    assert beats is not None
+    assert beats.status == "processing"
+    await add_windows(connection, upload.id, {0: [1]})
+    stored = await repository.get(upload.id, owner)
+    assert stored is not None
+    assert stored.status == "done"
+
+
+async def add_windows(
+    connection: asyncpg.Connection, ecg_id: UUID, beats: dict[int, list[int]]
+) -> None:
+    """Window rows as the sink writes them, in the order given."""
+    for index, found in beats.items():
+        await connection.execute(
+            "INSERT INTO ecg_windows (ecg_id, index, start_sample, end_sample, result, beats)"
+            " VALUES ($1, $2, $3, $4, $5::jsonb, $6)",
+            ecg_id,
+            index,
+            index * 100,
+            (index + 1) * 100,
+            json.dumps({"index": index}),
+            found,
+        )
+
+
+async def test_windows_come_in_pages_with_their_beats(
+    repository: EcgRepository, database: Database, owner: UUID, connection: asyncpg.Connection
+) -> None:
+    upload = make_upload()
+    await repository.add(upload, owner)
+    await add_windows(connection, upload.id, {3: [350], 0: [5, 80], 2: [210], 1: []})
+
+    first = await repository.windows(upload.id, owner, after=-1, limit=3)
+    assert first is not None
+    assert first.windows == [
+        {"index": 0, "beats": [5, 80]},
+        {"index": 1, "beats": []},
+        {"index": 2, "beats": [210]},
+    ]
+    assert first.more
+    rest = await repository.windows(upload.id, owner, after=2, limit=3)
+    assert rest is not None
+    assert (rest.windows, rest.more) == ([{"index": 3, "beats": [350]}], False)
+    assert await repository.windows(upload.id, await new_owner(database), -1, 3) is None
+
+
+async def test_beats_are_gathered_from_the_windows_in_order(
+    repository: EcgRepository, database: Database, owner: UUID, connection: asyncpg.Connection
+) -> None:
+    upload = make_upload()
+    await repository.add(upload, owner)
+    empty = await repository.beats(upload.id, owner)
+    assert empty is not None
+    assert (empty.sampling_rate, empty.status, empty.sample_indices) == (360.0, "processing", [])
+    await add_windows(connection, upload.id, {3: [350], 0: [5, 80], 2: [210], 1: []})
+    stored = await repository.beats(upload.id, owner)
+    assert stored is not None
+    assert stored.sample_indices == [5, 80, 210, 350]
+    assert await repository.beats(upload.id, await new_owner(database)) is None
+    assert await repository.beats(uuid4(), owner) is None
+
+
 async def test_another_owner_sees_nothing(
     repository: EcgRepository, database: Database, owner: UUID
 ) -> None:

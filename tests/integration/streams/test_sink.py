@@ -40,6 +40,7 @@ def window(ecg_id: uuid.UUID, index: int, crossings: int = 1) -> dict[str, Any]:
         "end_sample": index * 10 + 10,
         "sampling_rate": 1.0,
         "leads": [{"name": "I", "number_of_samples": 10, "zero_crossings": crossings}],
+        "beats": [index * 10 + 2, index * 10 + 7][: index + crossings - 1],
     }
 
 
@@ -67,6 +68,16 @@ async def test_results_land(db: asyncpg.Connection, store: ResultStore) -> None:
     )
     assert [(r["index"], r["end_sample"]) for r in rows] == [(0, 10), (1, 20)]
     assert json.loads(rows[0]["result"])["leads"][0]["zero_crossings"] == 1
+
+
+async def test_beats_go_to_their_own_column(db: asyncpg.Connection, store: ResultStore) -> None:
+    ecg_id = uuid.uuid4()
+    await store.write([window(ecg_id, 0), window(ecg_id, 1), window(ecg_id, 2)], [])
+    rows = await db.fetch(
+        "SELECT beats, result FROM ecg_windows WHERE ecg_id = $1 ORDER BY index", ecg_id
+    )
+    assert [row["beats"] for row in rows] == [[], [12], [22, 27]]
+    assert all("beats" not in json.loads(row["result"]) for row in rows)
 
 
 async def test_redelivery_is_an_upsert(db: asyncpg.Connection, store: ResultStore) -> None:

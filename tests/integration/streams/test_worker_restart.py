@@ -23,9 +23,11 @@ from numpy.typing import NDArray
 
 from schemas import topics
 from schemas.codec import Schema, encode, encode_samples
-from streams.analysis.windows import feed, finish, start_analysis
+from streams.analysis.windows import AnalysisConfig, feed, finish, start_analysis
 from streams.analysis.zero_crossings import count_zero_crossings
+from streams.records import summary_record, window_record
 from streams.settings import Settings
+from streams.sink import to_json, window_json
 from streams.topics import create_topics
 from tests.records import read_record
 
@@ -159,23 +161,27 @@ async def test_a_killed_worker_loses_and_doubles_nothing(
     await wait_for(db, "SELECT count(*) FROM ecg_summaries WHERE ecg_id = $1", ecg_id, 1, 120)
     await wait_for(db, count_windows, ecg_id, at_least=36, seconds=30)
 
-    state, expected = feed(start_analysis(2, WINDOW), list(signals))
-    last, totals = finish(state)
+    # Exactly the windows and the summary of one-shot processing, beats included.
+    config = AnalysisConfig(WINDOW, RATE, (None, None), (None, None))
+    state, expected = feed(start_analysis(2, config), list(signals))
+    last, ecg = finish(state)
     expected += last
+    first = {"ecg_id": ecg_id, "sampling_rate": RATE, "date": datetime(2024, 5, 1, tzinfo=UTC)}
+    names = ["MLII", "V5"]
     rows = await db.fetch(
-        "SELECT index, result FROM ecg_windows WHERE ecg_id = $1 ORDER BY index", ecg_id
+        "SELECT index, result, beats FROM ecg_windows WHERE ecg_id = $1 ORDER BY index", ecg_id
     )
-    stored = [json.loads(row["result"]) for row in rows]
-    assert [w["index"] for w in stored] == [w.index for w in expected]
-    assert [[lead["zero_crossings"] for lead in w["leads"]] for w in stored] == [
-        w.zero_crossings.tolist() for w in expected
-    ]
+    assert [row["index"] for row in rows] == [w.index for w in expected]
+    for row, window in zip(rows, expected, strict=True):
+        record = window_record(first, names, window)
+        assert json.loads(row["result"]) == json.loads(window_json(record))
+        assert row["beats"] == record["beats"]
+    assert sum(len(row["beats"]) for row in rows) > 400  # 6 minutes at ~75 bpm
     summary = json.loads(
         await db.fetchval("SELECT result FROM ecg_summaries WHERE ecg_id = $1", ecg_id)
     )
-    assert (
-        [lead["zero_crossings"] for lead in summary["leads"]]
-        == [count_zero_crossings(lead) for lead in signals]
-        == totals.zero_crossings.tolist()
-    )
+    assert summary == json.loads(to_json(summary_record(first, names, ecg)))
+    assert [lead["zero_crossings"] for lead in summary["leads"]] == [
+        count_zero_crossings(lead) for lead in signals
+    ]
     assert summary["n_windows"] == len(expected) == 36

@@ -13,7 +13,12 @@ from gateway.repository import StoredEcg, StoredLead
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("POST", "/api/v1/ecg/"), ("GET", "/api/v1/ecg/123e4567-e89b-12d3-a456-426614174000")],
+    [
+        ("POST", "/api/v1/ecg/"),
+        ("GET", "/api/v1/ecg/123e4567-e89b-12d3-a456-426614174000"),
+        ("GET", "/api/v1/ecg/123e4567-e89b-12d3-a456-426614174000/windows?limit=x"),
+        ("GET", "/api/v1/ecg/123e4567-e89b-12d3-a456-426614174000/beats"),
+    ],
 )
 @pytest.mark.parametrize(
     ("authorization", "error"),
@@ -65,7 +70,7 @@ def test_render() -> None:
             StoredLead("I", 5000, 42, 200.0, 1024),
             StoredLead("aVR", 4000, None, None, None),
         ),
-        summary={"heart_rate": 61.5},
+        summary={"ecg_id": "…", "date": "…", "sampling_rate": 500.0, "n_windows": 3},
         window_count=3,
     )
     assert render(stored) == {
@@ -89,6 +94,7 @@ def test_render() -> None:
                 "baseline": None,
             },
         ],
-        "summary": {"heart_rate": 61.5},
-        "windows": {"count": 3},
+        "summary": {"n_windows": 3},
+        "windows": {"count": 3, "href": "/api/v1/ecg/123e4567-e89b-12d3-a456-426614174000/windows"},
+        "beats": {"href": "/api/v1/ecg/123e4567-e89b-12d3-a456-426614174000/beats"},
     }

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from fastavro import parse_schema, schemaless_reader
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
+from fastavro.schema import fingerprint, to_parsing_canonical_form
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -21,6 +22,7 @@ from schemas.codec import (
     encode,
     encode_samples,
     fingerprint_of,
+    load_history_json,
     load_schema_json,
 )
 
@@ -94,3 +96,54 @@ def test_a_truncated_sample_buffer_is_a_decode_error() -> None:
         decode_samples([b"\x00\x01\x02"], 4)
     with pytest.raises(DecodeError, match="sample_width"):
         decode_samples([b""], 3)
+
+
+def old_window() -> dict[str, Any]:
+    return {
+        "ecg_id": uuid.uuid4(),
+        "index": 2,
+        "start_sample": 7200,
+        "end_sample": 10800,
+        "sampling_rate": 360.0,
+        "leads": [{"name": "MLII", "number_of_samples": 3600, "zero_crossings": 12}],
+    }
+
+
+def test_a_message_of_an_earlier_schema_version_is_read_with_the_new_fields_at_defaults() -> None:
+    (old_schema,) = load_history_json(Schema.WINDOW_RESULT)
+    parsed = parse_schema(old_schema)
+    out = io.BytesIO()
+    out.write(
+        b"\xc3\x01" + bytes.fromhex(fingerprint(to_parsing_canonical_form(parsed), "CRC-64-AVRO"))
+    )
+    schemaless_writer(out, parsed, old_window())
+    record = decode(Schema.WINDOW_RESULT, out.getvalue())
+    assert record["leads"][0]["zero_crossings"] == 12
+    assert record["leads"][0]["quality"] is None
+    assert (record["beats"], record["heart_rate_bpm"], record["hrv"]) == ([], None, None)
+
+
+@pytest.mark.parametrize("schema", [Schema.WINDOW_RESULT, Schema.ECG_SUMMARY])
+def test_a_consumer_with_the_earlier_schema_still_reads_new_messages(schema: Schema) -> None:
+    (old_schema,) = load_history_json(schema)
+    current = parse_schema(load_schema_json(schema))
+    assert fingerprint_of(schema) != bytes.fromhex(
+        fingerprint(to_parsing_canonical_form(parse_schema(old_schema)), "CRC-64-AVRO")
+    )
+    # Every field added since is optional with a default.
+    old_names = {field["name"] for field in old_schema["fields"]}
+    added = [f for f in load_schema_json(schema)["fields"] if f["name"] not in old_names]
+    assert added
+    assert all("default" in field for field in added)
+    record = {name: None for name in ("sampling_rate",)} | {
+        "ecg_id": uuid.uuid4(),
+        "leads": [{"name": "I", "number_of_samples": 1, "zero_crossings": 0}],
+    }
+    if schema is Schema.WINDOW_RESULT:
+        record |= {"index": 0, "start_sample": 0, "end_sample": 1}
+    else:
+        record |= {"date": datetime(2024, 5, 1, tzinfo=UTC), "n_windows": 1}
+    data = encode(schema, record)[HEADER_SIZE:]
+    read = schemaless_reader(io.BytesIO(data), current, parse_schema(old_schema))
+    assert isinstance(read, dict)
+    assert read["leads"][0] == {"name": "I", "number_of_samples": 1, "zero_crossings": 0}

@@ -7,7 +7,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.analysis.zero_crossings import count_zero_crossings, mark_zero_crossings
+from streams.analysis.zero_crossings import (
+    count_zero_crossings,
+    mark_lead_crossings,
+    mark_zero_crossings,
+)
 
 # The example that many implementations of this service share.
 REFERENCE = {
@@ -68,3 +72,23 @@ def test_any_chunking_gives_the_whole_signal_count(signal: list[int], cuts: list
     # The definition, computed the slow way.
     non_zero = [v for v in signal if v]
     assert total == sum((a > 0) != (b > 0) for a, b in itertools.pairwise(non_zero))
+
+
+@given(
+    st.lists(
+        st.lists(st.sampled_from([-(2**31), -3, -1, 0, 0, 1, 2**31 - 1]), min_size=12, max_size=12),
+        min_size=1,
+        max_size=4,
+    ),
+    st.lists(st.sampled_from([-1, 0, 1]), min_size=4, max_size=4),
+)
+def test_many_leads_at_once_mark_what_each_lead_alone_marks(
+    rows: list[list[int]], carried: list[int]
+) -> None:
+    x = np.array(rows, dtype=np.int32)
+    signs = np.array(carried[: len(rows)], dtype=np.int64)
+    marks, new_signs = mark_lead_crossings(x, signs)
+    for row, sign, marked, new_sign in zip(x, signs, marks, new_signs, strict=True):
+        expected, expected_sign = mark_zero_crossings(row, int(sign))
+        assert marked.tolist() == expected.tolist()
+        assert new_sign == expected_sign

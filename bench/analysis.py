@@ -1,0 +1,190 @@
+"""Throughput of the whole per-window analysis (statistics, quality, QRS detector, RR
+and HRV) on one core, one-shot and in 1 s chunks, beside NeuroKit2's ``ecg_peaks`` on
+the same records in the same run; and the size of the carried state for 12 leads at
+500 Hz.
+
+    make bench-analysis        # or: .venv/bin/python -m bench.analysis [--runs N]
+
+The process is pinned to one CPU. Samples are counted over all leads (a 2-lead record
+of 650,000 samples per lead is 1.3 M samples); NeuroKit2 gets the first lead only, so
+its figure counts that lead's samples. "1 s chunks + state" also turns the state into
+bytes and back after every chunk, as the windows agent does. Each figure is the best of
+``--runs`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from streams.analysis import qrs
+from streams.analysis.windows import (
+    PIECE_VALUES,
+    AnalyserState,
+    AnalysisConfig,
+    feed,
+    finish,
+    start_analysis,
+)
+from tests.records import Record, read_record
+
+DATA = Path(os.environ.get("ECG_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
+RECORDS = ("mitdb/100", "mitdb/103", "mitdb/105", "mitdb/106", "mitdb/118", "ptbdb/s0010_re")
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    leads: int
+    samples: int  # per lead
+    one_shot: float  # seconds
+    detector: float
+    chunked: float
+    chunked_state: float
+    neurokit: float
+    beats: int
+    neurokit_beats: int
+
+
+def best(runs: int, action: Callable[[], object]) -> float:
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        timings.append(time.perf_counter() - started)
+    return min(timings)
+
+
+def config_of(record: Record) -> AnalysisConfig:
+    rate = record.sampling_rate
+    return AnalysisConfig(
+        window_samples=round(10 * rate),
+        sampling_rate=rate,
+        gains=tuple(record.gains),
+        baselines=tuple(record.baselines),
+    )
+
+
+def analyse(
+    signals: NDArray[np.int32], config: AnalysisConfig, chunk: int, state_bytes: bool
+) -> int:
+    """Analyse in chunks of ``chunk`` samples; the number of beats found."""
+    state = start_analysis(signals.shape[0], config)
+    beats = 0
+    for start in range(0, signals.shape[1], chunk):
+        state, windows = feed(state, list(signals[:, start : start + chunk]))
+        beats += sum(w.beats.size for w in windows)
+        if state_bytes:
+            state = AnalyserState.from_bytes(state.to_bytes())
+    windows, _ = finish(state)
+    return beats + sum(w.beats.size for w in windows)
+
+
+def detect_only(signals: NDArray[np.int32], rate: float) -> None:
+    """The QRS detector alone, fed the pieces that ``feed`` gives it."""
+    state = qrs.start_detector(signals.shape[0], rate)
+    step = max(1024, PIECE_VALUES // signals.shape[0])
+    for start in range(0, signals.shape[1], step):
+        state, _, _ = qrs.detect_beats(state, list(signals[:, start : start + step]))
+    qrs.finish_detector(state)
+
+
+def neurokit_peaks(lead: NDArray[np.float64], rate: float) -> int:
+    nk = importlib.import_module("neurokit2")  # a dev dependency without type hints
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, info = nk.ecg_peaks(lead, sampling_rate=int(rate))
+    return len(info["ECG_R_Peaks"])
+
+
+def measure(name: str, runs: int) -> Row:
+    record = read_record(DATA / name)
+    signals = np.ascontiguousarray(record.signals)
+    config, rate = config_of(record), record.sampling_rate
+    second = round(rate)
+    first_lead = (signals[0] - record.baselines[0]) / record.gains[0]
+    beats = analyse(signals, config, signals.shape[1], False)
+    return Row(
+        name=name,
+        leads=signals.shape[0],
+        samples=signals.shape[1],
+        one_shot=best(runs, lambda: analyse(signals, config, signals.shape[1], False)),
+        detector=best(runs, lambda: detect_only(signals, rate)),
+        chunked=best(runs, lambda: analyse(signals, config, second, False)),
+        chunked_state=best(runs, lambda: analyse(signals, config, second, True)),
+        neurokit=best(runs, lambda: neurokit_peaks(first_lead, rate)),
+        beats=beats,
+        neurokit_beats=neurokit_peaks(first_lead, rate),
+    )
+
+
+def state_size(seconds: float = 600.0) -> tuple[int, int, int, int]:
+    """(largest state, largest detector state, state after 1 min, state after
+    ``seconds``) in bytes, for PTB s0010_re's 12 standard leads taken to 500 Hz and
+    repeated to ``seconds``, fed in 1 s chunks."""
+    record = read_record(DATA / "ptbdb" / "s0010_re")
+    pairs = record.signals[:12, : record.signals.shape[1] // 2 * 2].reshape(12, -1, 2)
+    at_500 = pairs.sum(axis=2) // 2  # 1000 Hz to 500 Hz: means of pairs
+    repeats = int(np.ceil(seconds * 500 / at_500.shape[1]))
+    signals = np.tile(at_500, repeats)[:, : round(seconds * 500)].astype(np.int32)
+    config = AnalysisConfig(5000, 500.0, tuple(record.gains[:12]), tuple(record.baselines[:12]))
+    state = start_analysis(12, config)
+    largest = largest_detector = after_minute = 0
+    for start in range(0, signals.shape[1], 500):
+        state, _ = feed(state, list(signals[:, start : start + 500]))
+        size = len(state.to_bytes())
+        largest = max(largest, size)
+        if state.detector is not None:
+            largest_detector = max(largest_detector, len(state.detector.to_bytes()))
+        if start + 500 == 60 * 500:
+            after_minute = size
+    return largest, largest_detector, after_minute, len(state.to_bytes())
+
+
+def rate(samples: int, seconds: float) -> str:
+    return f"{samples / seconds / 1e6:.1f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("records", nargs="*", default=RECORDS)
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    print(
+        "| record | leads x samples | one-shot M samples/s | of which QRS detector | "
+        "1 s chunks | 1 s chunks + state bytes | NeuroKit2 ecg_peaks (1 lead) | beats: ours / NK |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    total = 0
+    for name in args.records:
+        row = measure(name, args.runs)
+        n = row.leads * row.samples
+        total += n
+        print(
+            f"| {row.name} | {row.leads} x {row.samples:,} | {rate(n, row.one_shot)} | "
+            f"{row.detector / row.one_shot:.0%} | {rate(n, row.chunked)} | "
+            f"{rate(n, row.chunked_state)} | {rate(row.samples, row.neurokit)} | "
+            f"{row.beats} / {row.neurokit_beats} |",
+            flush=True,
+        )
+    largest, detector, minute, end = state_size()
+    print(
+        f"\nstate, 12 leads at 500 Hz in 1 s chunks over 10 min: at most {largest:,} bytes "
+        f"(of which the QRS detector at most {detector:,}); {minute:,} bytes after 1 min, "
+        f"{end:,} after 10 min"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""Per-lead, per-window statistics of an ECG, accumulated chunk by chunk in integers.
+
+Every statistic is an integer reduction over the samples of a window (counts, sums,
+minima, maxima), so adding up the pieces of a window that arrive in different chunks
+gives bitwise the value of the whole window. What a statistic needs from before a
+chunk is carried per lead: the sign of the last non-zero sample, the last sample,
+the last ``history`` samples for the two integer FIR filters, the open 0.1 s block
+sum and the last ``blocks - 1`` block sums for the baseline estimate.
+
+The quality filters and the baseline estimate are integer FIRs and block sums (see
+``streams.analysis.bands``).
+
+Windows are ``[w * W, (w + 1) * W)`` on sample indices; a chunk is split into
+*segments* at the window ends inside it, and statistics come out per segment.
+Samples are int32 (the wire format's range).
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from streams.analysis.bands import Bands, band_sums, baseline_range
+from streams.analysis.zero_crossings import mark_lead_crossings
+
+INT64_MIN = np.iinfo(np.int64).min
+INT64_MAX = np.iinfo(np.int64).max
+
+Int64s = NDArray[np.int64]
+Int32s = NDArray[np.int32]
+
+
+class Stat(enum.IntEnum):
+    """Rows of a window's statistics (one column per lead)."""
+
+    SAMPLES = 0
+    ZERO_CROSSINGS = 1
+    SUM = 2
+    MIN = 3
+    MAX = 4
+    AT_MIN = 5  # samples equal to the window's minimum
+    AT_MAX = 6
+    REPEATS = 7  # samples equal to the sample before them
+    HIGH_BAND = 8  # sum of |h|
+    QRS_BAND = 9  # sum of |d|
+    FILTERED = 10  # how many filter outputs the two sums hold
+    BASE_MIN = 11  # min and max of the baseline moving sums (16 blocks)
+    BASE_MAX = 12
+    BASE_POINTS = 13
+
+
+N_STATS = len(Stat)
+
+
+class Carry(enum.IntEnum):
+    """Rows of what is carried per lead from one chunk to the next."""
+
+    SIGN = 0  # sign of the last non-zero sample (0: none yet)
+    LAST = 1  # last sample
+    BLOCK_SUM = 2  # sum of the open baseline block
+
+
+N_CARRY = len(Carry)
+
+
+def empty_stats(n_leads: int, count: int = 1) -> Int64s:
+    """Statistics of ``count`` windows without samples: shape (count, N_STATS, n_leads)."""
+    stats = np.zeros((count, N_STATS, n_leads), dtype=np.int64)
+    stats[:, _LOWS] = INT64_MAX
+    stats[:, _HIGHS] = INT64_MIN
+    return stats
+
+
+_LOWS = [Stat.MIN, Stat.BASE_MIN]
+_HIGHS = [Stat.MAX, Stat.BASE_MAX]
+
+
+def merge_stats(first: Int64s, second: Int64s) -> Int64s:
+    """The statistics of a window made of ``first`` and then ``second`` (N_STATS, n)."""
+    out = first + second  # right for the counts and sums; the rest is replaced
+    out[_LOWS] = np.minimum(first[_LOWS], second[_LOWS])
+    out[_HIGHS] = np.maximum(first[_HIGHS], second[_HIGHS])
+    # Samples at the extreme: those of each part whose extreme is the merged one.
+    extremes, counts = [Stat.MIN, Stat.MAX], [Stat.AT_MIN, Stat.AT_MAX]
+    merged = out[extremes]
+    out[counts] = first[counts] * (first[extremes] == merged) + second[counts] * (
+        second[extremes] == merged
+    )
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class LeadCarry:
+    """What a group of leads carries: ``values`` (N_CARRY, n), ``tail`` (n, history)
+    right-aligned, ``blocks`` (n, blocks - 1) right-aligned."""
+
+    values: Int64s
+    tail: Int32s
+    blocks: Int64s
+
+    @classmethod
+    def start(cls, n_leads: int, bands: Bands | None) -> LeadCarry:
+        history = 0 if bands is None else bands.history
+        n_blocks = 0 if bands is None else bands.blocks - 1
+        return cls(
+            values=np.zeros((N_CARRY, n_leads), dtype=np.int64),
+            tail=np.zeros((n_leads, history), dtype=np.int32),
+            blocks=np.zeros((n_leads, n_blocks), dtype=np.int64),
+        )
+
+    def rows(self, rows: Int64s | list[int]) -> LeadCarry:
+        return LeadCarry(self.values[:, rows], self.tail[rows], self.blocks[rows])
+
+    def put(self, rows: Int64s | list[int], other: LeadCarry) -> None:
+        self.values[:, rows] = other.values
+        self.tail[rows] = other.tail
+        self.blocks[rows] = other.blocks
+
+
+def accumulate(
+    carry: LeadCarry, x: Int32s, start: int, bounds: list[int], bands: Bands | None
+) -> tuple[Int64s, LeadCarry]:
+    """Statistics of the samples ``x`` (leads by samples, all starting at sample ``start``
+    and all preceded by ``start`` samples) per segment ``[bounds[k], bounds[k + 1])``.
+
+    Returns the statistics, shape (segments, N_STATS, leads), and the new carry.
+    """
+    rows, length = x.shape
+    stats = empty_stats(rows, len(bounds) - 1)
+    values = carry.values.copy()
+    if length == 0:
+        return stats, LeadCarry(values, carry.tail.copy(), carry.blocks.copy())
+    segments = _Segments(bounds)
+    stats[:, Stat.SUM], counts = segments.sums(x)
+    stats[:, Stat.SAMPLES] = np.array(counts)[:, None]
+    lows, highs = [], []
+    for k, (a, b) in zip(segments.nonempty, segments.spans, strict=True):
+        part = x[:, a:b]
+        low, high = part.min(axis=1), part.max(axis=1)
+        stats[k, Stat.MIN], stats[k, Stat.MAX] = low, high
+        stats[k, Stat.AT_MIN] = [np.count_nonzero(r == v) for r, v in zip(part, low, strict=True)]
+        stats[k, Stat.AT_MAX] = [np.count_nonzero(r == v) for r, v in zip(part, high, strict=True)]
+        lows.append(int(low.min()))
+        highs.append(int(high.max()))
+    repeats = np.empty((rows, length), dtype=bool)
+    repeats[:, 0] = (x[:, 0] == values[Carry.LAST]) & (start > 0)
+    np.equal(x[:, 1:], x[:, :-1], out=repeats[:, 1:])
+    stats[:, Stat.REPEATS], _ = segments.sums(repeats)
+    crossings, values[Carry.SIGN] = mark_lead_crossings(x, values[Carry.SIGN])
+    stats[:, Stat.ZERO_CROSSINGS], _ = segments.sums(crossings)
+    values[Carry.LAST] = x[:, -1]
+    tail, blocks = carry.tail, carry.blocks
+    if bands is not None:
+        magnitude = max(-min(lows), max(highs))
+        sums, tail = band_sums(x, start, bounds, tail, bands, magnitude)
+        stats[:, Stat.HIGH_BAND], stats[:, Stat.QRS_BAND] = sums.high, sums.band
+        stats[:, Stat.FILTERED] = np.array(sums.outputs)[:, None]
+        baseline, blocks, values[Carry.BLOCK_SUM] = baseline_range(
+            x, start, bounds, blocks, values[Carry.BLOCK_SUM], bands
+        )
+        some = [k for k, points in enumerate(baseline.points) if points]
+        stats[some, Stat.BASE_MIN] = baseline.lowest[some]
+        stats[some, Stat.BASE_MAX] = baseline.highest[some]
+        stats[:, Stat.BASE_POINTS] = np.array(baseline.points)[:, None]
+    return stats, LeadCarry(values, tail, blocks)
+
+
+class _Segments:
+    """The segments ``[bounds[k], bounds[k + 1])`` of a chunk, and which are not empty."""
+
+    def __init__(self, bounds: list[int]) -> None:
+        self.bounds = bounds
+        self.count = len(bounds) - 1
+        self.nonempty = [k for k in range(self.count) if bounds[k] < bounds[k + 1]]
+        self.spans = [(bounds[k], bounds[k + 1]) for k in self.nonempty]
+
+    def sums(self, values: NDArray[np.generic]) -> tuple[Int64s, list[int]]:
+        """Sums of ``values`` (leads by chunk positions) per segment: (segments, leads),
+        and how many positions each sum holds."""
+        out = np.zeros((self.count, values.shape[0]), dtype=np.int64)
+        for k, (a, b) in zip(self.nonempty, self.spans, strict=True):
+            part = values[:, a:b]
+            if part.dtype == np.bool_:  # row by row: much faster than with axis=1
+                out[k] = [np.count_nonzero(row) for row in part]
+            else:
+                out[k] = part.sum(axis=1, dtype=np.int64)
+        return out, [b - a for a, b in itertools.pairwise(self.bounds)]

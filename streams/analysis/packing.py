@@ -1,0 +1,121 @@
+"""Compact binary packing of carried analysis state.
+
+A state is written as a sequence of values and read back in the same order: opaque
+blobs with a length, float arrays, integer arrays in the narrowest of int8/16/32/64
+that holds them (optionally chosen row by row), and Python integers of any size up to
+16 bytes (two's complement: the per-ECG sums of samples and of squared RR intervals).
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+_U32 = struct.Struct("<I")
+_SHAPE = struct.Struct("<BII")
+BIG_BYTES = 16
+_WIDTHS = ("<i1", "<i2", "<i4", "<i8")
+_LIMITS = tuple((-(2 ** (8 * size - 1)), 2 ** (8 * size - 1) - 1) for size in (1, 2, 4, 8))
+
+
+def _narrowest(low: int, high: int) -> int:
+    for code, (smallest, largest) in enumerate(_LIMITS):
+        if smallest <= low and high <= largest:
+            return code
+    raise ValueError("integers beyond int64 cannot be packed as an array")
+
+
+class Writer:
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def big(self, value: int) -> Writer:
+        self._parts.append(value.to_bytes(BIG_BYTES, "little", signed=True))
+        return self
+
+    def bigs(self, values: list[int]) -> Writer:
+        self._parts.append(_U32.pack(len(values)))
+        self._parts.extend(v.to_bytes(BIG_BYTES, "little", signed=True) for v in values)
+        return self
+
+    def array(self, values: NDArray[Any], dtype: str) -> Writer:
+        """A 1-D or 2-D array with its shape; ``dtype`` is the wire type (e.g. ``<f8``)."""
+        rows, columns = values.shape if values.ndim == 2 else (1, values.size)
+        self._parts.append(_SHAPE.pack(values.ndim, rows, columns))
+        self._parts.append(np.ascontiguousarray(values, dtype=dtype).tobytes())
+        return self
+
+    def ints(self, values: NDArray[np.integer[Any]], *, by_row: bool = False) -> Writer:
+        """An integer array in the narrowest width that holds it; ``by_row``: a 2-D
+        array whose rows each get their own width."""
+        if not by_row:
+            low, high = (int(values.min()), int(values.max())) if values.size else (0, 0)
+            code = _narrowest(low, high)
+            self._parts.append(bytes((code,)))
+            return self.array(values, _WIDTHS[code])
+        lows = values.min(axis=1).tolist() if values.size else [0] * values.shape[0]
+        highs = values.max(axis=1).tolist() if values.size else [0] * values.shape[0]
+        codes = [_narrowest(low, high) for low, high in zip(lows, highs, strict=True)]
+        self._parts.append(_SHAPE.pack(2, *values.shape) + bytes(codes))
+        self._parts.extend(
+            np.ascontiguousarray(row, dtype=_WIDTHS[code]).tobytes()
+            for row, code in zip(values, codes, strict=True)
+        )
+        return self
+
+    def blob(self, data: bytes) -> Writer:
+        self._parts.append(_U32.pack(len(data)))
+        self._parts.append(data)
+        return self
+
+    def to_bytes(self) -> bytes:
+        return b"".join(self._parts)
+
+
+class Reader:
+    def __init__(self, data: bytes) -> None:
+        self._data = memoryview(data)
+        self._offset = 0
+
+    def _take(self, size: int) -> memoryview:
+        end = self._offset + size
+        if end > len(self._data):
+            raise ValueError("analysis state is truncated")
+        view = self._data[self._offset : end]
+        self._offset = end
+        return view
+
+    def big(self) -> int:
+        return int.from_bytes(self._take(BIG_BYTES), "little", signed=True)
+
+    def bigs(self) -> list[int]:
+        (count,) = _U32.unpack(self._take(_U32.size))
+        return [self.big() for _ in range(count)]
+
+    def array(self, dtype: str, into: type[np.generic]) -> NDArray[Any]:
+        ndim, rows, columns = _SHAPE.unpack(self._take(_SHAPE.size))
+        size = np.dtype(dtype).itemsize * rows * columns
+        flat = np.frombuffer(self._take(size), dtype=dtype).astype(into)
+        return flat.reshape(rows, columns) if ndim == 2 else flat
+
+    def ints(self, *, by_row: bool = False) -> NDArray[np.int64]:
+        if not by_row:
+            return self.array(_WIDTHS[self._take(1)[0]], np.int64)
+        _, rows, columns = _SHAPE.unpack(self._take(_SHAPE.size))
+        codes = bytes(self._take(rows))
+        out = np.empty((rows, columns), dtype=np.int64)
+        for row, code in enumerate(codes):
+            wire = _WIDTHS[code]
+            out[row] = np.frombuffer(self._take(np.dtype(wire).itemsize * columns), dtype=wire)
+        return out
+
+    def blob(self) -> bytes:
+        (size,) = _U32.unpack(self._take(_U32.size))
+        return bytes(self._take(size))
+
+    def done(self) -> None:
+        if self._offset != len(self._data):
+            raise ValueError(f"{len(self._data) - self._offset} unexpected bytes after the state")

@@ -1,0 +1,78 @@
+"""What the analyser emits: one ``WindowResult`` per window, one ``EcgResult`` per ECG.
+
+Per lead: the number of samples, zero crossings, minimum, maximum and mean in ADC
+units and in mV, and a quality verdict. Values in mV need the lead's gain (ADC units
+per mV); its baseline (the ADC value of 0 mV) is 0 when not given, as in WFDB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from streams.analysis.measures import NO_GAIN, NO_SAMPLES, Measure
+from streams.analysis.quality import Quality
+from streams.analysis.rhythm import Rhythm
+
+
+@dataclass(frozen=True)
+class LeadResult:
+    number_of_samples: int
+    zero_crossings: int
+    minimum: Measure
+    maximum: Measure
+    mean: Measure
+    minimum_mv: Measure
+    maximum_mv: Measure
+    mean_mv: Measure
+    quality: Quality
+
+
+@dataclass(frozen=True, eq=False)
+class WindowResult:
+    index: int
+    start_sample: int
+    end_sample: int  # exclusive
+    leads: tuple[LeadResult, ...]
+    beats: NDArray[np.int64]  # R-peak sample indices in [start_sample, end_sample)
+    rhythm: Rhythm
+
+
+@dataclass(frozen=True)
+class EcgResult:
+    n_windows: int
+    leads: tuple[LeadResult, ...]
+    rhythm: Rhythm
+
+
+def lead_result(
+    samples: int,
+    zero_crossings: int,
+    total: int,
+    extremes: tuple[int, int],
+    scale: tuple[float | None, int | None],
+    quality: Quality,
+) -> LeadResult:
+    """A lead's result from its integer sums: ``total`` of the samples, their
+    ``extremes`` (min, max), and its ``scale`` (gain, baseline)."""
+    if samples == 0:
+        none = Measure.missing(NO_SAMPLES)
+        return LeadResult(0, zero_crossings, none, none, none, none, none, none, quality)
+    low, high = extremes
+    mean = total / samples
+    gain, baseline = scale
+    if gain is None:
+        no_gain = Measure.missing(NO_GAIN)
+        in_mv = (no_gain, no_gain, no_gain)
+    else:
+        zero = baseline or 0
+        in_mv = (
+            Measure((low - zero) / gain),
+            Measure((high - zero) / gain),
+            Measure((mean - zero) / gain),
+        )
+    return LeadResult(
+        samples, zero_crossings, Measure(low), Measure(high), Measure(mean), *in_mv, quality
+    )

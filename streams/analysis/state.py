@@ -1,0 +1,186 @@
+"""What the analyser carries from one chunk of an ECG to the next, and its compact
+bytes for the per-ECG Faust table.
+
+Byte layout (version 2): a fixed header of scalars; each lead's gain and baseline; the
+statistics of the windows not emitted yet, row by row in the narrowest integer width
+each row needs; the per-lead carry, the last samples of the filters, the baseline block
+sums, the per-lead totals and the pending beats, each in the narrowest width; sums that
+may outgrow int64 as 16-byte integers; the reason why there is no beat detector; the
+detector's own bytes.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+from streams.analysis.detector import BeatDetector, DetectorState, qrs_detector
+from streams.analysis.lead_stats import INT64_MAX, INT64_MIN, N_STATS, Int64s, LeadCarry, Stat
+from streams.analysis.packing import Reader, Writer
+from streams.analysis.quality import VERDICTS
+from streams.analysis.rhythm import RrSums
+
+VERSION = 2  # of the byte layout
+_HEADER = struct.Struct("<BHqdqqIqqq?")
+# Minima and maxima of windows without samples (or without baseline points) are
+# sentinels; they travel as 0 and are restored from the counts.
+_SENTINELS = (
+    (Stat.MIN, Stat.SAMPLES, INT64_MAX),
+    (Stat.MAX, Stat.SAMPLES, INT64_MIN),
+    (Stat.BASE_MIN, Stat.BASE_POINTS, INT64_MAX),
+    (Stat.BASE_MAX, Stat.BASE_POINTS, INT64_MIN),
+)
+
+
+# Rows of the per-lead totals over the windows closed so far.
+TOTAL_CROSSINGS, TOTAL_MIN, TOTAL_MAX = 0, 1, 2
+TOTAL_VERDICTS = 3  # then one row per verdict, in the order of quality.VERDICTS
+N_TOTALS = TOTAL_VERDICTS + len(VERDICTS)
+MAX_WINDOW_SAMPLES = 2**24  # keeps every window's sums of |filter outputs| within int64
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """``gains`` (ADC units per mV) and ``baselines`` (ADC value of 0 mV) per lead;
+    empty means none given for any lead."""
+
+    window_samples: int
+    sampling_rate: float | None = None
+    gains: tuple[float | None, ...] = ()
+    baselines: tuple[int | None, ...] = ()
+
+    def check(self, n_leads: int) -> None:
+        """Raises ``ValueError`` unless this configures an ECG of ``n_leads`` leads."""
+        if n_leads < 1:
+            raise ValueError("an ECG needs at least one lead")
+        if not 1 <= self.window_samples <= MAX_WINDOW_SAMPLES:
+            raise ValueError(f"window_samples must be within [1, {MAX_WINDOW_SAMPLES}]")
+        for values, name in ((self.gains, "gains"), (self.baselines, "baselines")):
+            if values and len(values) != n_leads:
+                raise ValueError(f"{name} has {len(values)} entries for {n_leads} leads")
+        rate = self.sampling_rate
+        if rate is not None and not (math.isfinite(rate) and rate > 0):
+            raise ValueError(f"sampling_rate must be a positive number, got {rate}")
+        for lead, gain in enumerate(self.gains):
+            if gain is not None and not (math.isfinite(gain) and gain > 0):
+                raise ValueError(f"the gain of lead {lead} must be a positive number, got {gain}")
+
+    def scale(self, lead: int) -> tuple[float | None, int | None]:
+        """The lead's gain and baseline, each None when not given."""
+        gain = self.gains[lead] if self.gains else None
+        baseline = self.baselines[lead] if self.baselines else None
+        return gain, baseline
+
+
+@dataclass(frozen=True, eq=False)
+class AnalyserState:
+    config: AnalysisConfig
+    frontier: int  # samples so far of the longest lead
+    next_window: int  # index of the first window not emitted yet
+    open: Int64s  # statistics of windows next_window .. frontier // W: (P, N_STATS, leads)
+    carry: LeadCarry
+    lead_samples: Int64s
+    totals: Int64s  # (N_TOTALS, leads)
+    sums: tuple[int, ...]  # per lead, sum of the samples of the windows closed so far
+    detector: DetectorState | None
+    no_beats_reason: str | None  # why there is no detector
+    finalized: int  # the detector's finalized_until
+    pending_beats: Int64s  # final beats of windows not emitted yet
+    previous_beat: int
+    previous_rr: int
+    rr: RrSums
+    beat_detector: BeatDetector | None = None
+
+    @property
+    def n_leads(self) -> int:
+        return int(self.lead_samples.size)
+
+    def to_bytes(self) -> bytes:
+        return _write(self)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, detector: BeatDetector | None = None) -> AnalyserState:
+        """``detector`` (the QRS detector by default) reads the detector's own bytes."""
+        return _read(data, detector)
+
+
+def _write(state: AnalyserState) -> bytes:
+    config, n = state.config, state.n_leads
+    rate = config.sampling_rate
+    header = _HEADER.pack(
+        VERSION,
+        n,
+        config.window_samples,
+        math.nan if rate is None else rate,
+        state.frontier,
+        state.next_window,
+        state.open.shape[0],
+        state.finalized,
+        state.previous_beat,
+        state.previous_rr,
+        state.detector is not None,
+    )
+    scale = [math.nan if g is None else g for g in config.gains or (None,) * n]
+    scale += [math.nan if b is None else float(b) for b in config.baselines or (None,) * n]
+    stats = state.open.copy()
+    for value, count, _ in _SENTINELS:
+        stats[:, value][stats[:, count] == 0] = 0
+    out = Writer()
+    out.blob(header).array(np.array(scale), "<f8")
+    out.ints(np.ascontiguousarray(stats.transpose(1, 0, 2)).reshape(N_STATS, -1), by_row=True)
+    out.ints(state.carry.values).ints(state.carry.tail).ints(state.carry.blocks)
+    out.ints(state.lead_samples).ints(state.totals).ints(state.pending_beats)
+    out.bigs(list(state.sums)).bigs(state.rr.to_ints())
+    out.blob(b"" if state.no_beats_reason is None else state.no_beats_reason.encode())
+    out.blob(b"" if state.detector is None else state.detector.to_bytes())
+    return out.to_bytes()
+
+
+def _read(data: bytes, detector: BeatDetector | None) -> AnalyserState:
+    reader = Reader(data)
+    header = reader.blob()
+    if not header or header[0] != VERSION:
+        raise ValueError(f"unknown analyser state version {header[0] if header else None}")
+    (_, n, window, rate, frontier, next_window, n_open, finalized, previous_beat,
+     previous_rr, has_detector) = _HEADER.unpack(header)  # fmt: skip
+    scale = reader.array("<f8", np.float64).tolist()
+    config = AnalysisConfig(
+        window_samples=window,
+        sampling_rate=None if math.isnan(rate) else rate,
+        gains=tuple(None if math.isnan(g) else g for g in scale[:n]),
+        baselines=tuple(None if math.isnan(b) else int(b) for b in scale[n:]),
+    )
+    stats = reader.ints(by_row=True).reshape(N_STATS, n_open, n).transpose(1, 0, 2).copy()
+    for value, count, sentinel in _SENTINELS:
+        stats[:, value][stats[:, count] == 0] = sentinel
+    carry = LeadCarry(reader.ints(), reader.ints().astype(np.int32), reader.ints())
+    lead_samples, totals, pending = reader.ints(), reader.ints(), reader.ints()
+    sums, rr = reader.bigs(), RrSums.from_ints(reader.bigs())
+    reason = reader.blob().decode() or None
+    detector_bytes = reader.blob()
+    reader.done()
+    detector_state = None
+    if has_detector:
+        detector = detector or qrs_detector()
+        detector_state = detector.load(detector_bytes)
+    return AnalyserState(
+        config=config,
+        frontier=frontier,
+        next_window=next_window,
+        open=stats,
+        carry=carry,
+        lead_samples=lead_samples,
+        totals=totals,
+        sums=tuple(sums),
+        detector=detector_state,
+        no_beats_reason=reason,
+        finalized=finalized,
+        pending_beats=pending,
+        previous_beat=previous_beat,
+        previous_rr=previous_rr,
+        rr=rr,
+        beat_detector=detector if detector_state is not None else None,
+    )
