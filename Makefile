@@ -20,7 +20,7 @@ PYTHON := .venv/bin/python
 RUN_DIR ?= .run
 PYTEST_ARGS ?=
 
-.PHONY: help venv up down admin test lint fmt typecheck compose-cli bench-upload bench-login bench-analysis
+.PHONY: help venv up down admin test lint fmt typecheck compose-cli bench-upload bench-login bench-analysis eval
 
 help:
 	@echo "make up         start the pipeline locally; prints the gateway URL"
@@ -34,6 +34,7 @@ help:
 	@echo "make bench-upload  time uploads of MIT-BIH record 100 through the running stack (after make up)"
 	@echo "make bench-login   time logins (success, wrong password, unknown email) through the running stack"
 	@echo "make bench-analysis  samples/s of the per-window analysis on one core beside NeuroKit2, and its state size"
+	@echo "make eval       QRS detector Se/+P on the MIT-BIH records (5 rates, 10-s chunks) beside NeuroKit2"
 
 $(UV):
 	@infra/bootstrap-uv "$(UV_HOME)" "$(UV_VERSION)"
@@ -86,3 +87,7 @@ bench-login: venv
 # One core: the process pins itself to one CPU, and numerical libraries get one thread.
 bench-analysis: venv
 	@OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PYTHON) -m bench.analysis --runs 3
+
+# Scores the QRS detector on ../shared/data (or $ECG_DATA_DIR) beside NeuroKit2; one table.
+eval: venv
+	@OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PYTHON) -m bench.eval

@@ -1,101 +1,95 @@
-"""The QRS detector's front end: filtered leads → one QRS feature → candidate peaks.
+"""The QRS detector's front end: each lead's QRS energy and its candidate beats.
 
 Per lead, a Butterworth band-pass (8-20 Hz, 4th order) keeps the QRS complex's
 steep slopes and drops baseline wander, P and T waves and most mains and muscle
-noise; the squared first difference of its output is the lead's QRS energy
-(Pan J, Tompkins WJ, "A real-time QRS detection algorithm", IEEE Trans Biomed
-Eng 32(3):230-236, 1985). Leads differ in gain and quality, so each lead's
-energy is divided by its typical QRS peak (the median of its last eight 1-s
-maxima) and weighted by its signal-to-noise ratio (that peak over the median
-of its 1-s noise floors, the smallest of eight 125-ms maxima) before the leads
-are summed (multi-lead energy in the spirit of Christov II, "Real time
-electrocardiogram QRS detection using combined adaptive threshold", Biomed Eng
-Online 3:28, 2004). The sum is integrated over a 150-ms moving window, and the
-local maxima of that integral are the candidate beats that ``qrs_decision``
-accepts or rejects.
+noise; the squared first difference of its output is the lead's QRS energy,
+integrated over a 150-ms moving window (Pan J, Tompkins WJ, "A real-time QRS
+detection algorithm", IEEE Trans Biomed Eng 32(3):230-236, 1985). The energy is
+summed over frames of about 1/120 s before it is integrated: the integral has no
+content that fast anyway, and the work after the filter shrinks by the frame
+length. The local maxima of each lead's integral that top the lead's maxima of
+the previous 100 ms are candidate beats; the leads' candidates are merged, and
+every candidate carries every lead's measurements (integral, peak frame energy,
+and the band-pass extremum that locates the R peak at full rate) for
+``qrs_decision`` to weigh.
 
-Everything here is exact under any chunking: the filters run sample by sample
-with carried state, the block statistics are maxima and medians on blocks fixed
-in absolute sample indices, and the moving-window integral sums integers (the
-feature quantised per sample) with the window's tail carried over.
+Everything here is exact under any chunking: the filter runs sample by sample
+with carried state; a frame's energy is summed from its own samples in a fixed
+order (a frame cut by a chunk boundary waits for its last sample); each lead's
+frame energies are divided by the median of its last eight 1-s maxima (blocks
+fixed in absolute frame indices, so leads of any gain share one integer scale)
+and quantised; the moving-window integral sums those integers with the window's
+tail carried over.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import signal
 
-from streams.analysis.qrs_params import DetectorParams
+from streams.analysis.qrs_params import CAP, QUANTUM, DetectorParams
 
-# The feature is quantised to multiples of 2**-32 of a lead's typical QRS peak
-# energy and capped at 2**16 of it: the integral of 2000 Hz * 150 ms of capped
-# values still fits in an int64.
-_QUANTUM = float(2**32)
-_CAP = float(2**16)
-_HISTORY = 8  # blocks in the scale and noise medians
-_SUB_BLOCKS = 8  # sub-blocks per block
+_HISTORY = 8  # blocks in the scale median
+# Frame energies (ADC units squared) below this are rounding noise of the filter, not
+# signal: a flat or saturated lead must not be scaled up into candidates.
+_SMALLEST_SCALE = 1e-2
+
+Floats = NDArray[np.float64]
+Ints = NDArray[np.int64]
 
 
 @dataclass(frozen=True, eq=False)
 class FeatureState:
     """What the front end carries from one chunk to the next (L leads)."""
 
-    zi: NDArray[np.float64]  # (L, 4) band-pass filter state
-    last_u: NDArray[np.float64]  # (L,) last band-pass output
-    sub_max: NDArray[np.float64]  # (L,) max energy of the open sub-block
-    block_peak: NDArray[np.float64]  # (L,) max of the open block's closed sub-blocks
-    block_floor: NDArray[np.float64]  # (L,) min of the open block's closed sub-blocks
-    peaks: NDArray[np.float64]  # (L, 8) last closed blocks' peaks, oldest first, NaN if none
-    floors: NDArray[np.float64]  # (L, 8) last closed blocks' floors
-    q_tail: NDArray[np.int64]  # last W quantised feature values
-    r_tail: NDArray[np.float64]  # last values of the R-peak locator trace
-    m_tail: NDArray[np.int64]  # last two integral values (candidates need a neighbour)
+    zi: Floats  # (L, 4) band-pass filter state
+    last_u: Floats  # (L,) last band-pass output
+    partial: Floats  # (L, start % frame) energies of the open frame
+    block_peak: Floats  # (L,) max frame energy of the open block so far
+    peaks: Floats  # (L, 8) last closed blocks' max frame energies, oldest first, NaN if none
+    last_scale: Floats  # (L,) the scale of the last frame
+    q_tail: NDArray[np.int32]  # (L, window) last quantised frame energies
+    u_tail: NDArray[np.float32]  # (L, locator window + frame) last band-pass outputs
+    m_tail: Ints  # (L, 2) last two integrals (a local maximum needs its right neighbour)
+    recent: Ints  # (K, 3) lead, frame, integral of each lead's local maxima in the
+    #                last ``frame_thinning`` frames (candidates must top them)
+    last_candidate: int  # frame of the last candidate, merged or not
 
 
 @dataclass(frozen=True)
 class Candidates:
-    """Candidate beats confirmed by one chunk, in index order."""
+    """Candidate beats confirmed by one chunk, in index order (C candidates, L leads)."""
 
-    index: NDArray[np.int64]  # sample of the local maximum of the integral
-    value: NDArray[np.float64]  # integral there, in units of typical QRS energy
-    peak: NDArray[np.float64]  # the feature's maximum within the window
-    r_peak: NDArray[np.int64]  # sample of the R peak that the candidate would be
+    index: Ints  # (C,) last sample of the frame where a lead's integral peaked
+    # Measurements are float32: they are carried in the state while a candidate waits.
+    value: NDArray[np.float32]  # (C, L) each lead's integral there, ADC units² per sample
+    peak: NDArray[np.float32]  # (C, L) each lead's largest frame energy within the window
+    r_index: Ints  # (C, L) each lead's band-pass extremum: the R peak it sees
+    r_value: NDArray[np.float32]  # (C, L) |band-pass| at that extremum, ADC units
+
+    @property
+    def size(self) -> int:
+        return int(self.index.size)
 
 
 def start_feature(n_leads: int, params: DetectorParams) -> FeatureState:
-    nan = np.full((n_leads, _HISTORY), np.nan)
     zeros = np.zeros(n_leads)
     return FeatureState(
         zi=np.zeros((n_leads, params.a.size - 1)),
         last_u=zeros,
-        sub_max=zeros,
+        partial=np.zeros((n_leads, 0)),
         block_peak=zeros,
-        block_floor=np.full(n_leads, np.inf),
-        peaks=nan,
-        floors=nan.copy(),
-        q_tail=np.zeros(params.window, dtype=np.int64),
-        r_tail=np.zeros(params.locator_span),
-        m_tail=np.zeros(2, dtype=np.int64),
+        peaks=np.full((n_leads, _HISTORY), np.nan),
+        last_scale=np.ones(n_leads),
+        q_tail=np.zeros((n_leads, params.window), dtype=np.int32),
+        u_tail=np.zeros((n_leads, params.locator_window + params.frame), dtype=np.float32),
+        m_tail=np.zeros((n_leads, 2), dtype=np.int64),
+        recent=np.empty((0, 3), dtype=np.int64),
+        last_candidate=-(2**40),
     )
-
-
-def band_pass(
-    state: FeatureState, x: NDArray[np.float64], params: DetectorParams, start: int
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Band-pass each lead (rows of ``x``); returns the outputs and the new filter state.
-
-    At the very first sample the filter starts in its steady state for a
-    constant input equal to that sample, so a baseline offset causes no transient.
-    """
-    zi = state.zi
-    if start == 0:
-        zi = params.zi_unit[np.newaxis, :] * x[:, :1]
-    u, zf = signal.lfilter(params.b, params.a, x, axis=1, zi=zi)
-    return np.asarray(u, dtype=np.float64), np.asarray(zf, dtype=np.float64)
 
 
 def _segment_cuts(start: int, length: int, size: int) -> NDArray[np.intp]:
@@ -105,140 +99,212 @@ def _segment_cuts(start: int, length: int, size: int) -> NDArray[np.intp]:
     return np.concatenate(([0], np.arange(first, length, size))).astype(np.intp)
 
 
-def _valid_median(history: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Median of the non-NaN values of each row (NaN where a row has none)."""
+def _valid_median(history: Floats) -> Floats:
+    """Median of the non-NaN values along the last axis (NaN where there are none)."""
     ordered = np.sort(history, axis=-1)  # NaN sort last
     count = np.count_nonzero(~np.isnan(history), axis=-1)
-    low = np.take_along_axis(ordered, np.maximum(count - 1, 0)[..., None] // 2, axis=-1)
+    low = np.take_along_axis(ordered, (np.maximum(count - 1, 0) // 2)[..., None], axis=-1)
     high = np.take_along_axis(ordered, (count // 2)[..., None], axis=-1)
-    median = (0.5 * (low + high))[..., 0]
-    return np.where(count > 0, median, np.nan)
+    return np.where(count > 0, (0.5 * (low + high))[..., 0], np.nan)
+
+
+def _frame_energies(state: FeatureState, energy: Floats, frame: int) -> tuple[Floats, Floats]:
+    """Energies of the frames this chunk completes, and the open frame's energies."""
+    ex = np.concatenate((state.partial, energy), axis=1) if state.partial.size else energy
+    n_frames = ex.shape[1] // frame
+    end = n_frames * frame
+    frames = ex[:, 0:end:frame].copy()
+    for offset in range(1, frame):  # a fixed order of additions, whatever the chunking
+        frames += ex[:, offset:end:frame]
+    return frames, ex[:, end:].copy()
+
+
+def _scales(
+    state: FeatureState, frames: Floats, first_frame: int, params: DetectorParams
+) -> tuple[Floats, Floats, Floats]:
+    """Each frame's scale (the median of its lead's last eight 1-s maxima; in the
+    first second, the lead's running maximum), the open block's max and the history."""
+    n_leads, count = frames.shape
+    cuts = _segment_cuts(first_frame, count, params.block)
+    seg_max = np.maximum.reduceat(frames, cuts, axis=1)
+    seg_max[:, 0] = np.maximum(seg_max[:, 0], state.block_peak)
+    closed = (first_frame + count) % params.block == 0
+    new_peaks = seg_max if closed else seg_max[:, :-1]
+    block_peak = np.zeros(n_leads) if closed else seg_max[:, -1].copy()
+    history = np.concatenate((state.peaks, new_peaks), axis=1)
+    windows = np.lib.stride_tricks.sliding_window_view(history, _HISTORY, axis=1)
+    block_scale = _valid_median(windows[:, : cuts.size])
+    lengths = np.diff(np.append(cuts, count))
+    scale = np.repeat(block_scale, lengths, axis=1)
+    if first_frame < params.block:
+        # The first second has no history: scale by the running maximum.
+        n0 = int(lengths[0])
+        running = np.maximum.accumulate(frames[:, :n0], axis=1)
+        scale[:, :n0] = np.maximum(running, state.block_peak[:, None])
+    return np.maximum(scale, _SMALLEST_SCALE), block_peak, history[:, -_HISTORY:].copy()
+
+
+def _thin(maxima: Ints, thinning: int) -> NDArray[np.bool_]:
+    """Keep each (lead, frame, integral) row that tops every earlier maximum of its
+    lead within ``thinning`` frames; rows are sorted by lead, then frame."""
+    lead, index, value = maxima[:, 0], maxima[:, 1], maxima[:, 2]
+    keep = np.ones(lead.size, dtype=np.bool_)
+    for k in range(1, lead.size):
+        near = (lead[k:] == lead[:-k]) & (index[k:] - index[:-k] <= thinning)
+        if not near.any():
+            break
+        keep[k:] &= ~(near & (value[:-k] >= value[k:]))
+    return keep
 
 
 def compute_feature(
-    state: FeatureState, leads: NDArray[np.float64], start: int, params: DetectorParams
+    state: FeatureState, leads: Floats, start: int, params: DetectorParams
 ) -> tuple[FeatureState, Candidates]:
     """Run the front end on one chunk (leads x samples, starting at sample ``start``)."""
     n_leads, length = leads.shape
-    u, zi = band_pass(state, leads, params, start)
-    d = np.diff(u, axis=1, prepend=state.last_u[:, np.newaxis])
-    energy = d * d
+    k = params.frame
+    zi = state.zi
+    if start == 0:  # start at rest under the first sample: no step transient
+        zi = params.zi_unit[np.newaxis, :] * leads[:, :1]
+    u, zi = signal.lfilter(params.b, params.a, leads, axis=1, zi=zi)
+    d = np.empty_like(u)
+    d[:, 0] = u[:, 0] - state.last_u
+    np.subtract(u[:, 1:], u[:, :-1], out=d[:, 1:])
+    np.multiply(d, d, out=d)
+    frames, partial = _frame_energies(state, d, k)
+    first_frame = (start - state.partial.shape[1]) // k
 
-    # Sub-block maxima; the first segment continues the open sub-block.
-    sub = params.sub_block
-    sub_cuts = _segment_cuts(start, length, sub)
-    seg_max = np.maximum.reduceat(energy, sub_cuts, axis=1)
-    seg_max[:, 0] = np.maximum(seg_max[:, 0], state.sub_max)
-    last_closed = (start + length) % sub == 0
-    closed_subs = seg_max if last_closed else seg_max[:, :-1]
-    sub_max = np.zeros(n_leads) if last_closed else seg_max[:, -1].copy()
-    first_sub = start // sub  # absolute index of the sub-block open at ``start``
-
-    # Group the closed sub-blocks into blocks of eight; the first group continues
-    # the open block.
-    block_peak, block_floor = state.block_peak, state.block_floor
-    peaks, floors = state.peaks, state.floors
-    n_closed = closed_subs.shape[1]
-    new_peaks = np.empty((n_leads, 0))
-    new_floors = np.empty((n_leads, 0))
-    if n_closed:
-        cuts = _segment_cuts(first_sub, n_closed, _SUB_BLOCKS)
-        group_max = np.maximum.reduceat(closed_subs, cuts, axis=1)
-        group_min = np.minimum.reduceat(closed_subs, cuts, axis=1)
-        group_max[:, 0] = np.maximum(group_max[:, 0], block_peak)
-        group_min[:, 0] = np.minimum(group_min[:, 0], block_floor)
-        block_closed = (first_sub + n_closed) % _SUB_BLOCKS == 0
-        if block_closed:
-            new_peaks, new_floors = group_max, group_min
-            block_peak, block_floor = np.zeros(n_leads), np.full(n_leads, np.inf)
-        else:
-            new_peaks, new_floors = group_max[:, :-1], group_min[:, :-1]
-            block_peak, block_floor = group_max[:, -1].copy(), group_min[:, -1].copy()
-
-    # Scale and weight of every block that this chunk touches: medians over the
-    # eight blocks before it.
-    block = params.block
-    first_block = start // block
-    block_cuts = _segment_cuts(start, length, block)
-    n_touched = block_cuts.size
-    all_peaks = np.concatenate((peaks, new_peaks), axis=1)
-    all_floors = np.concatenate((floors, new_floors), axis=1)
-    windows = np.lib.stride_tricks.sliding_window_view
-    scale = _valid_median(windows(all_peaks, _HISTORY, axis=1)[:, :n_touched])
-    noise = _valid_median(windows(all_floors, _HISTORY, axis=1)[:, :n_touched])
-    scale = np.maximum(scale, 1e-12)
-    weight = scale / np.maximum(noise, scale * 1e-3)
-    weight = np.where(np.isnan(weight), 1.0, weight)
-    coefficient = weight / (weight.sum(axis=0) * scale)
-    locator_coefficient = weight / (weight.sum(axis=0) * np.sqrt(scale))
-    lengths = np.diff(np.append(block_cuts, length))
-    coef = np.repeat(coefficient, lengths, axis=1)
-    locator_coef = np.repeat(locator_coefficient, lengths, axis=1)
-    if first_block == 0:
-        # The first second has no history: scale each lead by its running maximum.
-        n0 = int(lengths[0])
-        running = np.maximum.accumulate(energy[:, :n0], axis=1)
-        running = np.maximum(running, np.maximum(state.block_peak, state.sub_max)[:, None])
-        running = np.maximum(running, 1e-12)
-        coef[:, :n0] = 1.0 / (n_leads * running)
-        locator_coef[:, :n0] = 1.0 / (n_leads * np.sqrt(running))
-
-    feature = np.einsum("ij,ij->j", coef, energy)
-    locator = np.einsum("ij,ij->j", locator_coef, np.abs(u))
-    q = (np.minimum(feature, _CAP) * _QUANTUM).astype(np.int64)
-
-    # Moving-window integral: exact integer sums over the carried tail + chunk
-    # (int64 sums wrap on overflow, their differences stay exact).
     w = params.window
-    qx = np.concatenate((state.q_tail, q))  # qx[k] is sample start - w + k
-    csum = np.cumsum(qx)
-    integral = csum[w:] - csum[:-w]  # sum of qx[i + 1 : i + w + 1], for chunk sample i
+    u_tail = state.u_tail
+    empty = np.empty((0, 3), dtype=np.int64)
+    index = np.empty(0, dtype=np.int64)
+    qx = state.q_tail
+    mx = state.m_tail
+    block_peak, peaks, last_scale = state.block_peak, state.peaks, state.last_scale
+    sx = last_scale[:, None]
+    maxima = state.recent
+    last_candidate = state.last_candidate
+    if frames.shape[1]:
+        scale, block_peak, peaks = _scales(state, frames, first_frame, params)
+        q = (np.minimum(frames / scale, CAP) * QUANTUM).astype(np.int32)
+        # Exact integer moving sums (int64 sums wrap on overflow, differences stay exact).
+        qx = np.concatenate((state.q_tail, q), axis=1)  # qx[:, j] is frame first_frame - w + j
+        csum = np.cumsum(qx, axis=1, dtype=np.int64)
+        integral = csum[:, w:] - csum[:, :-w]  # the window ending at each new frame
+        mx = np.concatenate((state.m_tail, integral), axis=1)  # mx[:, j]: frame first - 2 + j
+        centre = mx[:, 1:-1]
+        is_peak = (centre > mx[:, :-2]) & (centre >= mx[:, 2:]) & (centre >= params.floor)
+        lead, position = np.nonzero(is_peak)
+        found = np.stack((lead, position + first_frame - 1, centre[lead, position]), axis=1)
+        found = found[found[:, 1] >= 1].astype(np.int64)  # frame 0 has no left neighbour
+        maxima = np.concatenate((state.recent, found))
+        maxima = maxima[np.lexsort((maxima[:, 1], maxima[:, 0]))]
+        kept = _thin(maxima, params.frame_thinning) & (maxima[:, 1] >= first_frame - 1)
+        index = np.unique(maxima[kept, 1])  # frames, merged over leads
+        # Leads peak within a few frames of each other at a QRS: one candidate will do
+        # (the first of a run whose members are each within the merging distance).
+        previous = np.concatenate(([last_candidate], index[:-1]))
+        if index.size:
+            last_candidate = int(index[-1])
+        index = index[index - previous > params.frame_merge]
+        sx = np.concatenate((last_scale[:, None], scale), axis=1)  # sx[:, j]: first - 1 + j
+        last_scale = scale[:, -1].copy()
+        recent_from = first_frame + frames.shape[1] - 2 - params.frame_thinning
+        maxima = maxima[maxima[:, 1] >= recent_from]
+    else:
+        maxima = state.recent
 
-    # Local maxima of the integral, confirmed once their right neighbour is known.
-    mx = np.concatenate((state.m_tail, integral))  # mx[k] is sample start - 2 + k
-    centre = mx[1:-1]
-    is_peak = (centre > mx[:-2]) & (centre >= mx[2:]) & (centre >= params.floor)
-    positions = np.flatnonzero(is_peak) + 1  # indices into mx
-    index = positions.astype(np.int64) + (start - 2)
-    if start < 2:  # no neighbour before the first sample
-        keep = index >= 1
-        positions, index = positions[keep], index[keep]
-
-    # Per-candidate measurements on the carried tails + chunk.
-    rx = np.concatenate((state.r_tail, locator))  # rx[k] is sample start - span + k
-    span = params.locator_span
-    r_windows = windows(rx, params.locator_window)
-    r_first = index - params.locator_window + 1 - (start - span)
-    r_peak = r_first + np.argmax(r_windows[r_first], axis=1) + (start - span) - params.delay
-    q_windows = windows(qx, w)
-    q_first = index - start + 1
-    peak = q_windows[q_first].max(axis=1) / _QUANTUM if index.size else np.empty(0)
+    # Every lead's measurements at every candidate frame j (its last sample n).
+    at = index - (first_frame - 1)
+    n = (index + 1) * k - 1
+    lw = params.locator_window
+    # The R peak: each lead's largest |band-pass| in the window ending at the candidate,
+    # in float32 (as the carried tail is) wherever the window lies.
+    span = u_tail.shape[1]
+    lo = n - lw + 1
+    r_windows = np.empty((n_leads, n.size, lw), dtype=np.float32)
+    in_chunk = lo >= start
+    windows = np.lib.stride_tricks.sliding_window_view
+    if in_chunk.any():
+        r_windows[:, in_chunk] = windows(u, lw, axis=1)[:, lo[in_chunk] - start]
+    if not in_chunk.all():
+        head = np.concatenate((u_tail, u[:, :lw].astype(np.float32)), axis=1)
+        r_windows[:, ~in_chunk] = windows(head, lw, axis=1)[:, lo[~in_chunk] - (start - span)]
+    if length >= span:
+        u_tail = u[:, -span:].astype(np.float32)
+    else:
+        u_tail = np.concatenate((u_tail, u.astype(np.float32)), axis=1)[:, -span:]
+    r_windows = np.abs(r_windows)
+    r_arg = np.argmax(r_windows, axis=2)
+    r_value = np.take_along_axis(r_windows, r_arg[..., None], axis=2)[..., 0]
+    r_index = np.maximum(n[None, :] - lw + 1 + r_arg - params.delay, 0)
+    q_windows = windows(qx, w, axis=1)[:, at]
+    scale_at = sx[:, at]
     candidates = Candidates(
-        index=index,
-        value=mx[positions].astype(np.float64) / (w * _QUANTUM),
-        peak=np.asarray(peak, dtype=np.float64),
-        r_peak=np.maximum(r_peak, 0).astype(np.int64),
+        index=n.astype(np.int64),
+        value=(mx[:, at + 1] * (scale_at / (w * k * QUANTUM))).T.astype(np.float32),
+        peak=(q_windows.max(axis=2, initial=0) * (scale_at / (k * QUANTUM))).T.astype(np.float32),
+        r_index=r_index.T.astype(np.int64),
+        r_value=r_value.T.astype(np.float32),
     )
-
     new_state = FeatureState(
-        zi=zi,
+        zi=np.asarray(zi, dtype=np.float64),
         last_u=u[:, -1].copy(),
-        sub_max=sub_max,
+        partial=partial,
         block_peak=block_peak,
-        block_floor=block_floor,
-        peaks=all_peaks[:, -_HISTORY:].copy(),
-        floors=all_floors[:, -_HISTORY:].copy(),
-        q_tail=qx[qx.size - w :].copy(),
-        r_tail=rx[rx.size - span :].copy(),
-        m_tail=mx[-2:].copy(),
+        peaks=peaks,
+        last_scale=last_scale,
+        q_tail=qx[:, -w:].copy(),
+        u_tail=u_tail,
+        m_tail=mx[:, -2:].copy(),
+        recent=maxima if maxima.size else empty,
+        last_candidate=last_candidate,
     )
     return new_state, candidates
 
 
-def lowest_future_r_peak(frontier: int, params: DetectorParams) -> int:
-    """No candidate confirmed after ``frontier`` can put an R peak below this sample."""
-    return frontier - 1 - params.locator_window + 1 - params.delay
+def final_candidates(state: FeatureState, frontier: int, params: DetectorParams) -> Candidates:
+    """At the end of the signal: the last complete frame, if a lead's integral was still
+    rising into it (a beat right at the end has no right neighbour to confirm it)."""
+    k, w, lw = params.frame, params.window, params.locator_window
+    frame = frontier // k - 1
+    m = state.m_tail
+    rising = (m[:, 1] > m[:, 0]) & (m[:, 1] >= params.floor)
+    for lead, other_frame, value in state.recent.tolist():
+        if frame - other_frame <= params.frame_thinning and value >= m[lead, 1]:
+            rising[lead] = False
+    if frame < 1 or not rising.any() or frame - state.last_candidate <= params.frame_merge:
+        return _no_candidates(m.shape[0])
+    n = (frame + 1) * k - 1
+    lo = n - lw + 1 - (frontier - state.u_tail.shape[1])
+    window = np.abs(state.u_tail[:, lo : lo + lw])
+    r_arg = np.argmax(window, axis=1)
+    scale = state.last_scale
+    return Candidates(
+        index=np.array([n], dtype=np.int64),
+        value=(m[:, 1] * (scale / (w * k * QUANTUM)))[np.newaxis, :].astype(np.float32),
+        peak=(state.q_tail.max(axis=1) * (scale / (k * QUANTUM)))[np.newaxis, :].astype(np.float32),
+        r_index=np.maximum(n - lw + 1 + r_arg - params.delay, 0)[np.newaxis, :].astype(np.int64),
+        r_value=window[np.arange(window.shape[0]), r_arg][np.newaxis, :].astype(np.float32),
+    )
 
 
-def as_float_leads(leads: list[NDArray[np.integer[Any]]], length: int) -> NDArray[np.float64]:
-    return np.stack([np.asarray(lead[:length], dtype=np.float64) for lead in leads])
+def _no_candidates(n_leads: int) -> Candidates:
+    return Candidates(
+        index=np.empty(0, dtype=np.int64),
+        value=np.empty((0, n_leads), dtype=np.float32),
+        peak=np.empty((0, n_leads), dtype=np.float32),
+        r_index=np.empty((0, n_leads), dtype=np.int64),
+        r_value=np.empty((0, n_leads), dtype=np.float32),
+    )
+
+
+def first_unconfirmed(frontier: int, params: DetectorParams) -> int:
+    """The lowest sample at which a candidate may still appear, once ``frontier``
+    samples have been seen (the last complete frame awaits its right neighbour)."""
+    return (frontier // params.frame) * params.frame - 1
+
+
+def lowest_future_r_index(frontier: int, params: DetectorParams) -> int:
+    """No candidate confirmed after ``frontier`` can locate an R peak below this sample."""
+    return first_unconfirmed(frontier, params) - params.locator_window + 1 - params.delay

@@ -17,9 +17,16 @@ MAX_RATE = 2000.0
 BAND_HZ = (8.0, 20.0)  # band-pass corners
 WINDOW_S = 0.150  # moving-window integration
 LOCATOR_LEAD_S = 0.050  # the R peak may precede the integral's window by this much
-BLOCK_S = 1.0  # block of the per-lead scale and noise statistics
-FLOOR = 0.002  # smallest integral worth a candidate, in typical QRS energies
+THINNING_S = 0.100  # a lead's candidate must top its candidates this far back
+MERGE_S = 0.025  # candidates of different leads this close are one
+BLOCK_S = 1.0  # block of the per-lead scale
+FRAME_HZ = 120.0  # the integral runs on frames of about 1/120 s
+FLOOR = 0.01  # smallest integral worth a candidate, in typical QRS energies
 LEARNING_S = 2.0  # the decision waits this long before its first beat
+REFRACTORY_S = 0.200
+T_WAVE_S = 0.360
+MAX_RR_S = 1.5  # longest RR interval the rhythm estimate may take
+SEARCHBACK_S = 2.0  # longest wait for a missed beat
 
 
 @dataclass(frozen=True, eq=False)
@@ -29,13 +36,19 @@ class DetectorParams:
     a: NDArray[np.float64]
     zi_unit: NDArray[np.float64]  # filter state at rest under a constant input of 1
     delay: int  # band-pass group delay at the QRS's dominant frequency, samples
-    window: int  # moving-window integration, samples
+    frame: int  # samples per frame
+    window: int  # moving-window integration, frames
     locator_window: int  # samples searched for the R peak, ending at the candidate
-    locator_span: int  # locator samples carried between chunks
-    sub_block: int  # samples
-    block: int  # samples (8 sub-blocks)
+    thinning: int  # samples (the decision's grouping distance)
+    frame_thinning: int  # frames (the front end's per-lead thinning)
+    frame_merge: int  # frames: candidates of different leads this close are one
+    block: int  # frames per block of the scale statistics
     floor: int  # integral units
-    learning: int  # samples
+    learning: int
+    refractory: int
+    t_wave: int
+    max_rr: int
+    searchback: int
 
 
 @lru_cache(maxsize=64)
@@ -47,20 +60,33 @@ def detector_params(sampling_rate: float) -> DetectorParams:
     fs = float(sampling_rate)
     b, a = signal.butter(2, BAND_HZ, btype="bandpass", fs=fs)
     _, delays = signal.group_delay((b, a), w=[float(np.sqrt(BAND_HZ[0] * BAND_HZ[1]))], fs=fs)
-    window = max(1, round(WINDOW_S * fs))
-    locator_window = window + round(LOCATOR_LEAD_S * fs)
-    sub_block = max(1, round(BLOCK_S * fs / 8))
+    frame = max(1, round(fs / FRAME_HZ))
+    frame_rate = fs / frame
+    window = max(1, round(WINDOW_S * frame_rate))
     return DetectorParams(
         sampling_rate=fs,
         b=np.asarray(b, dtype=np.float64),
         a=np.asarray(a, dtype=np.float64),
         zi_unit=np.asarray(signal.lfilter_zi(b, a), dtype=np.float64),
         delay=round(float(delays[0])),
+        frame=frame,
         window=window,
-        locator_window=locator_window,
-        locator_span=locator_window,
-        sub_block=sub_block,
-        block=8 * sub_block,
-        floor=int(FLOOR * window * 2**32),
+        locator_window=window * frame + round(LOCATOR_LEAD_S * fs),
+        thinning=round(THINNING_S * fs),
+        frame_thinning=max(1, round(THINNING_S * frame_rate)),
+        frame_merge=round(MERGE_S * frame_rate),
+        block=max(1, round(BLOCK_S * frame_rate)),
+        floor=int(FLOOR * window * QUANTUM),
         learning=round(LEARNING_S * fs),
+        refractory=round(REFRACTORY_S * fs),
+        t_wave=round(T_WAVE_S * fs),
+        max_rr=round(MAX_RR_S * fs),
+        searchback=round(SEARCHBACK_S * fs),
     )
+
+
+# A lead's frame energy is quantised to multiples of 2**-20 of its typical peak
+# frame energy and capped at 2**10 of it: a frame fits in an int32, a 150-ms
+# integral of frames in an int64.
+QUANTUM = 2**20
+CAP = 2**10
