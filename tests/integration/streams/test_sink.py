@@ -15,15 +15,6 @@ from streams.sink import ResultStore
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(database_url)
-    try:
-        yield connection
-    finally:
-        await connection.close()
-
-
-@pytest.fixture
 async def store(database_url: str) -> AsyncIterator[ResultStore]:
     result_store = ResultStore(database_url)
     try:
