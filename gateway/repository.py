@@ -20,6 +20,13 @@ from gateway.database import Connection, Database
 from gateway.errors import EcgExistsError
 from gateway.uploads import Upload
 
+# An ECG is 'done' once its summary and every window the summary counts are stored:
+# windows and summaries arrive on different topics, in no fixed order.
+STATUS = "CASE WHEN s.n_windows <= counted.count THEN 'done' ELSE e.status END AS status"
+OWNED_ECG = """FROM ecgs e LEFT JOIN ecg_summaries s ON s.ecg_id = e.id,
+                     LATERAL (SELECT count(*) FROM ecg_windows WHERE ecg_id = e.id) AS counted
+                WHERE e.id = $1 AND e.owner_id = $2"""
+
 
 @dataclass(frozen=True)
 class StoredLead:
@@ -106,14 +113,11 @@ class EcgRepository:
             connection.transaction(isolation="repeatable_read", readonly=True),
         ):
             row = await connection.fetchrow(
-                """
+                f"""
                 SELECT e.id, e.date, e.sampling_rate, s.result AS summary,
                        counted.count AS window_count,
-                       CASE WHEN s.n_windows <= counted.count THEN 'done' ELSE e.status END
-                           AS status
-                FROM ecgs e LEFT JOIN ecg_summaries s ON s.ecg_id = e.id,
-                     LATERAL (SELECT count(*) FROM ecg_windows WHERE ecg_id = e.id) AS counted
-                WHERE e.id = $1 AND e.owner_id = $2
+                       {STATUS}
+                {OWNED_ECG}
                 """,
                 ecg_id,
                 owner_id,
@@ -171,17 +175,14 @@ class EcgRepository:
             connection.transaction(isolation="repeatable_read", readonly=True),
         ):
             row = await connection.fetchrow(
-                """
+                f"""
                 SELECT e.sampling_rate,
-                       CASE WHEN s.n_windows <= counted.count THEN 'done' ELSE e.status END
-                           AS status,
                        ARRAY(SELECT b
                              FROM ecg_windows w, unnest(w.beats) WITH ORDINALITY AS u(b, o)
-                             WHERE w.ecg_id = e.id ORDER BY w.index, u.o) AS beats
-                FROM ecgs e LEFT JOIN ecg_summaries s ON s.ecg_id = e.id,
-                     LATERAL (SELECT count(*) FROM ecg_windows WHERE ecg_id = e.id) AS counted
-                WHERE e.id = $1 AND e.owner_id = $2
-                """,
+                             WHERE w.ecg_id = e.id ORDER BY w.index, u.o) AS beats,
+                       {STATUS}
+                {OWNED_ECG}
+                """,  # noqa: S608 (only the constants above are interpolated)
                 ecg_id,
                 owner_id,
             )
