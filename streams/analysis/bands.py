@@ -18,11 +18,17 @@ values are small enough for no intermediate to overflow (every ECG ADC of up to 
 bits), else in int64: both give the same integers. Blocks sit at fixed sample indices
 (block ``b`` is ``[b * block, (b + 1) * block)``); the open block's sum and the last
 ``blocks - 1`` block sums are carried.
+
+``Segments`` reduces an array per segment (window) of a chunk with a few vectorised
+calls; its sums accumulate in int32 where no partial sum can overflow, else in int64:
+integer sums, so both give the same integers in any order.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +55,76 @@ class Bands:
     @property
     def history(self) -> int:
         return 2 * max(self.high_lag, self.band_lag)
+
+
+class Segments:
+    """The segments ``[bounds[k], bounds[k + 1])`` of the positions of a chunk (the last
+    axis of a leads-by-positions array), reduced per segment: consecutive non-empty
+    segments of one length (the whole windows inside a chunk) are reduced at once, as a
+    (leads, segments, length) view."""
+
+    def __init__(self, bounds: Sequence[int]) -> None:
+        self.count = len(bounds) - 1
+        if self.count == 1:  # the usual case of a short chunk, quickly
+            n = bounds[1] - bounds[0]
+            self.lengths, self.longest = [n], n
+            self.nonempty = [0] if n > 0 else []
+            self.runs = [(0, 1, bounds[0], n)] if n > 0 else []
+            return
+        self.lengths = [b - a for a, b in itertools.pairwise(bounds)]
+        self.nonempty = [k for k, n in enumerate(self.lengths) if n > 0]
+        self.longest = max(self.lengths, default=0)
+        # (first segment, how many, first position, length) of each run
+        runs: list[tuple[int, int, int, int]] = []
+        for k in self.nonempty:
+            n = self.lengths[k]
+            if runs and runs[-1][0] + runs[-1][1] == k and runs[-1][3] == n:
+                first, size, a, _ = runs[-1]
+                runs[-1] = (first, size + 1, a, n)
+            else:
+                runs.append((k, 1, bounds[k], n))
+        self.runs = runs
+
+    def reduce(
+        self, ufunc: np.ufunc, values: NDArray[Any], out: NDArray[Any], dtype: Any = None
+    ) -> None:
+        """``out[k]`` (segments by leads) = ``ufunc`` over segment ``k`` of ``values``
+        (leads by positions), for the non-empty segments; the others are left as they are."""
+        rows = values.shape[0]
+        for first, size, a, n in self.runs:
+            part = values[:, a : a + size * n]
+            if size == 1:
+                out[first] = ufunc.reduce(part, axis=1, dtype=dtype)
+            else:
+                reduced = ufunc.reduce(part.reshape(rows, size, n), axis=2, dtype=dtype)
+                out[first : first + size] = reduced.T
+
+    def sums(self, values: Ints, bound: int, out: Int64s) -> None:
+        """Integer sums per segment into ``out``; ``bound`` bounds ``|values|``."""
+        narrow = values.dtype.itemsize <= 4 and bound * self.longest < 2**31
+        self.reduce(np.add, values, out, np.int32 if narrow else np.int64)
+
+    def counts(self, marks: NDArray[np.bool_], out: Int64s) -> None:
+        """How many positions of each segment are marked, into ``out``."""
+        self.reduce(
+            np.add, marks.view(np.uint8), out, np.uint16 if self.longest < 2**16 else np.int32
+        )
+
+    def count_equal(self, values: Ints, targets: Int64s, out: Int64s) -> None:
+        """How many values of each segment equal its target (``targets``: segments by
+        leads, within the values' type), into ``out``."""
+        rows = values.shape[0]
+        wanted = targets.astype(values.dtype)
+        kind = np.uint16 if self.longest < 2**16 else np.int32
+        for first, size, a, n in self.runs:
+            if size == 1:
+                equal = values[:, a : a + n] == wanted[first][:, None]
+                out[first] = np.add.reduce(equal.view(np.uint8), axis=1, dtype=kind)
+                continue
+            part = values[:, a : a + size * n].reshape(rows, size, n)
+            equal = part == wanted[first : first + size].T[:, :, None]
+            counted = np.add.reduce(equal.view(np.uint8), axis=2, dtype=kind)
+            out[first : first + size] = counted.T
 
 
 @functools.lru_cache(maxsize=64)
@@ -84,10 +160,11 @@ def band_sums(
     held = min(history, start)
     xc = np.concatenate((tail[:, history - held :], x), axis=1)
     rows, total = xc.shape
-    new_tail = np.zeros_like(tail)
-    kept = min(history, total)
-    if kept:
-        new_tail[:, history - kept :] = xc[:, total - kept :]
+    if total >= history:
+        new_tail = xc[:, total - history :].copy()
+    else:
+        new_tail = np.zeros_like(tail)
+        new_tail[:, history - total :] = xc
     segments = len(bounds) - 1
     nothing = BandSums(
         np.zeros((segments, rows), np.int64), np.zeros((segments, rows), np.int64), [0] * segments
@@ -96,7 +173,7 @@ def band_sums(
         return nothing, new_tail
     j, m = bands.high_lag, bands.band_lag
     if held:
-        magnitude = max(magnitude, int(np.abs(tail.astype(np.int64)).max()))
+        magnitude = max(magnitude, -int(tail.min()), int(tail.max()))
     # |h| <= 4 |x| and |d| <= 2 m |x|.
     kind = np.int64 if magnitude * 2 * max(m, 2) >= 2**31 else np.int32
     xk: Ints = xc.astype(kind, copy=False)
@@ -111,13 +188,10 @@ def band_sums(
     np.abs(band, out=band)
     # Output i is the sample at chunk position i + history - held.
     offset = history - held
-    for k in range(segments):
-        low = min(max(bounds[k] - offset, 0), outputs)
-        up = min(max(bounds[k + 1] - offset, 0), outputs)
-        if up > low:
-            nothing.high[k] = high[:, low:up].sum(axis=1, dtype=np.int64)
-            nothing.band[k] = band[:, low:up].sum(axis=1, dtype=np.int64)
-            nothing.outputs[k] = up - low
+    per_output = Segments([min(max(bound - offset, 0), outputs) for bound in bounds])
+    per_output.sums(high, 4 * magnitude, nothing.high)
+    per_output.sums(band, 2 * m * magnitude, nothing.band)
+    nothing.outputs[:] = per_output.lengths
     return nothing, new_tail
 
 
@@ -153,10 +227,17 @@ class BaselineRange:
 
 
 def baseline_range(
-    x: Int32s, start: int, bounds: list[int], recent: Int64s, open_sum: Int64s, bands: Bands
+    x: Int32s,
+    start: int,
+    bounds: list[int],
+    recent: Int64s,
+    open_sum: Int64s,
+    bands: Bands,
+    magnitude: int = 2**31,
 ) -> tuple[BaselineRange, Int64s, Int64s]:
     """The baseline's range per segment, the last ``blocks - 1`` block sums and the
-    open block's sum, after the chunk ``x`` (leads by samples from sample ``start``)."""
+    open block's sum, after the chunk ``x`` (leads by samples from sample ``start``);
+    ``magnitude`` bounds |x|."""
     size, count = bands.block, bands.blocks
     rows, length = x.shape
     segments = len(bounds) - 1
@@ -171,7 +252,13 @@ def baseline_range(
         completed.append((open_sum + x[:, :head].sum(axis=1, dtype=np.int64))[:, None])
     full = (length - head) // size
     blocks = x[:, head : head + full * size].reshape(rows, full, size)
-    completed.append(blocks.sum(axis=2, dtype=np.int64))
+    narrow = magnitude * size < 2**31  # exact in int32 too
+    wide = blocks if narrow else blocks.astype(np.int64)
+    if full > 64:  # einsum sums a short last axis far faster, in the input's type
+        block_sums: Ints = np.einsum("ijk->ij", wide)
+    else:  # and np.add.reduce has less overhead
+        block_sums = np.add.reduce(wide, axis=2)
+    completed.append(block_sums)
     new = np.concatenate(completed, axis=1)
     sequence = np.concatenate((recent, new), axis=1)
     sums = np.zeros((rows, sequence.shape[1] + 1), dtype=np.int64)
@@ -181,12 +268,10 @@ def baseline_range(
     ends = (block_numbers + 1) * size - 1 - start  # chunk positions of the blocks' ends
     first_valid = max(0, count - 1 - start // size)  # blocks with `count` blocks behind
     edges = np.searchsorted(ends[first_valid:], bounds).tolist()
-    for k in range(segments):
-        a, b = edges[k] + first_valid, edges[k + 1] + first_valid
-        if a < b:
-            chosen = moving[:, a:b]
-            found.lowest[k] = chosen.min(axis=1)
-            found.highest[k] = chosen.max(axis=1)
-            found.points[k] = b - a
+    per_block = Segments(edges)
+    valid = moving[:, first_valid:]
+    per_block.reduce(np.minimum, valid, found.lowest)
+    per_block.reduce(np.maximum, valid, found.highest)
+    found.points[:] = per_block.lengths
     rest = x[:, head + full * size :].sum(axis=1, dtype=np.int64)
     return found, sequence[:, sequence.shape[1] - (count - 1) :], rest

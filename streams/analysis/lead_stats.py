@@ -18,13 +18,12 @@ Samples are int32 (the wire format's range).
 from __future__ import annotations
 
 import enum
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from streams.analysis.bands import Bands, band_sums, baseline_range
+from streams.analysis.bands import Bands, Segments, band_sums, baseline_range
 from streams.analysis.zero_crossings import mark_lead_crossings
 
 INT64_MIN = np.iinfo(np.int64).min
@@ -134,58 +133,32 @@ def accumulate(
     values = carry.values.copy()
     if length == 0:
         return stats, LeadCarry(values, carry.tail.copy(), carry.blocks.copy())
-    segments = _Segments(bounds)
-    stats[:, Stat.SUM], counts = segments.sums(x)
-    stats[:, Stat.SAMPLES] = np.array(counts)[:, None]
-    lows, highs = [], []
-    for k, (a, b) in zip(segments.nonempty, segments.spans, strict=True):
-        part = x[:, a:b]
-        low, high = part.min(axis=1), part.max(axis=1)
-        stats[k, Stat.MIN], stats[k, Stat.MAX] = low, high
-        stats[k, Stat.AT_MIN] = [np.count_nonzero(r == v) for r, v in zip(part, low, strict=True)]
-        stats[k, Stat.AT_MAX] = [np.count_nonzero(r == v) for r, v in zip(part, high, strict=True)]
-        lows.append(int(low.min()))
-        highs.append(int(high.max()))
+    segments = Segments(bounds)
+    stats[:, Stat.SAMPLES] = np.array(segments.lengths)[:, None]
+    segments.reduce(np.minimum, x, stats[:, Stat.MIN])
+    segments.reduce(np.maximum, x, stats[:, Stat.MAX])
+    some = segments.nonempty
+    magnitude = max(-int(stats[some, Stat.MIN].min()), int(stats[some, Stat.MAX].max()))
+    segments.sums(x, magnitude, stats[:, Stat.SUM])
+    segments.count_equal(x, stats[:, Stat.MIN], stats[:, Stat.AT_MIN])
+    segments.count_equal(x, stats[:, Stat.MAX], stats[:, Stat.AT_MAX])
     repeats = np.empty((rows, length), dtype=bool)
     repeats[:, 0] = (x[:, 0] == values[Carry.LAST]) & (start > 0)
     np.equal(x[:, 1:], x[:, :-1], out=repeats[:, 1:])
-    stats[:, Stat.REPEATS], _ = segments.sums(repeats)
+    segments.counts(repeats, stats[:, Stat.REPEATS])
     crossings, values[Carry.SIGN] = mark_lead_crossings(x, values[Carry.SIGN])
-    stats[:, Stat.ZERO_CROSSINGS], _ = segments.sums(crossings)
+    segments.counts(crossings, stats[:, Stat.ZERO_CROSSINGS])
     values[Carry.LAST] = x[:, -1]
     tail, blocks = carry.tail, carry.blocks
     if bands is not None:
-        magnitude = max(-min(lows), max(highs))
         sums, tail = band_sums(x, start, bounds, tail, bands, magnitude)
         stats[:, Stat.HIGH_BAND], stats[:, Stat.QRS_BAND] = sums.high, sums.band
         stats[:, Stat.FILTERED] = np.array(sums.outputs)[:, None]
         baseline, blocks, values[Carry.BLOCK_SUM] = baseline_range(
-            x, start, bounds, blocks, values[Carry.BLOCK_SUM], bands
+            x, start, bounds, blocks, values[Carry.BLOCK_SUM], bands, magnitude
         )
         some = [k for k, points in enumerate(baseline.points) if points]
         stats[some, Stat.BASE_MIN] = baseline.lowest[some]
         stats[some, Stat.BASE_MAX] = baseline.highest[some]
         stats[:, Stat.BASE_POINTS] = np.array(baseline.points)[:, None]
     return stats, LeadCarry(values, tail, blocks)
-
-
-class _Segments:
-    """The segments ``[bounds[k], bounds[k + 1])`` of a chunk, and which are not empty."""
-
-    def __init__(self, bounds: list[int]) -> None:
-        self.bounds = bounds
-        self.count = len(bounds) - 1
-        self.nonempty = [k for k in range(self.count) if bounds[k] < bounds[k + 1]]
-        self.spans = [(bounds[k], bounds[k + 1]) for k in self.nonempty]
-
-    def sums(self, values: NDArray[np.generic]) -> tuple[Int64s, list[int]]:
-        """Sums of ``values`` (leads by chunk positions) per segment: (segments, leads),
-        and how many positions each sum holds."""
-        out = np.zeros((self.count, values.shape[0]), dtype=np.int64)
-        for k, (a, b) in zip(self.nonempty, self.spans, strict=True):
-            part = values[:, a:b]
-            if part.dtype == np.bool_:  # row by row: much faster than with axis=1
-                out[k] = [np.count_nonzero(row) for row in part]
-            else:
-                out[k] = part.sum(axis=1, dtype=np.int64)
-        return out, [b - a for a, b in itertools.pairwise(self.bounds)]

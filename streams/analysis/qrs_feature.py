@@ -25,6 +25,7 @@ tail carried over.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -102,6 +103,10 @@ def _segment_cuts(start: int, length: int, size: int) -> NDArray[np.intp]:
 def _valid_median(history: Floats) -> Floats:
     """Median of the non-NaN values along the last axis (NaN where there are none)."""
     ordered = np.sort(history, axis=-1)  # NaN sort last
+    size = history.shape[-1]
+    if size and not np.isnan(ordered[..., -1]).any():  # no NaN: the same, fewer steps
+        middle: Floats = 0.5 * (ordered[..., (size - 1) // 2] + ordered[..., size // 2])
+        return middle
     count = np.count_nonzero(~np.isnan(history), axis=-1)
     low = np.take_along_axis(ordered, (np.maximum(count - 1, 0) // 2)[..., None], axis=-1)
     high = np.take_along_axis(ordered, (count // 2)[..., None], axis=-1)
@@ -109,14 +114,32 @@ def _valid_median(history: Floats) -> Floats:
 
 
 def _frame_energies(state: FeatureState, energy: Floats, frame: int) -> tuple[Floats, Floats]:
-    """Energies of the frames this chunk completes, and the open frame's energies."""
-    ex = np.concatenate((state.partial, energy), axis=1) if state.partial.size else energy
-    n_frames = ex.shape[1] // frame
+    """Energies of the frames this chunk completes, and the open frame's energies.
+
+    A frame's energies are added in a fixed order, whatever the chunking: the open
+    frame's carried energies, then the chunk's."""
+    partial = state.partial
+    rows, held = partial.shape
+    needed = frame - held if held else 0  # to complete the open frame
+    if energy.shape[1] < needed:
+        return np.empty((rows, 0)), np.concatenate((partial, energy), axis=1)
+    rest = energy[:, needed:]
+    n_frames = rest.shape[1] // frame
     end = n_frames * frame
-    frames = ex[:, 0:end:frame].copy()
-    for offset in range(1, frame):  # a fixed order of additions, whatever the chunking
-        frames += ex[:, offset:end:frame]
-    return frames, ex[:, end:].copy()
+    frames = np.empty((rows, n_frames + (1 if held else 0)))
+    body = frames[:, 1:] if held else frames
+    if frame == 1:
+        body[:] = rest[:, :end]
+    else:
+        np.add(rest[:, 0:end:frame], rest[:, 1:end:frame], out=body)
+    for offset in range(2, frame):
+        body += rest[:, offset:end:frame]
+    if held:
+        first = partial[:, 0].copy()
+        for column in [*partial.T[1:], *energy[:, :needed].T]:
+            first += column
+        frames[:, 0] = first
+    return frames, rest[:, end:].copy()
 
 
 def _scales(
@@ -132,10 +155,14 @@ def _scales(
     new_peaks = seg_max if closed else seg_max[:, :-1]
     block_peak = np.zeros(n_leads) if closed else seg_max[:, -1].copy()
     history = np.concatenate((state.peaks, new_peaks), axis=1)
-    windows = np.lib.stride_tricks.sliding_window_view(history, _HISTORY, axis=1)
-    block_scale = _valid_median(windows[:, : cuts.size])
-    lengths = np.diff(np.append(cuts, count))
-    scale = np.repeat(block_scale, lengths, axis=1)
+    # Each segment's last eight block maxima: history[:, i : i + 8] for segment i.
+    block_scale = _valid_median(history[:, np.arange(cuts.size)[:, None] + np.arange(_HISTORY)])
+    if cuts.size == 1:
+        scale = np.repeat(block_scale, count, axis=1)
+        lengths = np.array([count])
+    else:
+        lengths = np.diff(np.append(cuts, count))
+        scale = np.repeat(block_scale, lengths, axis=1)
     if first_frame < params.block:
         # The first second has no history: scale by the running maximum.
         n0 = int(lengths[0])
@@ -186,7 +213,10 @@ def compute_feature(
     last_candidate = state.last_candidate
     if frames.shape[1]:
         scale, block_peak, peaks = _scales(state, frames, first_frame, params)
-        q = (np.minimum(frames / scale, CAP) * QUANTUM).astype(np.int32)
+        ratio = np.divide(frames, scale)
+        np.minimum(ratio, CAP, out=ratio)
+        ratio *= QUANTUM
+        q = ratio.astype(np.int32)
         # Exact integer moving sums (int64 sums wrap on overflow, differences stay exact).
         qx = np.concatenate((state.q_tail, q), axis=1)  # qx[:, j] is frame first_frame - w + j
         csum = np.cumsum(qx, axis=1, dtype=np.int64)
@@ -200,7 +230,7 @@ def compute_feature(
         maxima = np.concatenate((state.recent, found))
         maxima = maxima[np.lexsort((maxima[:, 1], maxima[:, 0]))]
         kept = _thin(maxima, params.frame_thinning) & (maxima[:, 1] >= first_frame - 1)
-        index = np.unique(maxima[kept, 1])  # frames, merged over leads
+        index = _sorted_unique(maxima[kept, 1])  # frames, merged over leads
         # Leads peak within a few frames of each other at a QRS: one candidate will do
         # (the first of a run whose members are each within the merging distance).
         previous = np.concatenate(([last_candidate], index[:-1]))
@@ -215,38 +245,15 @@ def compute_feature(
         maxima = state.recent
 
     # Every lead's measurements at every candidate frame j (its last sample n).
-    at = index - (first_frame - 1)
-    n = (index + 1) * k - 1
-    lw = params.locator_window
-    # The R peak: each lead's largest |band-pass| in the window ending at the candidate,
-    # in float32 (as the carried tail is) wherever the window lies.
     span = u_tail.shape[1]
-    lo = n - lw + 1
-    r_windows = np.empty((n_leads, n.size, lw), dtype=np.float32)
-    in_chunk = lo >= start
-    windows = np.lib.stride_tricks.sliding_window_view
-    if in_chunk.any():
-        r_windows[:, in_chunk] = windows(u, lw, axis=1)[:, lo[in_chunk] - start]
-    if not in_chunk.all():
-        head = np.concatenate((u_tail, u[:, :lw].astype(np.float32)), axis=1)
-        r_windows[:, ~in_chunk] = windows(head, lw, axis=1)[:, lo[~in_chunk] - (start - span)]
+    if index.size:
+        candidates = _measure(u, u_tail, qx, mx, sx, index, first_frame, start, params)
+    else:
+        candidates = _no_candidates(n_leads)
     if length >= span:
         u_tail = u[:, -span:].astype(np.float32)
     else:
         u_tail = np.concatenate((u_tail, u.astype(np.float32)), axis=1)[:, -span:]
-    r_windows = np.abs(r_windows)
-    r_arg = np.argmax(r_windows, axis=2)
-    r_value = np.take_along_axis(r_windows, r_arg[..., None], axis=2)[..., 0]
-    r_index = np.maximum(n[None, :] - lw + 1 + r_arg - params.delay, 0)
-    q_windows = windows(qx, w, axis=1)[:, at]
-    scale_at = sx[:, at]
-    candidates = Candidates(
-        index=n.astype(np.int64),
-        value=(mx[:, at + 1] * (scale_at / (w * k * QUANTUM))).T.astype(np.float32),
-        peak=(q_windows.max(axis=2, initial=0) * (scale_at / (k * QUANTUM))).T.astype(np.float32),
-        r_index=r_index.T.astype(np.int64),
-        r_value=r_value.T.astype(np.float32),
-    )
     new_state = FeatureState(
         zi=np.asarray(zi, dtype=np.float64),
         last_u=u[:, -1].copy(),
@@ -261,6 +268,74 @@ def compute_feature(
         last_candidate=last_candidate,
     )
     return new_state, candidates
+
+
+def _sorted_unique(values: Ints) -> Ints:
+    """``np.unique`` of integers, by sorting (faster for a few hundred)."""
+    ordered = np.sort(values)
+    if ordered.size < 2:
+        return ordered
+    keep = np.empty(ordered.size, dtype=np.bool_)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
+def _windows_at(values: NDArray[Any], starts: Ints, width: int) -> NDArray[Any]:
+    """``values[:, s : s + width]`` for each ``s`` of ``starts``: (rows, starts, width)."""
+    if starts.size * width < 4096:  # a gather is quicker for a few
+        gathered: NDArray[Any] = values[:, starts[:, None] + np.arange(width)]
+        return gathered
+    rows, length = values.shape
+    row_step, step = values.strides
+    windows = np.lib.stride_tricks.as_strided(
+        values, (rows, length - width + 1, width), (row_step, step, step), writeable=False
+    )
+    picked: NDArray[Any] = windows[:, starts]
+    return picked
+
+
+def _measure(
+    u: Floats,
+    u_tail: NDArray[np.float32],
+    qx: NDArray[np.int32],
+    mx: Ints,
+    sx: Floats,
+    index: Ints,
+    first_frame: int,
+    start: int,
+    params: DetectorParams,
+) -> Candidates:
+    """Every lead's measurements at the candidate frames ``index`` (see
+    ``compute_feature`` for ``qx``, ``mx`` and ``sx``)."""
+    k, w, lw = params.frame, params.window, params.locator_window
+    at = index - (first_frame - 1)
+    n = (index + 1) * k - 1
+    # The R peak: each lead's largest |band-pass| in the window ending at the candidate,
+    # in float32 (as the carried tail is) wherever the window lies.
+    span = u_tail.shape[1]
+    lo = n - lw + 1
+    in_chunk = lo >= start
+    if in_chunk.all():
+        r_windows = _windows_at(u, lo - start, lw).astype(np.float32)
+    else:
+        r_windows = np.empty((u.shape[0], n.size, lw), dtype=np.float32)
+        r_windows[:, in_chunk] = _windows_at(u, lo[in_chunk] - start, lw)
+        head = np.concatenate((u_tail, u[:, :lw].astype(np.float32)), axis=1)
+        r_windows[:, ~in_chunk] = _windows_at(head, lo[~in_chunk] - (start - span), lw)
+    np.abs(r_windows, out=r_windows)
+    r_arg = np.argmax(r_windows, axis=2)
+    r_value = np.take_along_axis(r_windows, r_arg[..., None], axis=2)[..., 0]
+    r_index = np.maximum(n[None, :] - lw + 1 + r_arg - params.delay, 0)
+    q_windows = _windows_at(qx, at, w)
+    scale_at = sx[:, at]
+    return Candidates(
+        index=n.astype(np.int64),
+        value=(mx[:, at + 1] * (scale_at / (w * k * QUANTUM))).T.astype(np.float32),
+        peak=(q_windows.max(axis=2, initial=0) * (scale_at / (k * QUANTUM))).T.astype(np.float32),
+        r_index=r_index.T.astype(np.int64),
+        r_value=r_value.T.astype(np.float32),
+    )
 
 
 def final_candidates(state: FeatureState, frontier: int, params: DetectorParams) -> Candidates:

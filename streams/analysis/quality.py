@@ -32,11 +32,10 @@ was assessed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
-
-import numpy as np
 
 from streams.analysis.bands import Bands
 from streams.analysis.lead_stats import Int64s, Stat
@@ -68,6 +67,9 @@ class Quality:
     windows: dict[str, int] | None = field(default=None)
 
 
+_GOOD = Quality(GOOD)  # immutable: one for every good window without notes
+
+
 @dataclass(frozen=True)
 class LeadScale:
     """What the rules need to know about a lead besides its window statistics."""
@@ -82,7 +84,7 @@ def judge_window(stats: Sequence[int] | Int64s, scale: LeadScale, lead_range: in
     ``lead_range`` is the lead's max - min over the ECG up to the window's end."""
     samples = int(stats[Stat.SAMPLES])
     rate = scale.sampling_rate
-    needed = MIN_SAMPLES_WITHOUT_RATE if rate is None else max(2, int(np.ceil(rate * MIN_SECONDS)))
+    needed = MIN_SAMPLES_WITHOUT_RATE if rate is None else max(2, math.ceil(rate * MIN_SECONDS))
     if samples < needed:
         return Quality(UNASSESSED, (f"{samples} samples, fewer than the {needed} needed",))
     found: list[tuple[str, str]] = []
@@ -111,7 +113,7 @@ def judge_window(stats: Sequence[int] | Int64s, scale: LeadScale, lead_range: in
     else:
         _judge_bands(stats, scale, scale.bands, p2p, found, notes)
     if not found:
-        return Quality(GOOD, tuple(notes))
+        return Quality(GOOD, tuple(notes)) if notes else _GOOD
     return Quality(found[0][0], tuple(reason for _, reason in found) + tuple(notes))
 
 

@@ -126,7 +126,7 @@ def feed(
     for a in range(0, length, step):
         piece = x[:, a : a + step]
         open_stats, carry = _add_piece(
-            state, open_stats, carry, piece, np.clip(sizes - a, 0, piece.shape[1]), a
+            state, open_stats, carry, piece, np.minimum(np.maximum(sizes - a, 0), piece.shape[1]), a
         )
         if detector is not None:
             assert state.beat_detector is not None
@@ -264,17 +264,21 @@ def _close(state: AnalyserState, until: int) -> tuple[AnalyserState, list[Window
         state.rr,
     )
     closed: list[WindowResult] = []
+    first = state.next_window
+    ends = [min((index + 1) * size, state.frontier) for index in range(first, until)]
+    cuts = np.searchsorted(beats, ends).tolist()
+    verdict_rows = {verdict: row for row, verdict in enumerate(VERDICTS)}
+    cut = 0
     for k, stats in enumerate(closing.transpose(0, 2, 1).tolist()):  # [lead][stat]
-        index = state.next_window + k
-        start, end = index * size, min((index + 1) * size, state.frontier)
-        cut = int(np.searchsorted(beats, end))
-        mine, beats = beats[:cut], beats[cut:]
+        index, end = first + k, ends[k]
+        start = index * size
+        mine, cut = beats[cut : cuts[k]], cuts[k]
         if mine.size and int(mine[0]) < start:
             raise ValueError(f"the beat detector reported beat {int(mine[0])} too late")
         leads = []
         for i, column in enumerate(stats):
             quality = judge_window(column, scales[i], ranges[k][i])
-            verdicts[VERDICTS.index(quality.verdict), i] += 1
+            verdicts[verdict_rows[quality.verdict], i] += 1
             extremes = (column[Stat.MIN], column[Stat.MAX])
             leads.append(
                 lead_result(
@@ -308,7 +312,7 @@ def _close(state: AnalyserState, until: int) -> tuple[AnalyserState, list[Window
             open=remaining,
             totals=totals,
             sums=tuple(sums),
-            pending_beats=beats,
+            pending_beats=beats[cut:],
             previous_beat=previous_beat,
             previous_rr=previous_rr,
             rr=rr,
