@@ -35,6 +35,7 @@ help:
 	@echo "make bench-login   time logins (success, wrong password, unknown email) through the running stack"
 	@echo "make bench-analysis  samples/s of the per-window analysis on one core beside NeuroKit2, and its state size"
 	@echo "make eval       QRS detector Se/+P on the MIT-BIH records (5 rates, 10-s chunks) beside NeuroKit2"
+	@echo "                EXTRA=\"DIR ...\" adds every annotated WFDB record under DIR"
 
 $(UV):
 	@infra/bootstrap-uv "$(UV_HOME)" "$(UV_VERSION)"
@@ -89,5 +90,6 @@ bench-analysis: venv
 	@OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PYTHON) -m bench.analysis --runs 3
 
 # Scores the QRS detector on ../shared/data (or $ECG_DATA_DIR) beside NeuroKit2; one table.
+# EXTRA="dir ..." also scores every annotated WFDB record under those folders.
 eval: venv
-	@OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PYTHON) -m bench.eval
+	@OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PYTHON) -m bench.eval $(if $(EXTRA),--extra $(EXTRA))

@@ -6,7 +6,8 @@ reported once, at its R peak (a sample index from the ECG's start), as soon as
 the detector is sure of it; ``finalized_until`` says up to where the beats are
 complete. The method -- Pan-Tompkins energy detection per lead, fused across
 leads by their noise, with adaptive thresholds, search-back and a rhythm check
-for premature candidates -- is described in ``qrs_feature`` and ``qrs_decision``.
+for premature candidates -- is described in ``qrs_feature``, ``qrs_decision``, ``qrs_fusion`` and
+``qrs_rhythm``.
 
 The state is bounded whatever the ECG's length: per lead the band-pass filter's
 state, eight 1-s maxima, the last ~0.25 s of band-pass output and ~150 ms of
@@ -35,13 +36,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from streams.analysis.qrs_decision import (
-    DecisionState,
-    decide,
-    earliest_r_peak,
-    finish_decisions,
-    start_decisions,
-)
+from streams.analysis.qrs_decision import decide, earliest_r_peak, finish_decisions
+from streams.analysis.qrs_decision_state import DecisionState, start_decisions
 from streams.analysis.qrs_feature import (
     FeatureState,
     compute_feature,

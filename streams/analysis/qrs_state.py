@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from streams.analysis.qrs_decision import Candidate, DecisionState
+from streams.analysis.qrs_decision_state import Candidate, DecisionState
 from streams.analysis.qrs_feature import FeatureState
 from streams.analysis.qrs_params import DetectorParams
 

@@ -76,6 +76,23 @@ def test_heart_rates_from_bradycardia_to_tachycardia(heart_rate: float) -> None:
     assert_found(detect([as_adc(x)], 360.0), truth, 2)
 
 
+def test_an_irregularly_irregular_rhythm_keeps_every_early_beat() -> None:
+    # Atrial fibrillation: normal QRS complexes at random RR intervals of 0.35-1.1 s.
+    # An early beat that looks like the typical beat in every lead is a beat, even
+    # when another one follows at the time the rhythm expected.
+    rate = 360.0
+    rng = np.random.default_rng(7)
+    times = 0.6 + np.cumsum(rng.uniform(0.35, 1.1, 80))
+    times = times[times < 59.5]
+    t = np.arange(round(60.0 * rate)) / rate
+    x = rng.normal(0.0, 10.0, t.size)
+    for b in times:
+        x += 1000.0 * np.exp(-0.5 * ((t - b) / 0.010) ** 2)
+        x -= 250.0 * np.exp(-0.5 * ((t - b - 0.030) / 0.010) ** 2)
+    truth = np.round(times * rate).astype(np.int64)
+    assert_found(detect([as_adc(x), as_adc(-0.5 * x)], rate), truth, 2)
+
+
 def test_leads_of_very_different_gains_and_polarities() -> None:
     x, truth = synthetic_ecg(500.0, seed=3)
     leads = [as_adc(0.02 * x), as_adc(-50.0 * x), as_adc(x)]

@@ -1,0 +1,125 @@
+"""How much each lead has to say about a candidate, and what the leads learn from beats.
+
+A candidate's strength is the weighted mean, over leads, of its integral relative
+to that lead's typical beat (clipped at 2); each lead is weighted by
+1 / (noise + 0.1), its noise being the running mean of its relative integral at
+the candidates that were not beats. A lead full of artefacts loses its say within
+a few beats, and a clean lead that sees nothing at a candidate vetoes it
+(signal-quality weighting of several sources, as in Li Q, Mark RG, Clifford GD,
+"Robust heart rate estimation from multiple asynchronous noisy sources using
+signal quality indices and a Kalman filter", Physiol Meas 29(1):15-32, 2008).
+The R peak comes from the lead with the largest weighted band-pass extremum.
+
+The per-lead coefficients change only when a lead's reference or noise does (a
+beat or a noise candidate), so they are recomputed then, and a candidate looked
+at twice between two changes is measured once.
+"""
+
+from __future__ import annotations
+
+from streams.analysis.qrs_decision_state import Candidate, DecisionState
+
+CLIP = 2.0  # a lead's relative integral counts at most this much
+NOISE_FLOOR = 0.1  # added to a lead's noise before weighting: no lead is ever trusted alone
+_REFERENCE_GAIN = (0.25, 0.125)  # a reference's running-mean gain in the first 8 beats, later
+_QUICK_BEATS = 8
+
+
+class Fusion:
+    """The lead weights of one decision state (which it reads, and updates through
+    ``add_noise``, ``learn_beat`` and ``learn``)."""
+
+    __slots__ = ("clip", "measured", "s", "to_peak", "to_score", "to_value", "version")
+
+    def __init__(self, state: DecisionState) -> None:
+        self.s = state
+        self.version = 0
+        self.measured: dict[int, tuple[int, float, float]] = {}
+        self.to_value: list[float] = []
+        self.to_peak: list[float] = []
+        self.clip: list[float] = []
+        self.to_score: list[float] = []
+        self._refresh()
+
+    def _refresh(self) -> None:
+        s = self.s
+        weights = [1.0 / (noise + NOISE_FLOOR) for noise in s.lead_noise]
+        total = sum(weights)
+        to_value, to_peak, clip, to_score = [], [], [], []
+        for w, value, peak, r in zip(weights, s.ref_value, s.ref_peak, s.ref_r, strict=True):
+            share = w / total
+            to_value.append(share / value)
+            to_peak.append(share / peak)
+            clip.append(CLIP * share)
+            to_score.append(share / r)
+        self.to_value, self.to_peak, self.clip, self.to_score = to_value, to_peak, clip, to_score
+        self.version += 1
+
+    def strength(self, c: Candidate) -> tuple[float, float]:
+        """The candidate's strength and peak: the weighted means over leads of its
+        integral and peak energy relative to the lead's typical beat, each clipped."""
+        known = self.measured.get(c[0])
+        if known is not None and known[0] == self.version:
+            return known[1], known[2]
+        strength = peak = 0.0
+        for value, energy, a, b, limit in zip(
+            c[1], c[2], self.to_value, self.to_peak, self.clip, strict=False
+        ):
+            strength += min(value * a, limit)
+            peak += min(energy * b, limit)
+        self.measured[c[0]] = (self.version, strength, peak)
+        return strength, peak
+
+    def r_peak(self, c: Candidate) -> int:
+        """The R peak of the lead whose extremum, relative to its typical one and
+        weighted and clipped like the strength, is the largest: a lead's artefact
+        cannot outbid a clean lead's R peak."""
+        r_values, to_score, clip = c[4], self.to_score, self.clip
+        best, best_lead = -1.0, 0
+        for lead in range(len(r_values)):
+            score = min(r_values[lead] * to_score[lead], clip[lead])
+            if score > best:
+                best, best_lead = score, lead
+        return c[3][best_lead]
+
+    def relative(self, c: Candidate) -> list[float]:
+        """Each lead's integral relative to its typical beat."""
+        return [v / r for v, r in zip(c[1], self.s.ref_value, strict=True)]
+
+    def add_noise(self, c: Candidate) -> None:
+        """Each lead's noise moves towards what it saw of a candidate that is not a beat."""
+        s = self.s
+        s.lead_noise = [
+            n + 0.125 * (min(x, CLIP) - n)
+            for n, x in zip(s.lead_noise, self.relative(c), strict=True)
+        ]
+        self._refresh()
+
+    def learn_beat(self, c: Candidate) -> None:
+        """Each lead's typical beat moves towards this beat: running means of values
+        clipped to half and twice the reference, so an artefact moves a reference by at
+        most an eighth."""
+        s = self.s
+        gain = _REFERENCE_GAIN[0] if s.beats_seen < _QUICK_BEATS else _REFERENCE_GAIN[1]
+        for refs, values in ((s.ref_value, c[1]), (s.ref_peak, c[2]), (s.ref_r, c[4])):
+            for lead, value in enumerate(values):
+                ref = refs[lead]
+                low, high = 0.5 * ref, 2.0 * ref
+                clipped = low if value < low else high if value > high else value
+                refs[lead] = ref + gain * (clipped - ref)
+        self._refresh()
+
+    def learn(self, learning: list[Candidate]) -> None:
+        """The references from a learning period: each lead's largest values in it."""
+        s = self.s
+        n = s.n_leads
+        columns = (
+            (s.ref_value, [c[1] for c in learning]),
+            (s.ref_peak, [c[2] for c in learning]),
+            (s.ref_r, [c[4] for c in learning]),
+        )
+        for refs, rows in columns:
+            refs[:] = [max((row[lead] for row in rows), default=0.0) for lead in range(n)]
+            refs[:] = [max(v, 1e-12) for v in refs]
+        s.lead_noise = [0.1] * n
+        self._refresh()
