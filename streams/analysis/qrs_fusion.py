@@ -98,7 +98,7 @@ class Fusion:
     def learn_beat(self, c: Candidate) -> None:
         """Each lead's typical beat moves towards this beat: running means of values
         clipped to half and twice the reference, so an artefact moves a reference by at
-        most an eighth."""
+        most a quarter in the first eight beats and an eighth after."""
         s = self.s
         gain = _REFERENCE_GAIN[0] if s.beats_seen < _QUICK_BEATS else _REFERENCE_GAIN[1]
         for refs, values in ((s.ref_value, c[1]), (s.ref_peak, c[2]), (s.ref_r, c[4])):
