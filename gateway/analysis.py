@@ -14,21 +14,18 @@ from __future__ import annotations
 
 from typing import Any, Final
 from urllib.parse import urlencode
-from uuid import UUID
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gateway.audit import Trail
-from gateway.authentication import Authenticator, authorize
+from gateway.authentication import Authenticator
+from gateway.ecg import NO_STORE, reading_ecg
 from gateway.errors import EcgNotFoundError, FieldError, InvalidInputError, describe
 from gateway.lifespan import State
-from gateway.uploads import parse_uuid
 
 DEFAULT_LIMIT: Final = 50
 MAX_LIMIT: Final = 200
-NO_STORE: Final = {"Cache-Control": "no-store"}
 WINDOW_PARAMETERS: Final = ("limit", "after")
 
 
@@ -44,18 +41,9 @@ class AnalysisEndpoints:
         ]
 
     async def windows(self, request: Request[State]) -> Response:
-        claims = self._authenticator.claims(request, "access")
-        async with request.state["audit"].trail(request, "ecg.windows") as trail:
-            principal = await self._authenticator.principal(request, claims)
-            trail.actor_id = principal.user_id
-            ecg_id = _ecg_id(request, trail)
-            authorize(principal, "user")
+        async with reading_ecg(self._authenticator, request, "ecg.windows") as (ecg_id, owner):
             after, limit = parse_window_query(request)
-            if ecg_id is None:
-                raise _bad_id(request)
-            page = await request.state["repository"].windows(
-                ecg_id, principal.user_id, after, limit
-            )
+            page = await request.state["repository"].windows(ecg_id, owner, after, limit)
             if page is None:
                 raise EcgNotFoundError(ecg_id)
         following = None
@@ -67,15 +55,8 @@ class AnalysisEndpoints:
         return JSONResponse(body, headers=NO_STORE)
 
     async def beats(self, request: Request[State]) -> Response:
-        claims = self._authenticator.claims(request, "access")
-        async with request.state["audit"].trail(request, "ecg.beats") as trail:
-            principal = await self._authenticator.principal(request, claims)
-            trail.actor_id = principal.user_id
-            ecg_id = _ecg_id(request, trail)
-            authorize(principal, "user")
-            if ecg_id is None:
-                raise _bad_id(request)
-            stored = await request.state["repository"].beats(ecg_id, principal.user_id)
+        async with reading_ecg(self._authenticator, request, "ecg.beats") as (ecg_id, owner):
+            stored = await request.state["repository"].beats(ecg_id, owner)
             if stored is None:
                 raise EcgNotFoundError(ecg_id)
         body = {
@@ -84,19 +65,6 @@ class AnalysisEndpoints:
             "sample_indices": stored.sample_indices,
         }
         return JSONResponse(body, headers=NO_STORE)
-
-
-def _ecg_id(request: Request[Any], trail: Trail) -> UUID | None:
-    ecg_id = parse_uuid(request.path_params["ecg_id"])
-    trail.object_id = None if ecg_id is None else str(ecg_id)  # who tried what
-    return ecg_id
-
-
-def _bad_id(request: Request[Any]) -> InvalidInputError:
-    text = request.path_params["ecg_id"]
-    return InvalidInputError(
-        [FieldError("ecg_id", f"expected a UUID in the path, got {describe(text)}")]
-    )
 
 
 def parse_window_query(request: Request[Any]) -> tuple[int, int]:

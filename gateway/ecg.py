@@ -19,8 +19,11 @@ the GIL, and each big body becomes several times its size in Python objects.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, Final
+from uuid import UUID
 
 import anyio.to_thread
 from anyio import CapacityLimiter
@@ -42,6 +45,29 @@ PARSERS: Final = 1
 
 
 NO_STORE: Final = {"Cache-Control": "no-store"}
+
+
+@asynccontextmanager
+async def reading_ecg(
+    authenticator: Authenticator, request: Request[State], action: str
+) -> AsyncIterator[tuple[UUID, UUID]]:
+    """The audited frame of a request that reads the ECG ``{ecg_id}`` of the path: the
+    caller must be a user with a live session; yields the ECG id and the caller's id
+    (the owner to ask the repository for). The trail records who tried which id, even
+    when the id is malformed or the caller is an admin."""
+    claims = authenticator.claims(request, "access")
+    async with request.state["audit"].trail(request, action) as trail:
+        principal = await authenticator.principal(request, claims)
+        trail.actor_id = principal.user_id
+        text = request.path_params["ecg_id"]
+        ecg_id = parse_uuid(text)
+        trail.object_id = None if ecg_id is None else str(ecg_id)
+        authorize(principal, "user")
+        if ecg_id is None:
+            raise InvalidInputError(
+                [FieldError("ecg_id", f"expected a UUID in the path, got {describe(text)}")]
+            )
+        yield ecg_id, principal.user_id
 
 
 class EcgEndpoints:
@@ -78,19 +104,8 @@ class EcgEndpoints:
         )
 
     async def lookup(self, request: Request[State]) -> Response:
-        claims = self._authenticator.claims(request, "access")
-        async with request.state["audit"].trail(request, "ecg.lookup") as trail:
-            principal = await self._authenticator.principal(request, claims)
-            trail.actor_id = principal.user_id
-            text = request.path_params["ecg_id"]
-            ecg_id = parse_uuid(text)
-            trail.object_id = None if ecg_id is None else str(ecg_id)  # who tried what
-            authorize(principal, "user")
-            if ecg_id is None:
-                raise InvalidInputError(
-                    [FieldError("ecg_id", f"expected a UUID in the path, got {describe(text)}")]
-                )
-            stored = await request.state["repository"].get(ecg_id, principal.user_id)
+        async with reading_ecg(self._authenticator, request, "ecg.lookup") as (ecg_id, owner):
+            stored = await request.state["repository"].get(ecg_id, owner)
             if stored is None:
                 raise EcgNotFoundError(ecg_id)
         return JSONResponse(render(stored), headers=NO_STORE)

@@ -28,23 +28,23 @@ WORKER_READY_MARKERS = (" OK ^", "[^Worker]: Ready")
 
 def migrate(run_dir: Path, env: Mapping[str, str], parent_death_signal: int | None) -> None:
     """``python -m migrations``: apply the SQL migrations (ECG_DATABASE_URL)."""
-    run_step(
-        "migrations",
-        [sys.executable, "-m", "migrations"],
-        log=run_dir / "migrate.log",
-        env=env,
-        cwd=REPO_ROOT,
-        timeout=STEP_TIMEOUT,
-        parent_death_signal=parent_death_signal,
-    )
+    _run_module("migrations", "migrations", run_dir / "migrate.log", env, parent_death_signal)
 
 
 def create_topics(run_dir: Path, env: Mapping[str, str], parent_death_signal: int | None) -> None:
     """``python -m streams.topics``: create the pipeline's Kafka topics."""
+    _run_module(
+        "topic creation", "streams.topics", run_dir / "topics.log", env, parent_death_signal
+    )
+
+
+def _run_module(
+    step: str, module: str, log: Path, env: Mapping[str, str], parent_death_signal: int | None
+) -> None:
     run_step(
-        "topic creation",
-        [sys.executable, "-m", "streams.topics"],
-        log=run_dir / "topics.log",
+        step,
+        [sys.executable, "-m", module],
+        log=log,
         env=env,
         cwd=REPO_ROOT,
         timeout=STEP_TIMEOUT,

@@ -17,14 +17,11 @@ from infra.kafka_artifacts import find_java
 from infra.kafka_probe import is_serving
 from infra.paths import INFRA_DIR
 from infra.processes import (
-    PortInUseError,
     Service,
     StartupError,
+    await_start,
     finish,
-    is_running,
     spawn,
-    tail,
-    wait_until,
 )
 
 HOST = "127.0.0.1"
@@ -133,22 +130,16 @@ def start_kafka(
 
 def wait_for_kafka(kafka: Service, ports: KafkaPorts, libs: Path) -> None:
     """Bounded wait until the broker answers Metadata requests."""
-    ready = wait_until(
-        lambda: not is_running(kafka) or is_serving(HOST, ports.broker),
+    await_start(
+        kafka,
+        "Kafka",
+        lambda: is_serving(HOST, ports.broker),
         timeout=READY_TIMEOUT,
+        ports=f"its ports {ports}",
+        waited_for=f"answer on {ports.bootstrap}",
+        hint=lambda log: damaged_jars_hint(log, libs),
         interval=0.2,
     )
-    if not is_running(kafka):
-        log = Path(kafka.log).read_text(errors="replace")
-        if "Address already in use" in log:
-            raise PortInUseError(f"Kafka could not bind its ports {ports}\n{tail(kafka.log)}")
-        hint = damaged_jars_hint(log, libs)
-        raise StartupError(f"Kafka exited during startup\n{tail(kafka.log)}{hint}")
-    if not ready:
-        raise StartupError(
-            f"Kafka did not answer on {ports.bootstrap} within {READY_TIMEOUT:.0f} s\n"
-            f"{tail(kafka.log)}"
-        )
 
 
 def finish_format(formatting: Service, libs: Path) -> None:

@@ -21,13 +21,10 @@ from pathlib import Path
 
 from infra.postgres_install import server_os_user
 from infra.processes import (
-    PortInUseError,
     Service,
     StartupError,
-    is_running,
+    await_start,
     spawn,
-    tail,
-    wait_until,
 )
 
 HOST = "127.0.0.1"
@@ -144,19 +141,14 @@ def start_postgres(
 def wait_for_postgres(cluster: Cluster, server: Service, port: int) -> None:
     """Bounded wait until the server accepts connections, judged as ``pg_ctl -w``
     does: by the status line of ``postmaster.pid``."""
-    ready = wait_until(
-        lambda: not is_running(server) or _pid_file_says_ready(cluster, server.pid),
+    await_start(
+        server,
+        "PostgreSQL",
+        lambda: _pid_file_says_ready(cluster, server.pid),
         timeout=READY_TIMEOUT,
+        ports=f"port {port}",
+        waited_for=f"accept connections on port {port}",
     )
-    if not is_running(server):
-        if "Address already in use" in Path(server.log).read_text(errors="replace"):
-            raise PortInUseError(f"PostgreSQL could not bind port {port}\n{tail(server.log)}")
-        raise StartupError(f"PostgreSQL exited during startup\n{tail(server.log)}")
-    if not ready:
-        raise StartupError(
-            f"PostgreSQL did not accept connections on port {port} within "
-            f"{READY_TIMEOUT:.0f} s\n{tail(server.log)}"
-        )
 
 
 def _pid_file_says_ready(cluster: Cluster, pid: int) -> bool:

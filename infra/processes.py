@@ -181,6 +181,34 @@ def wait_until(condition: Callable[[], bool], *, timeout: float, interval: float
         time.sleep(interval)
 
 
+def await_start(
+    service: Service,
+    name: str,
+    is_ready: Callable[[], bool],
+    *,
+    timeout: float,
+    ports: str,
+    waited_for: str,
+    hint: Callable[[str], str] = lambda log: "",
+    interval: float = 0.1,
+) -> None:
+    """Bounded wait until ``is_ready()``, or raise the error that says why not: the
+    ports were taken (PortInUseError: a caller may retry on others), the server exited
+    (``hint`` may add advice from its log), or it did not get ready in time."""
+    ready = wait_until(
+        lambda: not is_running(service) or is_ready(), timeout=timeout, interval=interval
+    )
+    if not is_running(service):
+        log = Path(service.log).read_text(errors="replace")
+        if "Address already in use" in log:
+            raise PortInUseError(f"{name} could not bind {ports}\n{tail(service.log)}")
+        raise StartupError(f"{name} exited during startup\n{tail(service.log)}{hint(log)}")
+    if not ready:
+        raise StartupError(
+            f"{name} did not {waited_for} within {timeout:.0f} s\n{tail(service.log)}"
+        )
+
+
 def tail(log: Path | str, lines: int = 30) -> str:
     try:
         text = Path(log).read_text(errors="replace").splitlines()[-lines:]

@@ -8,7 +8,7 @@ band-pass extremum (see ``qrs_feature.Candidates``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from streams.analysis.qrs_params import DetectorParams
 
@@ -59,33 +59,16 @@ class DecisionState:
     runners_up: list[tuple[int, float, int]] = field(default_factory=list)
 
     def copy(self) -> DecisionState:
-        return DecisionState(
-            n_leads=self.n_leads,
-            learned=self.learned,
-            learning_end=self.learning_end,
-            signal_level=self.signal_level,
-            noise_level=self.noise_level,
+        """A copy that shares nothing mutable (candidates are tuples and stay shared)."""
+        return replace(
+            self,
             ref_value=list(self.ref_value),
             ref_peak=list(self.ref_peak),
             ref_r=list(self.ref_r),
             lead_noise=list(self.lead_noise),
-            beats_seen=self.beats_seen,
-            last_beat=self.last_beat,
-            last_peak=self.last_peak,
-            last_r=self.last_r,
             rr=list(self.rr),
-            rr_mean=self.rr_mean,
-            rr_outliers=self.rr_outliers,
-            searchback_at=self.searchback_at,
             pending=list(self.pending),
             queue=list(self.queue),
-            tentative=self.tentative,
-            tentative_strength=self.tentative_strength,
-            tentative_peak=self.tentative_peak,
-            tentative_r=self.tentative_r,
-            tentative_anchor=self.tentative_anchor,
-            group_index=self.group_index,
-            group_strength=self.group_strength,
             ectopic=[list(x) for x in self.ectopic],
             runners_up=list(self.runners_up),
         )
