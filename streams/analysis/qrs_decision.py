@@ -38,6 +38,7 @@ from streams.analysis.qrs_rhythm import EXPECTED, PREMATURE, add_rr, displaced
 EARLIER = 0.8  # an earlier candidate this strong places the R peak
 _SEARCHBACK_RR = 1.66  # a search-back once this many RR intervals pass without a beat
 _T_WAVE_PEAK = 0.25  # of the last beat's peak: below it, a candidate soon after is a T wave
+_RUNNERS_UP = 8  # the runners-up kept before the ones out of reach are dropped
 
 
 class _Decider:
@@ -165,8 +166,12 @@ class _Decider:
             other = queue[end]
             if other[0] - index <= thinning and fusion.strength(other)[0] > strength:
                 # A stronger candidate just after stands for this QRS.
-                s.runners_up = [r for r in s.runners_up if r[0] >= index - p.refractory]
-                s.runners_up.append((index, strength, fusion.r_peak(c)))
+                runners_up = s.runners_up
+                if len(runners_up) >= _RUNNERS_UP:  # (``_propose`` skips the old ones)
+                    s.runners_up = runners_up = [
+                        r for r in runners_up if r[0] >= index - p.refractory
+                    ]
+                runners_up.append((index, strength, fusion.r_peak(c)))
                 return True
             end += 1
         if strength <= threshold:

@@ -8,10 +8,12 @@ detection algorithm", IEEE Trans Biomed Eng 32(3):230-236, 1985). The energy is
 summed over frames of about 1/120 s before it is integrated: the integral has no
 content that fast anyway, and the work after the filter shrinks by the frame
 length. The local maxima of each lead's integral that top the lead's maxima of
-the previous 100 ms are candidate beats; the leads' candidates are merged, and
-every candidate carries every lead's measurements (integral, peak frame energy,
-and the band-pass extremum that locates the R peak at full rate) for
-``qrs_decision`` to weigh.
+the previous 100 ms, and are not topped by one in the next 100 ms, are candidate
+beats; the leads' candidates are merged, and every candidate carries every lead's
+measurements (integral, peak frame energy, and the band-pass extremum that
+locates the R peak at full rate) for ``qrs_decision`` to weigh. A candidate is
+measured when its maximum is found and held until the next 100 ms have shown
+whether it stays (so candidates reach the decisions 100 ms later).
 
 Everything here is exact under any chunking: the filter runs sample by sample
 with carried state; a frame's energy is summed from its own samples in a fixed
@@ -42,24 +44,6 @@ Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
 
 
-@dataclass(frozen=True, eq=False)
-class FeatureState:
-    """What the front end carries from one chunk to the next (L leads)."""
-
-    zi: Floats  # (L, 4) band-pass filter state
-    last_u: Floats  # (L,) last band-pass output
-    partial: Floats  # (L, start % frame) energies of the open frame
-    block_peak: Floats  # (L,) max frame energy of the open block so far
-    peaks: Floats  # (L, 8) last closed blocks' max frame energies, oldest first, NaN if none
-    last_scale: Floats  # (L,) the scale of the last frame
-    q_tail: NDArray[np.int32]  # (L, window) last quantised frame energies
-    u_tail: NDArray[np.float32]  # (L, locator window + frame) last band-pass outputs
-    m_tail: Ints  # (L, 2) last two integrals (a local maximum needs its right neighbour)
-    recent: Ints  # (K, 3) lead, frame, integral of each lead's local maxima in the
-    #                last ``frame_thinning`` frames (candidates must top them)
-    last_candidate: int  # frame of the last candidate, merged or not
-
-
 @dataclass(frozen=True)
 class Candidates:
     """Candidate beats confirmed by one chunk, in index order (C candidates, L leads)."""
@@ -76,6 +60,25 @@ class Candidates:
         return int(self.index.size)
 
 
+@dataclass(frozen=True, eq=False)
+class FeatureState:
+    """What the front end carries from one chunk to the next (L leads)."""
+
+    zi: Floats  # (L, 4) band-pass filter state
+    last_u: Floats  # (L,) last band-pass output
+    partial: Floats  # (L, start % frame) energies of the open frame
+    block_peak: Floats  # (L,) max frame energy of the open block so far
+    peaks: Floats  # (L, 8) last closed blocks' max frame energies, oldest first, NaN if none
+    last_scale: Floats  # (L,) the scale of the last frame
+    q_tail: NDArray[np.int32]  # (L, window) last quantised frame energies
+    u_tail: NDArray[np.float32]  # (L, locator window + frame) last band-pass outputs
+    m_tail: Ints  # (L, 2) last two integrals (a local maximum needs its right neighbour)
+    recent: Ints  # (K, 3) lead, frame, integral of each lead's local maxima in the
+    #                last 2 x ``frame_thinning`` frames (candidates are compared with them)
+    held: Candidates  # measured, waiting for the next ``frame_thinning`` frames
+    last_candidate: int  # frame of the last candidate, merged or not
+
+
 def start_feature(n_leads: int, params: DetectorParams) -> FeatureState:
     zeros = np.zeros(n_leads)
     return FeatureState(
@@ -89,6 +92,7 @@ def start_feature(n_leads: int, params: DetectorParams) -> FeatureState:
         u_tail=np.zeros((n_leads, params.locator_window + params.frame), dtype=np.float32),
         m_tail=np.zeros((n_leads, 2), dtype=np.int64),
         recent=np.empty((0, 3), dtype=np.int64),
+        held=_no_candidates(n_leads),
         last_candidate=-(2**40),
     )
 
@@ -156,7 +160,9 @@ def _scales(
     block_peak = np.zeros(n_leads) if closed else seg_max[:, -1].copy()
     history = np.concatenate((state.peaks, new_peaks), axis=1)
     # Each segment's last eight block maxima: history[:, i : i + 8] for segment i.
-    block_scale = _valid_median(history[:, np.arange(cuts.size)[:, None] + np.arange(_HISTORY)])
+    last_eight = history[:, np.arange(cuts.size)[:, None] + np.arange(_HISTORY)]
+    # Floored per segment rather than per frame: the same scales, far fewer values.
+    block_scale = np.maximum(_valid_median(last_eight), _SMALLEST_SCALE)
     if cuts.size == 1:
         scale = np.repeat(block_scale, count, axis=1)
         lengths = np.array([count])
@@ -167,21 +173,34 @@ def _scales(
         # The first second has no history: scale by the running maximum.
         n0 = int(lengths[0])
         running = np.maximum.accumulate(frames[:, :n0], axis=1)
-        scale[:, :n0] = np.maximum(running, state.block_peak[:, None])
-    return np.maximum(scale, _SMALLEST_SCALE), block_peak, history[:, -_HISTORY:].copy()
+        np.maximum(running, state.block_peak[:, None], out=running)
+        np.maximum(running, _SMALLEST_SCALE, out=scale[:, :n0])
+    return scale, block_peak, history[:, -_HISTORY:].copy()
 
 
-def _thin(maxima: Ints, thinning: int) -> NDArray[np.bool_]:
-    """Keep each (lead, frame, integral) row that tops every earlier maximum of its
-    lead within ``thinning`` frames; rows are sorted by lead, then frame."""
+def _tops(maxima: Ints, thinning: int) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """For each (lead, frame, integral) row, rows sorted by lead, then frame: whether it
+    tops every earlier maximum of its lead within ``thinning`` frames, and whether no
+    later one within ``thinning`` frames tops it (a tie goes to the earlier)."""
     lead, index, value = maxima[:, 0], maxima[:, 1], maxima[:, 2]
-    keep = np.ones(lead.size, dtype=np.bool_)
+    before = np.ones(lead.size, dtype=np.bool_)
+    after = np.ones(lead.size, dtype=np.bool_)
     for k in range(1, lead.size):
         near = (lead[k:] == lead[:-k]) & (index[k:] - index[:-k] <= thinning)
         if not near.any():
             break
-        keep[k:] &= ~(near & (value[:-k] >= value[k:]))
-    return keep
+        before[k:] &= ~(near & (value[:-k] >= value[k:]))
+        after[:-k] &= ~(near & (value[k:] > value[:-k]))
+    return before, after
+
+
+def _merge(frames: Ints, last_candidate: int, params: DetectorParams) -> tuple[Ints, int]:
+    """Leads peak within a few frames of each other at a QRS: one candidate will do
+    (the first of a run whose members are each within the merging distance)."""
+    if not frames.size:
+        return frames, last_candidate
+    previous = np.concatenate(([last_candidate], frames[:-1]))
+    return frames[frames - previous > params.frame_merge], int(frames[-1])
 
 
 def compute_feature(
@@ -224,30 +243,35 @@ def compute_feature(
         mx = np.concatenate((state.m_tail, integral), axis=1)  # mx[:, j]: frame first - 2 + j
         centre = mx[:, 1:-1]
         is_peak = (centre > mx[:, :-2]) & (centre >= mx[:, 2:]) & (centre >= params.floor)
-        lead, position = np.nonzero(is_peak)
+        # (flatnonzero is many times quicker than a 2-D nonzero on these sparse rows)
+        lead, position = np.divmod(np.flatnonzero(is_peak), centre.shape[1])
         found = np.stack((lead, position + first_frame - 1, centre[lead, position]), axis=1)
-        found = found[found[:, 1] >= 1].astype(np.int64)  # frame 0 has no left neighbour
+        found = found[found[:, 1] >= 1]  # frame 0 has no left neighbour
+        # Both parts are in (lead, frame) order and every recent frame precedes the
+        # chunk's: a stable sort by lead puts them in (lead, frame) order.
         maxima = np.concatenate((state.recent, found))
-        maxima = maxima[np.lexsort((maxima[:, 1], maxima[:, 0]))]
-        kept = _thin(maxima, params.frame_thinning) & (maxima[:, 1] >= first_frame - 1)
-        index = _sorted_unique(maxima[kept, 1])  # frames, merged over leads
-        # Leads peak within a few frames of each other at a QRS: one candidate will do
-        # (the first of a run whose members are each within the merging distance).
-        previous = np.concatenate(([last_candidate], index[:-1]))
-        if index.size:
-            last_candidate = int(index[-1])
-        index = index[index - previous > params.frame_merge]
+        maxima = maxima[np.argsort(maxima[:, 0], kind="stable")]
+        thinning = params.frame_thinning
+        topping, unbeaten = _tops(maxima, thinning)
+        # The new maxima that top their lead's last 100 ms are measured now, while
+        # their samples are at hand; whether they stay waits for the next 100 ms.
+        index = _sorted_unique(maxima[topping & (maxima[:, 1] >= first_frame - 1), 1])
+        known = first_frame + frames.shape[1] - 2  # every maximum up to here is known
+        due = known - thinning  # ... so every candidate up to here is decided
+        stay = _sorted_unique(maxima[topping & unbeaten, 1])
         sx = np.concatenate((last_scale[:, None], scale), axis=1)  # sx[:, j]: first - 1 + j
         last_scale = scale[:, -1].copy()
-        recent_from = first_frame + frames.shape[1] - 2 - params.frame_thinning
-        maxima = maxima[maxima[:, 1] >= recent_from]
+        maxima = maxima[maxima[:, 1] > due - thinning]  # what the held ones are compared with
     else:
         maxima = state.recent
 
     # Every lead's measurements at every candidate frame j (its last sample n).
     span = u_tail.shape[1]
+    held = state.held
     if index.size:
-        candidates = _measure(u, u_tail, qx, mx, sx, index, first_frame, start, params)
+        held = _joined(held, _measure(u, u_tail, qx, mx, sx, index, first_frame, start, params))
+    if frames.shape[1]:
+        held, candidates, last_candidate = _release(held, stay, due, last_candidate, params)
     else:
         candidates = _no_candidates(n_leads)
     if length >= span:
@@ -265,9 +289,58 @@ def compute_feature(
         u_tail=u_tail,
         m_tail=mx[:, -2:].copy(),
         recent=maxima if maxima.size else empty,
+        held=held,
         last_candidate=last_candidate,
     )
     return new_state, candidates
+
+
+def _release(
+    held: Candidates, stay: Ints, due: int, last_candidate: int, params: DetectorParams
+) -> tuple[Candidates, Candidates, int]:
+    """Decide the held candidates up to frame ``due``: those at frames in ``stay``
+    (where some lead's maximum tops its lead's 100 ms on both sides) are merged and
+    released. The ones still held, the released ones, and the new last candidate."""
+    frames = (held.index + 1) // params.frame - 1
+    decided = int(np.searchsorted(frames, due, side="right"))  # frames ascend
+    if not decided:
+        return held, _no_candidates(held.value.shape[1]), last_candidate
+    frames = frames[:decided]
+    merged, last_candidate = _merge(frames[_among(frames, stay)], last_candidate, params)
+    released = _taken(held, np.flatnonzero(_among(frames, merged)))
+    return _taken(held, slice(decided, None)), released, last_candidate
+
+
+def _among(values: Ints, ordered: Ints) -> NDArray[np.bool_]:
+    """Whether each of ``values`` is one of ``ordered`` (ascending); ``np.isin`` costs
+    many times more on a few values."""
+    if not ordered.size:
+        return np.zeros(values.size, dtype=np.bool_)
+    at = np.minimum(np.searchsorted(ordered, values), ordered.size - 1)
+    found: NDArray[np.bool_] = ordered[at] == values
+    return found
+
+
+def _joined(first: Candidates, second: Candidates) -> Candidates:
+    if not first.size:
+        return second
+    return Candidates(
+        index=np.concatenate((first.index, second.index)),
+        value=np.concatenate((first.value, second.value)),
+        peak=np.concatenate((first.peak, second.peak)),
+        r_index=np.concatenate((first.r_index, second.r_index)),
+        r_value=np.concatenate((first.r_value, second.r_value)),
+    )
+
+
+def _taken(candidates: Candidates, rows: NDArray[np.intp] | slice) -> Candidates:
+    return Candidates(
+        index=candidates.index[rows],
+        value=candidates.value[rows],
+        peak=candidates.peak[rows],
+        r_index=candidates.r_index[rows],
+        r_value=candidates.r_value[rows],
+    )
 
 
 def _sorted_unique(values: Ints) -> Ints:
@@ -339,29 +412,36 @@ def _measure(
 
 
 def final_candidates(state: FeatureState, frontier: int, params: DetectorParams) -> Candidates:
-    """At the end of the signal: the last complete frame, if a lead's integral was still
-    rising into it (a beat right at the end has no right neighbour to confirm it)."""
+    """At the end of the signal: the held candidates that stay against the maxima that
+    came, and the last complete frame, if a lead's integral was still rising into it
+    (a beat right at the end has no right neighbour to confirm it)."""
     k, w, lw = params.frame, params.window, params.locator_window
-    frame = frontier // k - 1
+    thinning = params.frame_thinning
+    maxima = state.recent
+    stay = _sorted_unique(maxima[np.logical_and(*_tops(maxima, thinning)), 1])
+    end = frontier // k
+    _, released, last_candidate = _release(state.held, stay, end, state.last_candidate, params)
+    frame = end - 1
     m = state.m_tail
     rising = (m[:, 1] > m[:, 0]) & (m[:, 1] >= params.floor)
-    for lead, other_frame, value in state.recent.tolist():
-        if frame - other_frame <= params.frame_thinning and value >= m[lead, 1]:
+    for lead, other_frame, value in maxima.tolist():
+        if frame - other_frame <= thinning and value >= m[lead, 1]:
             rising[lead] = False
-    if frame < 1 or not rising.any() or frame - state.last_candidate <= params.frame_merge:
-        return _no_candidates(m.shape[0])
+    if frame < 1 or not rising.any() or frame - last_candidate <= params.frame_merge:
+        return released
     n = (frame + 1) * k - 1
     lo = n - lw + 1 - (frontier - state.u_tail.shape[1])
     window = np.abs(state.u_tail[:, lo : lo + lw])
     r_arg = np.argmax(window, axis=1)
     scale = state.last_scale
-    return Candidates(
+    last = Candidates(
         index=np.array([n], dtype=np.int64),
         value=(m[:, 1] * (scale / (w * k * QUANTUM)))[np.newaxis, :].astype(np.float32),
         peak=(state.q_tail.max(axis=1) * (scale / (k * QUANTUM)))[np.newaxis, :].astype(np.float32),
         r_index=np.maximum(n - lw + 1 + r_arg - params.delay, 0)[np.newaxis, :].astype(np.int64),
         r_value=window[np.arange(window.shape[0]), r_arg][np.newaxis, :].astype(np.float32),
     )
+    return _joined(released, last)
 
 
 def _no_candidates(n_leads: int) -> Candidates:
@@ -376,8 +456,9 @@ def _no_candidates(n_leads: int) -> Candidates:
 
 def first_unconfirmed(frontier: int, params: DetectorParams) -> int:
     """The lowest sample at which a candidate may still appear, once ``frontier``
-    samples have been seen (the last complete frame awaits its right neighbour)."""
-    return (frontier // params.frame) * params.frame - 1
+    samples have been seen (the last complete frame awaits its right neighbour, and a
+    candidate the next 100 ms of frames)."""
+    return (frontier // params.frame - params.frame_thinning) * params.frame - 1
 
 
 def lowest_future_r_index(frontier: int, params: DetectorParams) -> int:

@@ -15,10 +15,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from streams.analysis.qrs_decision_state import Candidate, DecisionState
-from streams.analysis.qrs_feature import FeatureState
+from streams.analysis.qrs_feature import Candidates, FeatureState
 from streams.analysis.qrs_params import DetectorParams
 
-VERSION = 1
+VERSION = 2
 HEADER = struct.Struct("<BHdqq")  # version, leads, sampling rate, frontier, finalized
 _SCALARS = struct.Struct("<?qddqqdqqdqHHH?ddqqdqHH")
 
@@ -135,21 +135,26 @@ def unpack_decision(reader: _Reader, n_leads: int) -> DecisionState:
 
 
 def pack_feature(f: FeatureState) -> bytes:
-    parts = [struct.pack("<Hq", f.recent.shape[0], f.last_candidate)]
+    held = f.held
+    parts = [struct.pack("<HHq", f.recent.shape[0], held.size, f.last_candidate)]
     for array in (f.zi, f.last_u, f.partial, f.block_peak, f.peaks, f.last_scale):
         parts.append(np.ascontiguousarray(array, dtype="<f8").tobytes())
     parts.append(np.ascontiguousarray(f.q_tail, dtype="<i4").tobytes())
     parts.append(np.ascontiguousarray(f.u_tail, dtype="<f4").tobytes())
     parts.append(np.ascontiguousarray(f.m_tail, dtype="<i8").tobytes())
     parts.append(np.ascontiguousarray(f.recent, dtype="<i8").tobytes())
+    for indices in (held.index, held.r_index):
+        parts.append(np.ascontiguousarray(indices, dtype="<i8").tobytes())
+    for measured in (held.value, held.peak, held.r_value):
+        parts.append(np.ascontiguousarray(measured, dtype="<f4").tobytes())
     return b"".join(parts)
 
 
 def unpack_feature(
     reader: _Reader, n_leads: int, frontier: int, params: DetectorParams
 ) -> FeatureState:
-    n_recent, last_candidate = struct.unpack_from("<Hq", reader.data, reader.offset)
-    reader.offset += 10
+    n_recent, n_held, last_candidate = struct.unpack_from("<HHq", reader.data, reader.offset)
+    reader.offset += 12
     n, order = n_leads, params.a.size - 1
 
     def floats(*shape: int) -> NDArray[np.float64]:
@@ -162,6 +167,12 @@ def unpack_feature(
     u_tail = reader.take("<f4", n * span).reshape(n, -1).astype(np.float32)
     m_tail = reader.take("<i8", 2 * n).reshape(n, 2).astype(np.int64)
     recent = reader.take("<i8", 3 * n_recent).reshape(-1, 3).astype(np.int64)
+    held_index = reader.take("<i8", n_held).astype(np.int64)
+    held_r_index = reader.take("<i8", n_held * n).reshape(n_held, n).astype(np.int64)
+    value, peak, r_value = (
+        reader.take("<f4", n_held * n).reshape(n_held, n).astype(np.float32) for _ in range(3)
+    )
+    held = Candidates(held_index, value, peak, held_r_index, r_value)
     return FeatureState(
         zi=zi,
         last_u=last_u,
@@ -173,6 +184,7 @@ def unpack_feature(
         u_tail=u_tail,
         m_tail=m_tail,
         recent=recent,
+        held=held,
         last_candidate=last_candidate,
     )
 

@@ -268,6 +268,7 @@ def _close(state: AnalyserState, until: int) -> tuple[AnalyserState, list[Window
     ends = [min((index + 1) * size, state.frontier) for index in range(first, until)]
     cuts = np.searchsorted(beats, ends).tolist()
     verdict_rows = {verdict: row for row, verdict in enumerate(VERDICTS)}
+    no_intervals = RrSums()  # immutable: one for every window without beat detection
     cut = 0
     for k, stats in enumerate(closing.transpose(0, 2, 1).tolist()):  # [lead][stat]
         index, end = first + k, ends[k]
@@ -290,7 +291,7 @@ def _close(state: AnalyserState, until: int) -> tuple[AnalyserState, list[Window
                     quality,
                 )
             )
-        window_rr = RrSums()
+        window_rr = no_intervals
         if rate is not None and state.no_beats_reason is None:
             window_rr, previous_beat, previous_rr = sum_intervals(
                 mine, previous_beat, previous_rr, rate
