@@ -11,11 +11,13 @@ for premature candidates -- is described in ``qrs_feature``, ``qrs_decision``, `
 
 The state is bounded whatever the ECG's length: per lead the band-pass filter's
 state, eight 1-s maxima, the last ~0.25 s of band-pass output and ~150 ms of
-frame energies; then the few candidates still undecided (at most about 2 s of
-them). About 9 KiB for 12 leads at 500 Hz, 14 KiB at most.
+frame energies, the lead's integral maxima of the last 200 ms; then the few
+candidates still undecided (at most about 2 s of them, and those of the last
+100 ms, held by the front end). About 9 KiB for 12 leads at 500 Hz, 14 KiB at most.
 
-Detection delay: ``finalized_until`` trails the samples by the 150-ms integral
-plus 50 ms in the usual case (0.24 s median on MIT-BIH), by up to 1.25 RR
+Detection delay: ``finalized_until`` trails the samples by the 150-ms integral,
+50 ms and the 100 ms a candidate waits for its lead's next maxima in the usual
+case (0.34 s median on MIT-BIH), by up to 1.25 RR
 intervals while a premature candidate waits to see whether a beat comes at the
 expected time, and by at most about 2.3 s while a search-back may still take a
 candidate (it waits 1.66 RR intervals, at most 2 s). The first 2 s are a
