@@ -26,7 +26,7 @@ tail carried over.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -58,6 +58,9 @@ class Candidates:
     @property
     def size(self) -> int:
         return int(self.index.size)
+
+
+_CANDIDATE_FIELDS = tuple(f.name for f in fields(Candidates))
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,7 +210,7 @@ def compute_feature(
     state: FeatureState, leads: Floats, start: int, params: DetectorParams
 ) -> tuple[FeatureState, Candidates]:
     """Run the front end on one chunk (leads x samples, starting at sample ``start``)."""
-    n_leads, length = leads.shape
+    length = leads.shape[1]
     k = params.frame
     zi = state.zi
     if start == 0:  # start at rest under the first sample: no step transient
@@ -230,6 +233,8 @@ def compute_feature(
     sx = last_scale[:, None]
     maxima = state.recent
     last_candidate = state.last_candidate
+    # Without a new complete frame nothing new is known, so nothing is decided.
+    stay, due = index, -(2**40)
     if frames.shape[1]:
         scale, block_peak, peaks = _scales(state, frames, first_frame, params)
         ratio = np.divide(frames, scale)
@@ -270,10 +275,7 @@ def compute_feature(
     held = state.held
     if index.size:
         held = _joined(held, _measure(u, u_tail, qx, mx, sx, index, first_frame, start, params))
-    if frames.shape[1]:
-        held, candidates, last_candidate = _release(held, stay, due, last_candidate, params)
-    else:
-        candidates = _no_candidates(n_leads)
+    held, candidates, last_candidate = _release(held, stay, due, last_candidate, params)
     if length >= span:
         u_tail = u[:, -span:].astype(np.float32)
     else:
@@ -325,22 +327,12 @@ def _joined(first: Candidates, second: Candidates) -> Candidates:
     if not first.size:
         return second
     return Candidates(
-        index=np.concatenate((first.index, second.index)),
-        value=np.concatenate((first.value, second.value)),
-        peak=np.concatenate((first.peak, second.peak)),
-        r_index=np.concatenate((first.r_index, second.r_index)),
-        r_value=np.concatenate((first.r_value, second.r_value)),
+        *(np.concatenate((getattr(first, f), getattr(second, f))) for f in _CANDIDATE_FIELDS)
     )
 
 
 def _taken(candidates: Candidates, rows: NDArray[np.intp] | slice) -> Candidates:
-    return Candidates(
-        index=candidates.index[rows],
-        value=candidates.value[rows],
-        peak=candidates.peak[rows],
-        r_index=candidates.r_index[rows],
-        r_value=candidates.r_value[rows],
-    )
+    return Candidates(*(getattr(candidates, f)[rows] for f in _CANDIDATE_FIELDS))
 
 
 def _sorted_unique(values: Ints) -> Ints:
