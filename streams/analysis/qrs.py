@@ -5,8 +5,9 @@ Feed an ECG's leads chunk by chunk (one sample to the whole record) to
 reported once, at its R peak (a sample index from the ECG's start), as soon as
 the detector is sure of it; ``finalized_until`` says up to where the beats are
 complete. The method -- Pan-Tompkins energy detection per lead, fused across
-leads by their noise, with adaptive thresholds, search-back and a rhythm check
-for premature candidates -- is described in ``qrs_feature``, ``qrs_decision``, ``qrs_fusion`` and
+leads by their noise, with adaptive thresholds, search-back, a rhythm check
+for premature candidates and, in a steady rhythm amid noise, the rhythm first --
+is described in ``qrs_feature``, ``qrs_decision``, ``qrs_fusion`` and
 ``qrs_rhythm``.
 
 The state is bounded whatever the ECG's length: per lead the band-pass filter's

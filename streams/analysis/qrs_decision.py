@@ -19,7 +19,9 @@ A sequential state machine over the candidates in index order:
   the RR interval gives way to a candidate at the expected time unless it is
   clearly stronger or repeats the pattern of an earlier ectopic beat. A premature
   candidate that gave way does not count as noise for its leads: it may have
-  been a beat.
+  been a beat. In a steady rhythm amid noise the rhythm comes first: timing
+  weighs in the contest for a tentative beat, which stays open a refractory
+  period after the candidate that holds it (at most two after the first).
 
 Timers and look-aheads run on sample indices, never on wall time, and a
 candidate is decided only once everything it looks at has arrived (a
@@ -33,7 +35,14 @@ from streams.analysis.qrs_decision_state import NEVER, Candidate, DecisionState
 from streams.analysis.qrs_feature import Candidates
 from streams.analysis.qrs_fusion import Fusion
 from streams.analysis.qrs_params import DetectorParams
-from streams.analysis.qrs_rhythm import EXPECTED, PREMATURE, add_rr, displaced
+from streams.analysis.qrs_rhythm import (
+    EXPECTED,
+    PREMATURE,
+    add_rr,
+    displaced,
+    rhythm_first,
+    timing,
+)
 
 EARLIER = 0.8  # an earlier candidate this strong places the R peak
 _SEARCHBACK_RR = 1.66  # a search-back once this many RR intervals pass without a beat
@@ -117,8 +126,16 @@ class _Decider:
         if s.tentative is None and s.searchback_at > until:
             return
         if s.tentative is not None:
-            if s.tentative_anchor + self.p.refractory > until:
+            refractory, anchor = self.p.refractory, s.tentative_anchor
+            if anchor + refractory > until:
                 return  # a beat was found: no search-back while it may still move
+            moved = s.tentative[0]
+            if (
+                moved > anchor
+                and min(moved, anchor + refractory) + refractory > until
+                and rhythm_first(s)
+            ):
+                return  # the beat moved to a later candidate: it stays open a while longer
             self._commit()
         while s.searchback_at <= until:
             limit = 0.5 * s.threshold
@@ -141,7 +158,12 @@ class _Decider:
         index = c[0]
         if s.tentative is not None:  # within its refractory period (see fire_timers)
             strength, peak = fusion.strength(c)
-            if strength > s.tentative_strength:
+            held = s.tentative_strength
+            if rhythm_first(s):  # timing weighs in
+                better = strength * timing(s, index) > held * timing(s, s.tentative[0])
+            else:
+                better = strength > held
+            if better:
                 self._propose(c, strength, peak, s.tentative_anchor)
             return True
         since = index - s.last_beat

@@ -12,6 +12,24 @@ the last four distinctive premature beats that stayed -- distinctive meaning 2.5
 times the typical beat in a lead clean enough to vouch for it. Artefacts seldom
 look like the typical beat in every lead, or repeat a pattern; an ectopic focus
 does (bigeminy, couplets, interpolated beats).
+
+**Rhythm first.** While the rhythm is steady (the last eight RR intervals within
+15 % of the expected one) and some lead is noisy (its noise at least 15 % of its
+typical beat), timing outweighs strength, as it does for a reader of a noisy strip:
+
+- a premature candidate that is not distinctive gives way to a candidate that
+  looks like the typical beat in every lead and comes on time (within 16 % of the
+  RR interval of the expected time), however strong the premature one is: the
+  rhythm goes on under an artefact, whereas a premature atrial beat mostly resets
+  the sinus node, so that no typical beat comes on time after it (one that does
+  not, as in MIT-BIH 220, is kept only because its leads are clean);
+- candidates contending for one beat are weighed by their timing (``timing``),
+  and a beat that moved to a later candidate stays open for a refractory period
+  after it (at most two after its first candidate), so that the beat at the
+  expected time can still take its place.
+
+A clean record (every lead's noise below 15 %) or an irregular rhythm (atrial
+fibrillation, frequent ectopy) never meets these rules.
 """
 
 from __future__ import annotations
@@ -33,6 +51,10 @@ RHYTHM_RANGE = (0.7, 1.4)
 RR_HISTORY = 8
 _ECTOPIC_PATTERNS = 4
 TYPICAL = math.log(2.0)  # a candidate within this factor of the typical beat in every lead
+STEADY = 0.15  # every RR interval known within this fraction of the expected one
+NOISY = 0.15  # a lead's noise, relative to its typical beat, that calls for the rhythm first
+ON_TIME = 0.16  # of the RR interval, either side of the expected time
+TIMING = (2.0, 0.2)  # a candidate's weight: 1 - 2 x its RR intervals off time, at least 0.2
 
 
 def add_rr(s: DecisionState, rr: int, params: DetectorParams) -> None:
@@ -51,6 +73,24 @@ def add_rr(s: DecisionState, rr: int, params: DetectorParams) -> None:
             s.rr_mean = float(statistics.median(s.rr))
             s.rr_outliers = 0
     s.rr_mean = min(s.rr_mean, float(params.max_rr))
+
+
+def rhythm_first(s: DecisionState) -> bool:
+    """Whether the rhythm is steady while some lead is noisy: then timing outweighs
+    strength (see the module's docstring)."""
+    rhythm = s.rhythm
+    if not rhythm or len(s.rr) < RR_HISTORY or max(s.lead_noise) < NOISY:
+        return False
+    limit = STEADY * rhythm
+    return max(s.rr) - rhythm <= limit and rhythm - min(s.rr) <= limit
+
+
+def timing(s: DecisionState, index: int) -> float:
+    """How well a beat at sample ``index`` keeps the rhythm: 1 at the expected time,
+    falling by 2 for each RR interval off it, and at least 0.2."""
+    rhythm = s.rhythm
+    off = abs(index - s.last_beat - rhythm) / rhythm
+    return max(TIMING[1], 1.0 - TIMING[0] * off)
 
 
 def _distinct(relative: list[float], lead_noise: list[float]) -> bool:
@@ -83,8 +123,9 @@ def displaced(
     ``later``, the candidates up to 1.25 RR after the last beat): it does unless it
     is clearly the stronger, or looks like the typical beat in every lead, or its
     pattern over the leads is that of an earlier premature beat that stayed -- a
-    recurring ectopic focus. A distinctive premature candidate that stays is
-    remembered."""
+    recurring ectopic focus; and, with the rhythm first, whenever it is not
+    distinctive and a typical beat comes on time. A distinctive premature candidate
+    that stays is remembered."""
     threshold = s.threshold
     expected_start = s.last_beat + EXPECTED[0] * s.rhythm
     best = 0.0
@@ -105,6 +146,17 @@ def displaced(
     )
     if best > threshold and strength < DOMINANT * best and not familiar and not _typical(s, c):
         return True
+    if not distinct and rhythm_first(s):
+        rhythm = s.rhythm
+        expected = s.last_beat + rhythm
+        for other in later:
+            if (
+                abs(other[0] - expected) <= ON_TIME * rhythm
+                and other[0] - c[0] >= params.refractory
+                and _typical(s, other)
+                and fusion.strength(other)[0] > threshold
+            ):
+                return True  # an artefact: the rhythm goes on under it
     if distinct:
         s.ectopic.append(pattern)
         del s.ectopic[:-_ECTOPIC_PATTERNS]

@@ -33,22 +33,31 @@ def score(name: str, leads: slice = slice(None), chunk: int | None = None) -> Sc
     return match(read_beat_annotations(MITDB / name), beats, round(0.150 * rate))
 
 
-# Measured (Se %, +P %): 100 100/100, 103 100/99.95, 105 99.77/99.38, 106 99.61/99.65,
-# 118 100/100; gross 99.88/99.79.
-@pytest.mark.parametrize(
-    ("name", "sensitivity", "predictivity"),
-    [
-        ("100", 99.9, 99.9),
-        ("103", 99.9, 99.9),
-        ("105", 99.6, 99.2),
-        ("106", 99.4, 99.4),
-        ("118", 99.9, 99.9),
-    ],
-)
-def test_scores_on_mit_bih_records(name: str, sensitivity: float, predictivity: float) -> None:
+# Measured (Se %, +P %): 100 100/100, 103 100/99.95, 105 99.92/99.54, 106 99.65/99.61,
+# 118 100/100; gross 99.92/99.81.
+FIVE = {
+    "100": (99.9, 99.9),
+    "103": (99.9, 99.9),
+    "105": (99.8, 99.5),
+    "106": (99.5, 99.5),
+    "118": (99.9, 99.9),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FIVE))
+def test_scores_on_mit_bih_records(name: str) -> None:
+    sensitivity, predictivity = FIVE[name]
     result = score(name)
     assert result.sensitivity >= sensitivity
     assert result.predictivity >= predictivity
+
+
+def test_gross_scores_on_the_five_records() -> None:
+    total = Score()
+    for name in FIVE:
+        total = total + score(name)
+    assert total.sensitivity >= 99.8
+    assert total.predictivity >= 99.8
 
 
 def test_ten_second_chunks_give_the_same_beats() -> None:
