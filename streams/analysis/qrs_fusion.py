@@ -29,12 +29,13 @@ class Fusion:
     """The lead weights of one decision state (which it reads, and updates through
     ``add_noise``, ``learn_beat`` and ``learn``)."""
 
-    __slots__ = ("clip", "measured", "s", "to_peak", "to_score", "to_value", "version")
+    __slots__ = ("clip", "measured", "s", "shares", "to_peak", "to_score", "to_value", "version")
 
     def __init__(self, state: DecisionState) -> None:
         self.s = state
         self.version = 0
         self.measured: dict[int, tuple[int, float, float]] = {}
+        self.shares: list[float] = []
         self.to_value: list[float] = []
         self.to_peak: list[float] = []
         self.clip: list[float] = []
@@ -42,17 +43,30 @@ class Fusion:
         self._refresh()
 
     def _refresh(self) -> None:
-        s = self.s
-        weights = [1.0 / (noise + NOISE_FLOOR) for noise in s.lead_noise]
+        """Each lead's share of the say, from the leads' noise; then the coefficients.
+        (Plain loops: on these few-element lists they beat comprehensions and min().)"""
+        weights = []
+        for noise in self.s.lead_noise:
+            weights.append(1.0 / (noise + NOISE_FLOOR))
         total = sum(weights)
-        to_value, to_peak, clip, to_score = [], [], [], []
-        for w, value, peak, r in zip(weights, s.ref_value, s.ref_peak, s.ref_r, strict=True):
+        shares, clip = [], []
+        for w in weights:
             share = w / total
+            shares.append(share)
+            clip.append(CLIP * share)
+        self.shares, self.clip = shares, clip
+        self._coefficients()
+
+    def _coefficients(self) -> None:
+        """Each lead's share over its typical beat's measures (which a beat moves)."""
+        s = self.s
+        to_value, to_peak, to_score = [], [], []
+        refs = zip(self.shares, s.ref_value, s.ref_peak, s.ref_r, strict=True)
+        for share, value, peak, r in refs:
             to_value.append(share / value)
             to_peak.append(share / peak)
-            clip.append(CLIP * share)
             to_score.append(share / r)
-        self.to_value, self.to_peak, self.clip, self.to_score = to_value, to_peak, clip, to_score
+        self.to_value, self.to_peak, self.to_score = to_value, to_peak, to_score
         self.version += 1
 
     def strength(self, c: Candidate) -> tuple[float, float]:
@@ -65,8 +79,10 @@ class Fusion:
         for value, energy, a, b, limit in zip(
             c[1], c[2], self.to_value, self.to_peak, self.clip, strict=False
         ):
-            strength += min(value * a, limit)
-            peak += min(energy * b, limit)
+            x = value * a
+            strength += x if x < limit else limit
+            x = energy * b
+            peak += x if x < limit else limit
         self.measured[c[0]] = (self.version, strength, peak)
         return strength, peak
 
@@ -89,16 +105,18 @@ class Fusion:
     def add_noise(self, c: Candidate) -> None:
         """Each lead's noise moves towards what it saw of a candidate that is not a beat."""
         s = self.s
-        s.lead_noise = [
-            n + 0.125 * (min(x, CLIP) - n)
-            for n, x in zip(s.lead_noise, self.relative(c), strict=True)
-        ]
+        noise = []
+        for n, value, ref in zip(s.lead_noise, c[1], s.ref_value, strict=True):
+            x = value / ref
+            noise.append(n + 0.125 * ((x if x < CLIP else CLIP) - n))
+        s.lead_noise = noise
         self._refresh()
 
     def learn_beat(self, c: Candidate) -> None:
         """Each lead's typical beat moves towards this beat: running means of values
         clipped to half and twice the reference, so an artefact moves a reference by at
-        most a quarter in the first eight beats and an eighth after."""
+        most a quarter in the first eight beats and an eighth after. The leads' shares
+        stay (they follow the noise)."""
         s = self.s
         gain = _REFERENCE_GAIN[0] if s.beats_seen < _QUICK_BEATS else _REFERENCE_GAIN[1]
         for refs, values in ((s.ref_value, c[1]), (s.ref_peak, c[2]), (s.ref_r, c[4])):
@@ -107,7 +125,7 @@ class Fusion:
                 low, high = 0.5 * ref, 2.0 * ref
                 clipped = low if value < low else high if value > high else value
                 refs[lead] = ref + gain * (clipped - ref)
-        self._refresh()
+        self._coefficients()
 
     def learn(self, learning: list[Candidate]) -> None:
         """The references from a learning period: each lead's largest values in it."""
