@@ -258,12 +258,15 @@ def compute_feature(
         maxima = maxima[np.argsort(maxima[:, 0], kind="stable")]
         thinning = params.frame_thinning
         topping, unbeaten = _tops(maxima, thinning)
-        # The new maxima that top their lead's last 100 ms are measured now, while
-        # their samples are at hand; whether they stay waits for the next 100 ms.
-        index = _sorted_unique(maxima[topping & (maxima[:, 1] >= first_frame - 1), 1])
+        # The new maxima that top their lead's last 100 ms, and that no later one has
+        # topped yet, are measured now, while their samples are at hand; whether they
+        # stay waits for the next 100 ms. (One topped already never stays: the maximum
+        # that topped it is kept for as long as it is held.)
+        staying = topping & unbeaten
+        index = _sorted_unique(maxima[staying & (maxima[:, 1] >= first_frame - 1), 1])
         known = first_frame + frames.shape[1] - 2  # every maximum up to here is known
         due = known - thinning  # ... so every candidate up to here is decided
-        stay = _sorted_unique(maxima[topping & unbeaten, 1])
+        stay = _sorted_unique(maxima[staying, 1])
         sx = np.concatenate((last_scale[:, None], scale), axis=1)  # sx[:, j]: first - 1 + j
         last_scale = scale[:, -1].copy()
         maxima = maxima[maxima[:, 1] > due - thinning]  # what the held ones are compared with
