@@ -6,6 +6,8 @@ change that costs accuracy fails here; ``make eval`` prints the full table.
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import pytest
 from numpy.typing import NDArray
@@ -33,6 +35,12 @@ def score(name: str, leads: slice = slice(None), chunk: int | None = None) -> Sc
     return match(read_beat_annotations(MITDB / name), beats, round(0.150 * rate))
 
 
+@cache
+def both_leads_score(name: str) -> Score:
+    """The record's score with both leads, one-shot (each record is scored once)."""
+    return score(name)
+
+
 # Measured (Se %, +P %): 100 100/100, 103 100/99.95, 105 99.92/99.54, 106 99.65/99.61,
 # 118 100/100; gross 99.92/99.81.
 FIVE = {
@@ -47,7 +55,7 @@ FIVE = {
 @pytest.mark.parametrize("name", sorted(FIVE))
 def test_scores_on_mit_bih_records(name: str) -> None:
     sensitivity, predictivity = FIVE[name]
-    result = score(name)
+    result = both_leads_score(name)
     assert result.sensitivity >= sensitivity
     assert result.predictivity >= predictivity
 
@@ -55,7 +63,7 @@ def test_scores_on_mit_bih_records(name: str) -> None:
 def test_gross_scores_on_the_five_records() -> None:
     total = Score()
     for name in FIVE:
-        total = total + score(name)
+        total = total + both_leads_score(name)
     assert total.sensitivity >= 99.8
     assert total.predictivity >= 99.8
 
