@@ -13,11 +13,12 @@ sums, with no float state and no quantisation. With ``m = round(fs / 40)`` and
   damps the heartbeat itself (< 7 % at 75 bpm).
 
 The filters need ``history`` samples before each output (carried between chunks as a
-tail), so outputs start at sample ``history`` of the ECG. They run in int32 when the
-values are small enough for no intermediate to overflow (every ECG ADC of up to 20
-bits), else in int64: both give the same integers. Blocks sit at fixed sample indices
-(block ``b`` is ``[b * block, (b + 1) * block)``); the open block's sum and the last
-``blocks - 1`` block sums are carried.
+tail), so outputs start at sample ``history`` of the ECG. Being zero at DC, they run on
+each lead's samples less a constant (its centre in the chunk), in the narrowest of
+int16, int32 and int64 in which no intermediate can overflow (int16 for an 11-bit ADC
+at up to 600 Hz, int32 for every ECG ADC of up to 20 bits): all give the same integers.
+Blocks sit at fixed sample indices (block ``b`` is ``[b * block, (b + 1) * block)``);
+the open block's sum and the last ``blocks - 1`` block sums are carried.
 
 ``Segments`` reduces an array per segment (window) of a chunk with a few vectorised
 calls; its sums accumulate in int32 where no partial sum can overflow, else in int64:
@@ -59,45 +60,50 @@ class Bands:
 
 class Segments:
     """The segments ``[bounds[k], bounds[k + 1])`` of the positions of a chunk (the last
-    axis of a leads-by-positions array), reduced per segment: consecutive non-empty
-    segments of one length (the whole windows inside a chunk) are reduced at once, as a
-    (leads, segments, length) view."""
+    axis of a leads-by-positions array of ``bounds[-1]`` positions), reduced per
+    segment: all non-empty segments at once by ``ufunc.reduceat``, or, to compare them
+    with a value per segment, consecutive non-empty segments of one length (the whole
+    windows inside a chunk) at once, as a (leads, segments, length) view."""
+
+    runs: list[tuple[int, int, int, int]]  # (first segment, how many, first position, length)
 
     def __init__(self, bounds: Sequence[int]) -> None:
-        self.count = len(bounds) - 1
-        if self.count == 1:  # the usual case of a short chunk, quickly
+        if len(bounds) == 2:  # the usual case of a short chunk, quickly
             n = bounds[1] - bounds[0]
             self.lengths, self.longest = [n], n
-            self.nonempty = [0] if n > 0 else []
+            self.nonempty, self.starts = ([0], [bounds[0]]) if n > 0 else ([], [])
             self.runs = [(0, 1, bounds[0], n)] if n > 0 else []
             return
         self.lengths = [b - a for a, b in itertools.pairwise(bounds)]
-        self.nonempty = [k for k, n in enumerate(self.lengths) if n > 0]
         self.longest = max(self.lengths, default=0)
-        # (first segment, how many, first position, length) of each run
-        runs: list[tuple[int, int, int, int]] = []
-        for k in self.nonempty:
-            n = self.lengths[k]
-            if runs and runs[-1][0] + runs[-1][1] == k and runs[-1][3] == n:
-                first, size, a, _ = runs[-1]
-                runs[-1] = (first, size + 1, a, n)
-            else:
-                runs.append((k, 1, bounds[k], n))
-        self.runs = runs
+        self.nonempty = [k for k, n in enumerate(self.lengths) if n > 0]
+        self.starts = [bounds[k] for k in self.nonempty]
+        self.runs = []
+        first = size = length = 0  # the open run
+        for k, n in enumerate(self.lengths):
+            if size and n == length:
+                size += 1
+                continue
+            if size:
+                self.runs.append((first, size, bounds[first], length))
+            first, size, length = k, int(n > 0), n
+        if size:
+            self.runs.append((first, size, bounds[first], length))
 
     def reduce(
         self, ufunc: np.ufunc, values: NDArray[Any], out: NDArray[Any], dtype: Any = None
     ) -> None:
         """``out[k]`` (segments by leads) = ``ufunc`` over segment ``k`` of ``values``
         (leads by positions), for the non-empty segments; the others are left as they are."""
-        rows = values.shape[0]
-        for first, size, a, n in self.runs:
-            part = values[:, a : a + size * n]
-            if size == 1:
-                out[first] = ufunc.reduce(part, axis=1, dtype=dtype)
-            else:
-                reduced = ufunc.reduce(part.reshape(rows, size, n), axis=2, dtype=dtype)
-                out[first : first + size] = reduced.T
+        if not self.starts:
+            return
+        # Each start's segment runs to the next start: empty segments in between add
+        # nothing, and the last one runs to the end of the positions.
+        reduced = ufunc.reduceat(values, self.starts, axis=1, dtype=dtype).T
+        if len(self.starts) == len(self.lengths):
+            out[:] = reduced
+        else:
+            out[self.nonempty] = reduced
 
     def sums(self, values: Ints, bound: int, out: Int64s) -> None:
         """Integer sums per segment into ``out``; ``bound`` bounds ``|values|``."""
@@ -151,20 +157,26 @@ class BandSums:
 
 
 def band_sums(
-    x: Int32s, start: int, bounds: list[int], tail: Int32s, bands: Bands, magnitude: int
+    x: Ints,
+    start: int,
+    bounds: list[int],
+    tail: Int32s,
+    bands: Bands,
+    lows: Int64s,
+    highs: Int64s,
 ) -> tuple[BandSums, Int32s]:
     """The sums per segment ``[bounds[k], bounds[k + 1])`` of the chunk ``x`` (leads by
     samples from sample ``start``), and the new tail. ``tail`` holds the last
-    ``history`` samples before the chunk, right-aligned; ``magnitude`` bounds |x|."""
+    ``history`` samples before the chunk, right-aligned; ``lows`` and ``highs`` are each
+    lead's extremes in ``x`` (of any signed integer type)."""
     history = bands.history
+    rows, length = x.shape
     held = min(history, start)
-    xc = np.concatenate((tail[:, history - held :], x), axis=1)
-    rows, total = xc.shape
-    if total >= history:
-        new_tail = xc[:, total - history :].copy()
-    else:
-        new_tail = np.zeros_like(tail)
-        new_tail[:, history - total :] = xc
+    total = held + length
+    recent = x if length >= history else np.concatenate((tail[:, history - held :], x), axis=1)
+    kept = min(history, recent.shape[1])
+    new_tail = np.zeros_like(tail)
+    new_tail[:, history - kept :] = recent[:, recent.shape[1] - kept :]
     segments = len(bounds) - 1
     nothing = BandSums(
         np.zeros((segments, rows), np.int64), np.zeros((segments, rows), np.int64), [0] * segments
@@ -173,24 +185,34 @@ def band_sums(
         return nothing, new_tail
     j, m = bands.high_lag, bands.band_lag
     if held:
-        magnitude = max(magnitude, -int(tail.min()), int(tail.max()))
-    # |h| <= 4 |x| and |d| <= 2 m |x|.
-    kind = np.int64 if magnitude * 2 * max(m, 2) >= 2**31 else np.int32
-    xk: Ints = xc.astype(kind, copy=False)
+        lows = np.minimum(lows, tail[:, history - held :].min(axis=1))
+        highs = np.maximum(highs, tail[:, history - held :].max(axis=1))
+    # The filters ignore a constant: they run on each lead's samples less its centre, in
+    # the narrowest type that holds them (|h| <= 4 s and |d| <= 2 m s for a spread s),
+    # most often int16, whose passes move half the bytes of int32.
+    centres = (lows + highs) // 2
+    spread = int((highs - centres).max())
+    largest = spread * 2 * max(m, 2)
+    kind = np.int16 if largest < 2**15 else np.int32 if largest < 2**31 else np.int64
+    xc: Ints = np.empty((rows, total), dtype=kind)
+    # The differences fit the kind, so any wider type of the samples computes them too.
+    shift = centres[:, None].astype(np.promote_types(x.dtype, kind))
+    np.subtract(tail[:, history - held :], shift, out=xc[:, :held], casting="unsafe")
+    np.subtract(x, shift, out=xc[:, held:], casting="unsafe")
     outputs = total - history
-    high = np.multiply(xk[:, history - j : total - j], -2)
-    high += xk[:, history:]
-    high += xk[:, history - 2 * j : total - 2 * j]
+    # h[n] = e[n] - e[n - j] with e[n] = x[n] - x[n - j]: two passes, not three.
+    steps = xc[:, history - j :] - xc[:, history - 2 * j : total - j]
+    high = np.subtract(steps[:, j:], steps[:, :outputs])
     np.abs(high, out=high)
-    boxes = box_sums(xk, m)  # boxes[:, -1] ends at the last sample
+    boxes = box_sums(xc, m)  # boxes[:, -1] ends at the last sample
     width = boxes.shape[1]
     band = boxes[:, width - outputs :] - boxes[:, width - outputs - m : width - m]
     np.abs(band, out=band)
     # Output i is the sample at chunk position i + history - held.
     offset = history - held
     per_output = Segments([min(max(bound - offset, 0), outputs) for bound in bounds])
-    per_output.sums(high, 4 * magnitude, nothing.high)
-    per_output.sums(band, 2 * m * magnitude, nothing.band)
+    per_output.sums(high, 4 * spread, nothing.high)
+    per_output.sums(band, 2 * m * spread, nothing.band)
     nothing.outputs[:] = per_output.lengths
     return nothing, new_tail
 
@@ -198,14 +220,19 @@ def band_sums(
 def box_sums(x: Ints, width: int) -> Ints:
     """Sums of ``width`` consecutive samples, one per window that fits (the first one
     starting at the first sample), by doubling: about 2 log2(width) vectorised passes
-    instead of a serial cumulative sum."""
+    instead of a serial cumulative sum. May be a view of ``x`` (for a width of 1)."""
     n_out = x.shape[1] - width + 1
     result: Ints | None = None
     span, power, done = x, 1, 0  # span[:, i]: the sum of `power` samples from i on
     while True:
         if width & power:
             part = span[:, done : done + n_out]
-            result = part.copy() if result is None else np.add(result, part, out=result)
+            if result is None:
+                result = part  # a view: the next term makes a new array
+            elif result.flags.owndata:
+                np.add(result, part, out=result)
+            else:
+                result = result + part
             done += power
         if power * 2 > width:
             break
@@ -261,9 +288,7 @@ def baseline_range(
     completed.append(block_sums)
     new = np.concatenate(completed, axis=1)
     sequence = np.concatenate((recent, new), axis=1)
-    sums = np.zeros((rows, sequence.shape[1] + 1), dtype=np.int64)
-    np.cumsum(sequence, axis=1, out=sums[:, 1:])
-    moving = sums[:, count:] - sums[:, : sums.shape[1] - count]  # one per new block
+    moving = box_sums(sequence, count)  # one per new block
     block_numbers = start // size + np.arange(new.shape[1])
     ends = (block_numbers + 1) * size - 1 - start  # chunk positions of the blocks' ends
     first_valid = max(0, count - 1 - start // size)  # blocks with `count` blocks behind

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from streams.analysis.bands import Bands, Segments, band_sums, baseline_range
-from streams.analysis.zero_crossings import mark_lead_crossings
+from streams.analysis.bands import Bands, Ints, Segments, band_sums, baseline_range
+from streams.analysis.zero_crossings import first_crossings, mark_lead_crossings
 
 INT64_MIN = np.iinfo(np.int64).min
 INT64_MAX = np.iinfo(np.int64).max
@@ -74,8 +74,11 @@ def empty_stats(n_leads: int, count: int = 1) -> Int64s:
     return stats
 
 
-_LOWS = [Stat.MIN, Stat.BASE_MIN]
-_HIGHS = [Stat.MAX, Stat.BASE_MAX]
+# Index arrays, not lists of Stat: numpy converts a list of enum members slowly.
+_LOWS = np.array([Stat.MIN, Stat.BASE_MIN])
+_HIGHS = np.array([Stat.MAX, Stat.BASE_MAX])
+_EXTREMES = np.array([Stat.MIN, Stat.MAX])
+_AT_EXTREMES = np.array([Stat.AT_MIN, Stat.AT_MAX])
 
 
 def merge_stats(first: Int64s, second: Int64s) -> Int64s:
@@ -84,7 +87,7 @@ def merge_stats(first: Int64s, second: Int64s) -> Int64s:
     out[_LOWS] = np.minimum(first[_LOWS], second[_LOWS])
     out[_HIGHS] = np.maximum(first[_HIGHS], second[_HIGHS])
     # Samples at the extreme: those of each part whose extreme is the merged one.
-    extremes, counts = [Stat.MIN, Stat.MAX], [Stat.AT_MIN, Stat.AT_MAX]
+    extremes, counts = _EXTREMES, _AT_EXTREMES
     merged = out[extremes]
     out[counts] = first[counts] * (first[extremes] == merged) + second[counts] * (
         second[extremes] == merged
@@ -137,21 +140,31 @@ def accumulate(
     stats[:, Stat.SAMPLES] = np.array(segments.lengths)[:, None]
     segments.reduce(np.minimum, x, stats[:, Stat.MIN])
     segments.reduce(np.maximum, x, stats[:, Stat.MAX])
-    some = segments.nonempty
-    magnitude = max(-int(stats[some, Stat.MIN].min()), int(stats[some, Stat.MAX].max()))
+    # Each lead's extremes in the chunk (those of empty segments are sentinels).
+    lows, highs = stats[:, Stat.MIN].min(axis=0), stats[:, Stat.MAX].max(axis=0)
+    magnitude = max(-int(lows.min()), int(highs.max()))
     segments.sums(x, magnitude, stats[:, Stat.SUM])
-    segments.count_equal(x, stats[:, Stat.MIN], stats[:, Stat.AT_MIN])
-    segments.count_equal(x, stats[:, Stat.MAX], stats[:, Stat.AT_MAX])
+    # Comparisons are exact in any type that holds the samples; in int16 (that of most
+    # ECG ADCs) they read half the bytes.
+    compact: Ints = x.astype(np.int16) if magnitude < 2**15 else x
+    segments.count_equal(compact, stats[:, Stat.MIN], stats[:, Stat.AT_MIN])
+    segments.count_equal(compact, stats[:, Stat.MAX], stats[:, Stat.AT_MAX])
     repeats = np.empty((rows, length), dtype=bool)
     repeats[:, 0] = (x[:, 0] == values[Carry.LAST]) & (start > 0)
-    np.equal(x[:, 1:], x[:, :-1], out=repeats[:, 1:])
+    np.equal(compact[:, 1:], compact[:, :-1], out=repeats[:, 1:])
     segments.counts(repeats, stats[:, Stat.REPEATS])
-    crossings, values[Carry.SIGN] = mark_lead_crossings(x, values[Carry.SIGN])
-    segments.counts(crossings, stats[:, Stat.ZERO_CROSSINGS])
+    if ((lows > 0) | (highs < 0)).all():
+        # Leads of one sign throughout (as unsigned ADC values are) can cross zero only at
+        # the first sample, against the sign carried into the chunk: no pass over them.
+        stats[0, Stat.ZERO_CROSSINGS] = first_crossings(x[:, 0], values[Carry.SIGN])
+        values[Carry.SIGN] = np.sign(highs)
+    else:
+        crossings, values[Carry.SIGN] = mark_lead_crossings(compact, values[Carry.SIGN])
+        segments.counts(crossings, stats[:, Stat.ZERO_CROSSINGS])
     values[Carry.LAST] = x[:, -1]
     tail, blocks = carry.tail, carry.blocks
     if bands is not None:
-        sums, tail = band_sums(x, start, bounds, tail, bands, magnitude)
+        sums, tail = band_sums(compact, start, bounds, tail, bands, lows, highs)
         stats[:, Stat.HIGH_BAND], stats[:, Stat.QRS_BAND] = sums.high, sums.band
         stats[:, Stat.FILTERED] = np.array(sums.outputs)[:, None]
         baseline, blocks, values[Carry.BLOCK_SUM] = baseline_range(

@@ -80,10 +80,11 @@ class _Decider:
         s.last_beat, s.last_peak, s.last_r = index, peak, r_peak
         s.beats_seen += 1
         self.beats.append(r_peak)
-        if s.pending:
-            s.pending = [c for c in s.pending if c[0] > index]
-        wait = min(_SEARCHBACK_RR * (s.rhythm or p.sampling_rate), p.searchback)
-        s.searchback_at = index + int(wait)
+        pending = s.pending
+        if pending:  # in index order, and mostly all before this beat
+            s.pending = [c for c in pending if c[0] > index] if pending[-1][0] > index else []
+        wait = _SEARCHBACK_RR * (s.rhythm or p.sampling_rate)
+        s.searchback_at = index + int(p.searchback if p.searchback < wait else wait)
         return True
 
     def _propose(self, c: Candidate, strength: float, peak: float, anchor: int) -> None:
@@ -105,7 +106,7 @@ class _Decider:
         if c is None:
             return
         s.tentative = None
-        if self._beat(c[0], s.tentative_r, s.tentative_strength, s.tentative_peak, gain=0.125):
+        if self._beat(c[0], s.tentative_r, s.tentative_strength, s.tentative_peak, 0.125):
             self.fusion.learn_beat(c)
 
     def learn(self) -> None:
@@ -142,7 +143,7 @@ class _Decider:
             due = [c for c in s.pending if c[0] < s.searchback_at and c[1] > limit]
             if due:
                 best = max(due, key=lambda c: c[1])
-                if self._beat(best[0], best[3], best[1], best[2], gain=0.25):
+                if self._beat(best[0], best[3], best[1], best[2], 0.25):
                     continue
                 s.pending.remove(best)
                 continue

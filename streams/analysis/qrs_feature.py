@@ -230,7 +230,7 @@ def compute_feature(
     qx = state.q_tail
     mx = state.m_tail
     block_peak, peaks, last_scale = state.block_peak, state.peaks, state.last_scale
-    sx = last_scale[:, None]
+    held = state.held
     maxima = state.recent
     last_candidate = state.last_candidate
     # Without a new complete frame nothing new is known, so nothing is decided.
@@ -240,12 +240,15 @@ def compute_feature(
         ratio = np.divide(frames, scale)
         np.minimum(ratio, CAP, out=ratio)
         ratio *= QUANTUM
-        q = ratio.astype(np.int32)
+        rows, count = frames.shape
+        qx = np.empty((rows, w + count), dtype=np.int32)  # qx[:, j] is frame first_frame - w + j
+        qx[:, :w] = state.q_tail
+        np.copyto(qx[:, w:], ratio, casting="unsafe")  # truncated, as astype would
         # Exact integer moving sums (int64 sums wrap on overflow, differences stay exact).
-        qx = np.concatenate((state.q_tail, q), axis=1)  # qx[:, j] is frame first_frame - w + j
         csum = np.cumsum(qx, axis=1, dtype=np.int64)
-        integral = csum[:, w:] - csum[:, :-w]  # the window ending at each new frame
-        mx = np.concatenate((state.m_tail, integral), axis=1)  # mx[:, j]: frame first - 2 + j
+        mx = np.empty((rows, 2 + count), dtype=np.int64)  # mx[:, j]: frame first - 2 + j
+        mx[:, :2] = state.m_tail
+        np.subtract(csum[:, w:], csum[:, :-w], out=mx[:, 2:])  # the window ending at each frame
         centre = mx[:, 1:-1]
         is_peak = (centre > mx[:, :-2]) & (centre >= mx[:, 2:]) & (centre >= params.floor)
         # (flatnonzero is many times quicker than a 2-D nonzero on these sparse rows)
@@ -267,17 +270,16 @@ def compute_feature(
         known = first_frame + frames.shape[1] - 2  # every maximum up to here is known
         due = known - thinning  # ... so every candidate up to here is decided
         stay = _sorted_unique(maxima[staying, 1])
-        sx = np.concatenate((last_scale[:, None], scale), axis=1)  # sx[:, j]: first - 1 + j
+        if index.size:  # every lead's measurements at every new candidate frame
+            scales = (last_scale, scale)
+            measured = _measure(u, u_tail, qx, mx, scales, index, first_frame, start, params)
+            held = _joined(held, measured)
         last_scale = scale[:, -1].copy()
         maxima = maxima[maxima[:, 1] > due - thinning]  # what the held ones are compared with
     else:
         maxima = state.recent
 
-    # Every lead's measurements at every candidate frame j (its last sample n).
     span = u_tail.shape[1]
-    held = state.held
-    if index.size:
-        held = _joined(held, _measure(u, u_tail, qx, mx, sx, index, first_frame, start, params))
     held, candidates, last_candidate = _release(held, stay, due, last_candidate, params)
     if length >= span:
         u_tail = u[:, -span:].astype(np.float32)
@@ -368,14 +370,15 @@ def _measure(
     u_tail: NDArray[np.float32],
     qx: NDArray[np.int32],
     mx: Ints,
-    sx: Floats,
+    scales: tuple[Floats, Floats],
     index: Ints,
     first_frame: int,
     start: int,
     params: DetectorParams,
 ) -> Candidates:
     """Every lead's measurements at the candidate frames ``index`` (see
-    ``compute_feature`` for ``qx``, ``mx`` and ``sx``)."""
+    ``compute_feature`` for ``qx`` and ``mx``; ``scales``: the scale of the frame before
+    the chunk's first, and of each of the chunk's frames)."""
     k, w, lw = params.frame, params.window, params.locator_window
     at = index - (first_frame - 1)
     n = (index + 1) * k - 1
@@ -396,7 +399,9 @@ def _measure(
     r_value = np.take_along_axis(r_windows, r_arg[..., None], axis=2)[..., 0]
     r_index = np.maximum(n[None, :] - lw + 1 + r_arg - params.delay, 0)
     q_windows = _windows_at(qx, at, w)
-    scale_at = sx[:, at]
+    scale_at = scales[1][:, at - 1]
+    if at[0] == 0:  # (``index`` ascends) the frame before the chunk's first
+        scale_at[:, 0] = scales[0]
     return Candidates(
         index=n.astype(np.int64),
         value=(mx[:, at + 1] * (scale_at / (w * k * QUANTUM))).T.astype(np.float32),

@@ -11,8 +11,7 @@ signal quality indices and a Kalman filter", Physiol Meas 29(1):15-32, 2008).
 The R peak comes from the lead with the largest weighted band-pass extremum.
 
 The per-lead coefficients change only when a lead's reference or noise does (a
-beat or a noise candidate), so they are recomputed then, and a candidate looked
-at twice between two changes is measured once.
+beat or a noise candidate), so they are recomputed then.
 """
 
 from __future__ import annotations
@@ -27,14 +26,16 @@ _QUICK_BEATS = 8
 
 class Fusion:
     """The lead weights of one decision state (which it reads, and updates through
-    ``add_noise``, ``learn_beat`` and ``learn``)."""
+    ``add_noise``, ``learn_beat`` and ``learn``).
 
-    __slots__ = ("clip", "measured", "s", "shares", "to_peak", "to_score", "to_value", "version")
+    The hot paths are plain loops over the leads, each computing everything that one
+    change moves in one pass: on these few-element lists they beat comprehensions,
+    ``min()`` and separate passes."""
+
+    __slots__ = ("clip", "s", "shares", "to_peak", "to_score", "to_value")
 
     def __init__(self, state: DecisionState) -> None:
         self.s = state
-        self.version = 0
-        self.measured: dict[int, tuple[int, float, float]] = {}
         self.shares: list[float] = []
         self.to_value: list[float] = []
         self.to_peak: list[float] = []
@@ -43,38 +44,32 @@ class Fusion:
         self._refresh()
 
     def _refresh(self) -> None:
-        """Each lead's share of the say, from the leads' noise; then the coefficients.
-        (Plain loops: on these few-element lists they beat comprehensions and min().)"""
+        """Each lead's share of the say, from the leads' noise; then the coefficients."""
         weights = []
+        total = 0.0
         for noise in self.s.lead_noise:
-            weights.append(1.0 / (noise + NOISE_FLOOR))
-        total = sum(weights)
-        shares, clip = [], []
-        for w in weights:
-            share = w / total
+            weight = 1.0 / (noise + NOISE_FLOOR)
+            weights.append(weight)
+            total += weight
+        self._share(weights, total)
+
+    def _share(self, weights: list[float], total: float) -> None:
+        """The leads' shares (``weights`` over their ``total``) and the coefficients."""
+        s = self.s
+        shares, clip, to_value, to_peak, to_score = [], [], [], [], []
+        for weight, value, peak, r in zip(weights, s.ref_value, s.ref_peak, s.ref_r, strict=True):
+            share = weight / total
             shares.append(share)
             clip.append(CLIP * share)
-        self.shares, self.clip = shares, clip
-        self._coefficients()
-
-    def _coefficients(self) -> None:
-        """Each lead's share over its typical beat's measures (which a beat moves)."""
-        s = self.s
-        to_value, to_peak, to_score = [], [], []
-        refs = zip(self.shares, s.ref_value, s.ref_peak, s.ref_r, strict=True)
-        for share, value, peak, r in refs:
             to_value.append(share / value)
             to_peak.append(share / peak)
             to_score.append(share / r)
+        self.shares, self.clip = shares, clip
         self.to_value, self.to_peak, self.to_score = to_value, to_peak, to_score
-        self.version += 1
 
     def strength(self, c: Candidate) -> tuple[float, float]:
         """The candidate's strength and peak: the weighted means over leads of its
         integral and peak energy relative to the lead's typical beat, each clipped."""
-        known = self.measured.get(c[0])
-        if known is not None and known[0] == self.version:
-            return known[1], known[2]
         strength = peak = 0.0
         for value, energy, a, b, limit in zip(
             c[1], c[2], self.to_value, self.to_peak, self.clip, strict=False
@@ -83,20 +78,20 @@ class Fusion:
             strength += x if x < limit else limit
             x = energy * b
             peak += x if x < limit else limit
-        self.measured[c[0]] = (self.version, strength, peak)
         return strength, peak
 
     def r_peak(self, c: Candidate) -> int:
         """The R peak of the lead whose extremum, relative to its typical one and
         weighted and clipped like the strength, is the largest: a lead's artefact
         cannot outbid a clean lead's R peak."""
-        r_values, to_score, clip = c[4], self.to_score, self.clip
-        best, best_lead = -1.0, 0
-        for lead in range(len(r_values)):
-            score = min(r_values[lead] * to_score[lead], clip[lead])
+        best, found = -1.0, c[3][0]
+        for r_index, r_value, a, limit in zip(c[3], c[4], self.to_score, self.clip, strict=False):
+            score = r_value * a
+            if limit < score:
+                score = limit
             if score > best:
-                best, best_lead = score, lead
-        return c[3][best_lead]
+                best, found = score, r_index
+        return found
 
     def relative(self, c: Candidate) -> list[float]:
         """Each lead's integral relative to its typical beat."""
@@ -105,27 +100,45 @@ class Fusion:
     def add_noise(self, c: Candidate) -> None:
         """Each lead's noise moves towards what it saw of a candidate that is not a beat."""
         s = self.s
-        noise = []
+        noise, weights = [], []
+        total = 0.0
         for n, value, ref in zip(s.lead_noise, c[1], s.ref_value, strict=True):
             x = value / ref
-            noise.append(n + 0.125 * ((x if x < CLIP else CLIP) - n))
+            n += 0.125 * ((x if x < CLIP else CLIP) - n)
+            noise.append(n)
+            weight = 1.0 / (n + NOISE_FLOOR)
+            weights.append(weight)
+            total += weight
         s.lead_noise = noise
-        self._refresh()
+        self._share(weights, total)
 
     def learn_beat(self, c: Candidate) -> None:
         """Each lead's typical beat moves towards this beat: running means of values
         clipped to half and twice the reference, so an artefact moves a reference by at
         most a quarter in the first eight beats and an eighth after. The leads' shares
-        stay (they follow the noise)."""
+        stay (they follow the noise); the coefficients follow the references."""
         s = self.s
         gain = _REFERENCE_GAIN[0] if s.beats_seen < _QUICK_BEATS else _REFERENCE_GAIN[1]
-        for refs, values in ((s.ref_value, c[1]), (s.ref_peak, c[2]), (s.ref_r, c[4])):
-            for lead, value in enumerate(values):
-                ref = refs[lead]
-                low, high = 0.5 * ref, 2.0 * ref
-                clipped = low if value < low else high if value > high else value
-                refs[lead] = ref + gain * (clipped - ref)
-        self._coefficients()
+        values, peaks, rs = [], [], []
+        to_value, to_peak, to_score = [], [], []
+        leads = zip(self.shares, s.ref_value, c[1], s.ref_peak, c[2], s.ref_r, c[4], strict=True)
+        for share, ref, value, ref_peak, peak, ref_r, r in leads:
+            clipped = 0.5 * ref if value < 0.5 * ref else 2.0 * ref if value > 2.0 * ref else value
+            ref += gain * (clipped - ref)
+            values.append(ref)
+            to_value.append(share / ref)
+            ref = ref_peak
+            clipped = 0.5 * ref if peak < 0.5 * ref else 2.0 * ref if peak > 2.0 * ref else peak
+            ref += gain * (clipped - ref)
+            peaks.append(ref)
+            to_peak.append(share / ref)
+            ref = ref_r
+            clipped = 0.5 * ref if r < 0.5 * ref else 2.0 * ref if r > 2.0 * ref else r
+            ref += gain * (clipped - ref)
+            rs.append(ref)
+            to_score.append(share / ref)
+        s.ref_value, s.ref_peak, s.ref_r = values, peaks, rs
+        self.to_value, self.to_peak, self.to_score = to_value, to_peak, to_score
 
     def learn(self, learning: list[Candidate]) -> None:
         """The references from a learning period: each lead's largest values in it."""

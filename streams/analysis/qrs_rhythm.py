@@ -61,7 +61,8 @@ def add_rr(s: DecisionState, rr: int, params: DetectorParams) -> None:
     """A new RR interval (samples): the expected interval follows the intervals
     within the rhythm range, and restarts from the median after eight outliers."""
     s.rr.append(rr)
-    del s.rr[:-RR_HISTORY]
+    if len(s.rr) > RR_HISTORY:
+        del s.rr[:-RR_HISTORY]
     if len(s.rr) < 4:
         s.rr_mean = float(statistics.median(s.rr))
     elif RHYTHM_RANGE[0] * s.rr_mean <= rr <= RHYTHM_RANGE[1] * s.rr_mean:
@@ -72,7 +73,8 @@ def add_rr(s: DecisionState, rr: int, params: DetectorParams) -> None:
         if s.rr_outliers >= RR_HISTORY:
             s.rr_mean = float(statistics.median(s.rr))
             s.rr_outliers = 0
-    s.rr_mean = min(s.rr_mean, float(params.max_rr))
+    if params.max_rr < s.rr_mean:
+        s.rr_mean = float(params.max_rr)
 
 
 def rhythm_first(s: DecisionState) -> bool:

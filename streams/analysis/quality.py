@@ -37,6 +37,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+import numpy as np
+from numpy.typing import NDArray
+
 from streams.analysis.bands import Bands
 from streams.analysis.lead_stats import Int64s, Stat
 
@@ -84,7 +87,7 @@ def judge_window(stats: Sequence[int] | Int64s, scale: LeadScale, lead_range: in
     ``lead_range`` is the lead's max - min over the ECG up to the window's end."""
     samples = int(stats[Stat.SAMPLES])
     rate = scale.sampling_rate
-    needed = MIN_SAMPLES_WITHOUT_RATE if rate is None else max(2, math.ceil(rate * MIN_SECONDS))
+    needed = _needed(rate)
     if samples < needed:
         return Quality(UNASSESSED, (f"{samples} samples, fewer than the {needed} needed",))
     found: list[tuple[str, str]] = []
@@ -115,6 +118,74 @@ def judge_window(stats: Sequence[int] | Int64s, scale: LeadScale, lead_range: in
     if not found:
         return Quality(GOOD, tuple(notes)) if notes else _GOOD
     return Quality(found[0][0], tuple(reason for _, reason in found) + tuple(notes))
+
+
+def _needed(rate: float | None) -> int:
+    """The samples of an assessed window."""
+    return MIN_SAMPLES_WITHOUT_RATE if rate is None else max(2, math.ceil(rate * MIN_SECONDS))
+
+
+def judge_windows(
+    stats: Int64s, scales: Sequence[LeadScale], lows: Int64s, highs: Int64s
+) -> list[list[Quality]]:
+    """``judge_window`` for the statistics of many windows (windows by N_STATS by leads)
+    of leads with one sampling rate, as [window][lead]; ``lows`` and ``highs`` (windows by
+    leads) are each lead's minimum and maximum over the ECG up to each window's end.
+
+    For ``_BATCH`` or more windows of leads, a few vectorised passes over all of them
+    first settle the usual verdict, a plain good; ``judge_window`` decides (and words)
+    the others."""
+    windows, _, leads = stats.shape
+    qualities = [[_GOOD] * leads for _ in range(windows)]
+    if windows * leads >= _BATCH:
+        judge = np.argwhere(~_plainly_good(stats, scales, lows, highs)).tolist()
+    else:
+        judge = [[k, i] for k in range(windows) for i in range(leads)]
+    for k, i in judge:
+        lead_range = int(highs[k, i]) - int(lows[k, i])
+        qualities[k][i] = judge_window(stats[k, :, i].tolist(), scales[i], lead_range)
+    return qualities
+
+
+_BATCH = 16  # windows of leads: below, the vectorised passes cost more than they save
+_EXACT = 2**52  # integers below this in magnitude, and their differences, are exact floats
+
+
+def _plainly_good(
+    stats: Int64s, scales: Sequence[LeadScale], lows: Int64s, highs: Int64s
+) -> NDArray[np.bool_]:
+    """Where ``judge_window`` surely gives ``_GOOD`` (no reason, no note); see
+    ``judge_windows``. Its rules compare Python floats made from integers in one rounding
+    step (a true division of integers is correctly rounded); the same comparisons in
+    float64 round alike where every integer involved is exact as a float. Counts and
+    sample extremes always are (int32 samples, windows of at most 2**24 samples); windows
+    whose band or baseline sums are not (never seen in an ECG) are left to
+    ``judge_window``."""
+    rate, bands = scales[0].sampling_rate, scales[0].bands
+    if bands is None:  # a good window gets a note
+        return np.zeros((stats.shape[0], stats.shape[2]), dtype=bool)
+    values = stats.astype(np.float64)
+    samples, p2p = values[:, Stat.SAMPLES], values[:, Stat.MAX] - values[:, Stat.MIN]
+    high, band = values[:, Stat.HIGH_BAND], values[:, Stat.QRS_BAND]
+    base_low, base_high = values[:, Stat.BASE_MIN], values[:, Stat.BASE_MAX]
+    gains = np.array([1.0 if scale.gain is None else scale.gain for scale in scales])
+    has_gain = np.array([scale.gain is not None for scale in scales])
+    lead_range = np.subtract(highs, lows, dtype=np.float64)
+    moved = (base_high - base_low) / (bands.block * bands.blocks)
+    good: NDArray[np.bool_] = samples >= _needed(rate)
+    good &= (high < _EXACT) & (band < _EXACT) & (base_low > -_EXACT) & (base_high < _EXACT)
+    # Each rule of judge_window, negated.
+    good &= np.where(has_gain, p2p / gains >= FLAT_MV, p2p > FLAT_RANGE_FRACTION * lead_range)
+    good &= values[:, Stat.REPEATS] < STILL_FRACTION * samples
+    at_extremes = values[:, Stat.AT_MIN] + values[:, Stat.AT_MAX]
+    good &= (p2p <= 0) | (at_extremes < SATURATED_FRACTION * samples)
+    good &= np.divide(high, band, out=np.zeros_like(band), where=band > 0) < NOISY_RATIO
+    good &= (band > 0) | (values[:, Stat.FILTERED] > 0)  # else a note
+    good &= values[:, Stat.BASE_POINTS] >= 2  # else a note
+    good &= np.where(
+        has_gain, moved / gains < WANDER_MV, (p2p <= 0) | (moved < WANDER_FRACTION * p2p)
+    )
+    return good
 
 
 def _judge_bands(

@@ -96,6 +96,109 @@ def sum_intervals(
     return sums, last_beat, chained[-1] if chained else previous_rr
 
 
+def sum_window_intervals(
+    beats: NDArray[np.int64],
+    counts: list[int],
+    previous_beat: int,
+    previous_rr: int,
+    sampling_rate: float,
+) -> tuple[list[RrSums], RrSums, int, int]:
+    """``sum_intervals`` for one or more consecutive windows at once: window ``k`` has
+    the next ``counts[k]`` of ``beats``. Returns the sums per window, their total, and the
+    last beat and interval to carry on.
+
+    Each interval and difference belongs to the beat it ends at, so a window's sums are
+    differences of cumulative sums over the beats: int64 holds them exactly while every
+    interval, ``previous_rr`` and all beats' span are below 2**30 (the sums of squares
+    stay below 2**62), as always in an ECG; otherwise windows are summed one by one.
+    """
+    n = beats.size
+    span = int(beats[-1]) - (previous_beat if previous_beat >= 0 else int(beats[0])) if n else 0
+    if n == 0 or len(counts) < _BATCH or max(span, previous_rr) >= 2**30:
+        return _sum_one_by_one(beats, counts, previous_beat, previous_rr, sampling_rate)
+    first = 0 if previous_beat >= 0 else 1  # the first beat that ends an interval
+    rr = np.zeros(n, dtype=np.int64)
+    rr[first:] = beats[first:] - np.concatenate(([previous_beat], beats[:-1]))[first:]
+    first_step = first if previous_rr >= 0 else first + 1  # the first that ends a difference
+    steps = np.zeros(n, dtype=np.int64)
+    if first_step < n:
+        before = np.concatenate(([previous_rr], rr[first:-1]))  # the interval before each
+        steps[first_step:] = rr[first_step:] - before[first_step - first :]
+    cuts = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=cuts[1:])
+    totals = []
+    for values in (rr, rr * rr, steps * steps, 20 * np.abs(steps) > sampling_rate):
+        running = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(values, out=running[1:])
+        totals.append(np.diff(running[cuts]).tolist())
+    total, squares, difference_squares, nn50 = totals
+    intervals = np.diff(np.maximum(cuts - first, 0)).tolist()
+    differences = np.diff(np.maximum(cuts - first_step, 0)).tolist()
+    shortest, longest = [0] * len(counts), [0] * len(counts)
+    some = np.flatnonzero(np.diff(cuts))  # windows with beats, whose extremes are set
+    starts = cuts[some]
+    unset = rr.copy()  # for the minima: no interval ends at a first beat without one before
+    unset[:first] = np.iinfo(np.int64).max
+    lows = np.minimum.reduceat(unset, starts).tolist()
+    highs = np.maximum.reduceat(rr, starts).tolist()  # intervals are >= 0 (as rr[:first])
+    for k, low, high in zip(some.tolist(), lows, highs, strict=True):
+        if intervals[k]:
+            shortest[k], longest[k] = low, high
+    windows = [
+        RrSums(*values)
+        for values in zip(
+            counts,
+            intervals,
+            total,
+            squares,
+            shortest,
+            longest,
+            differences,
+            difference_squares,
+            nn50,
+            strict=True,
+        )
+    ]
+    measured = [k for k, count in enumerate(intervals) if count]
+    all_windows = RrSums(
+        beats=n,
+        intervals=sum(intervals),
+        total=sum(total),
+        squares=sum(squares),
+        shortest=min((shortest[k] for k in measured), default=0),
+        longest=max((longest[k] for k in measured), default=0),
+        differences=sum(differences),
+        difference_squares=sum(difference_squares),
+        nn50=sum(nn50),
+    )
+    last_rr = int(rr[-1]) if n > first else previous_rr
+    return windows, all_windows, int(beats[-1]), last_rr
+
+
+_BATCH = 8  # windows: for fewer, the vectorised passes cost more than they save
+
+
+def _sum_one_by_one(
+    beats: NDArray[np.int64],
+    counts: list[int],
+    previous_beat: int,
+    previous_rr: int,
+    sampling_rate: float,
+) -> tuple[list[RrSums], RrSums, int, int]:
+    windows: list[RrSums] = []
+    cut = 0
+    for count in counts:
+        sums, previous_beat, previous_rr = sum_intervals(
+            beats[cut : cut + count], previous_beat, previous_rr, sampling_rate
+        )
+        windows.append(sums)
+        cut += count
+    all_windows = windows[0]
+    for sums in windows[1:]:
+        all_windows += sums
+    return windows, all_windows, previous_beat, previous_rr
+
+
 @dataclass(frozen=True)
 class Rhythm:
     beat_count: Measure

@@ -20,6 +20,7 @@ and the detector's look-ahead, whatever the ECG's length (``state_size`` in
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -42,14 +43,14 @@ from streams.analysis.lead_stats import (
     merge_stats,
 )
 from streams.analysis.measures import NO_SAMPLING_RATE
-from streams.analysis.quality import VERDICTS, LeadScale, judge_ecg, judge_window
+from streams.analysis.quality import VERDICTS, LeadScale, judge_ecg, judge_windows
 from streams.analysis.results import EcgResult, WindowResult, lead_result
 from streams.analysis.rhythm import (
     Rhythm,
     RrSums,
     missing_rhythm,
     rhythm_measures,
-    sum_intervals,
+    sum_window_intervals,
 )
 from streams.analysis.state import (
     N_TOTALS,
@@ -63,6 +64,9 @@ from streams.analysis.state import (
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 PIECE_VALUES = 2**17  # samples over all leads per piece of a chunk (see feed)
+STATS_PIECES = 2  # pieces per call of accumulate (see feed)
+# The statistics that a window's result shows (an index array, as in lead_stats).
+_SHOWN = np.array([Stat.SAMPLES, Stat.ZERO_CROSSINGS, Stat.SUM, Stat.MIN, Stat.MAX])
 
 __all__ = ["PIECE_VALUES", "AnalyserState", "AnalysisConfig", "feed", "finish", "start_analysis"]
 
@@ -116,22 +120,25 @@ def feed(
     ended = (state.lead_samples < state.frontier) & (sizes > 0)
     if ended.any():
         raise ValueError(f"lead {int(np.argmax(ended))} has ended and cannot take more samples")
-    x = _as_matrix(state, leads, sizes, length)
+    _check_range(leads)
     open_stats, carry = state.open, state.carry
     detector, finalized, beats = state.detector, state.finalized, state.pending_beats
-    # Pieces of PIECE_VALUES samples over all leads keep every pass in the CPU cache (the
-    # detector is chunk invariant too, and twice as fast on 2-lead pieces of 64 Ki samples
-    # as on a whole 30-minute record).
+    # Pieces of PIECE_VALUES samples over all leads keep the detector's passes in the CPU
+    # cache (it is chunk invariant too, and twice as fast on 2-lead pieces of 64 Ki samples
+    # as on a whole 30-minute record). The statistics take STATS_PIECES of them at a time:
+    # much of their cost per piece is that of about a hundred numpy calls.
     step = max(1024, PIECE_VALUES // state.n_leads)
-    for a in range(0, length, step):
-        piece = x[:, a : a + step]
+    for a in range(0, length, STATS_PIECES * step):
+        piece = _as_matrix(state, leads, a, min(a + STATS_PIECES * step, length))
         open_stats, carry = _add_piece(
             state, open_stats, carry, piece, np.minimum(np.maximum(sizes - a, 0), piece.shape[1]), a
         )
         if detector is not None:
             assert state.beat_detector is not None
-            detector, found, finalized = state.beat_detector.detect(detector, list(piece))
-            beats = _append_beats(beats, found, state.previous_beat)
+            for b in range(0, piece.shape[1], step):
+                part = list(piece[:, b : b + step])
+                detector, found, finalized = state.beat_detector.detect(detector, part)
+                beats = _append_beats(beats, found, state.previous_beat)
     size = state.config.window_samples
     state = replace(
         state,
@@ -173,21 +180,28 @@ def finish(state: AnalyserState) -> tuple[list[WindowResult], EcgResult]:
     return closed, EcgResult(state.next_window, leads, _rhythm(state, state.rr))
 
 
-def _as_matrix(
-    state: AnalyserState, leads: Sequence[NDArray[np.integer[Any]]], sizes: Int64s, length: int
-) -> Int32s:
-    """The chunk as leads by samples; a lead that ends goes on with its last value, so
-    the detector always sees every lead (its statistics use only its own samples)."""
-    x = np.empty((len(leads), length), dtype=np.int32)
+def _check_range(leads: Sequence[NDArray[np.integer[Any]]]) -> None:
+    """Raises ``ValueError`` unless every sample fits the pieces' int32."""
     for i, lead in enumerate(leads):
-        n = lead.size
         wide = lead.dtype.itemsize > 4 or lead.dtype == np.uint32
-        if n and wide and (int(lead.min()) < INT32_MIN or int(lead.max()) > INT32_MAX):
+        if lead.size and wide and (int(lead.min()) < INT32_MIN or int(lead.max()) > INT32_MAX):
             raise ValueError(f"lead {i} has samples beyond the signed 32-bit range")
-        x[i, :n] = lead
-        if n < length:
+
+
+def _as_matrix(
+    state: AnalyserState, leads: Sequence[NDArray[np.integer[Any]]], a: int, b: int
+) -> Int32s:
+    """Samples ``[a, b)`` of the chunk as leads by samples (one piece at a time: the copy
+    stays in the CPU cache for the passes over it); a lead that ends goes on with its
+    last value, so the detector always sees every lead (its statistics use only its own
+    samples)."""
+    x = np.empty((len(leads), b - a), dtype=np.int32)
+    for i, lead in enumerate(leads):
+        n = max(min(lead.size, b) - a, 0)
+        x[i, :n] = lead[a : a + n]
+        if n < b - a:
             had = state.lead_samples[i] > 0
-            x[i, n:] = lead[-1] if n else (state.carry.values[Carry.LAST, i] if had else 0)
+            x[i, n:] = lead[-1] if lead.size else (state.carry.values[Carry.LAST, i] if had else 0)
     return x
 
 
@@ -244,68 +258,54 @@ def _close(state: AnalyserState, until: int) -> tuple[AnalyserState, list[Window
     closing, remaining = state.open[:count], state.open[count:]
     if remaining.shape[0] == 0:
         remaining = empty_stats(n)
-    # Each lead's range so far, at the end of each closing window (Python integers: a
-    # lead without samples yet has sentinel extremes).
+    # Each lead's range so far, at the end of each closing window.
     lows = np.minimum.accumulate(
         np.concatenate((state.totals[None, TOTAL_MIN], closing[:, Stat.MIN])), axis=0
     )[1:]
     highs = np.maximum.accumulate(
         np.concatenate((state.totals[None, TOTAL_MAX], closing[:, Stat.MAX])), axis=0
     )[1:]
-    pairs = zip(highs.tolist(), lows.tolist(), strict=True)
-    ranges = [[high - low for high, low in zip(*pair, strict=True)] for pair in pairs]
-    scales = [_lead_scale(state, i) for i in range(n)]
+    qualities = judge_windows(closing, [_lead_scale(state, i) for i in range(n)], lows, highs)
     units = [state.config.scale(i) for i in range(n)]
-    verdicts = np.zeros((len(VERDICTS), n), dtype=np.int64)
-    beats, previous_beat, previous_rr, rr = (
-        state.pending_beats,
-        state.previous_beat,
-        state.previous_rr,
-        state.rr,
-    )
-    closed: list[WindowResult] = []
     first = state.next_window
-    ends = [min((index + 1) * size, state.frontier) for index in range(first, until)]
-    cuts = np.searchsorted(beats, ends).tolist()
-    verdict_rows = {verdict: row for row, verdict in enumerate(VERDICTS)}
-    no_intervals = RrSums()  # immutable: one for every window without beat detection
-    cut = 0
-    for k, stats in enumerate(closing.transpose(0, 2, 1).tolist()):  # [lead][stat]
-        index, end = first + k, ends[k]
-        start = index * size
-        mine, cut = beats[cut : cuts[k]], cuts[k]
-        if mine.size and int(mine[0]) < start:
-            raise ValueError(f"the beat detector reported beat {int(mine[0])} too late")
-        leads = []
-        for i, column in enumerate(stats):
-            quality = judge_window(column, scales[i], ranges[k][i])
-            verdicts[verdict_rows[quality.verdict], i] += 1
-            extremes = (column[Stat.MIN], column[Stat.MAX])
-            leads.append(
-                lead_result(
-                    column[Stat.SAMPLES],
-                    column[Stat.ZERO_CROSSINGS],
-                    column[Stat.SUM],
-                    extremes,
-                    units[i],
-                    quality,
-                )
-            )
-        window_rr = no_intervals
-        if rate is not None and state.no_beats_reason is None:
-            window_rr, previous_beat, previous_rr = sum_intervals(
-                mine, previous_beat, previous_rr, rate
-            )
-            rr = rr + window_rr
-        closed.append(
-            WindowResult(index, start, end, tuple(leads), mine, _rhythm(state, window_rr))
+    starts = [index * size for index in range(first, until)]
+    ends = [min(start + size, state.frontier) for start in starts]
+    beats = state.pending_beats
+    cuts = [0, *np.searchsorted(beats, ends).tolist()]
+    mine = beats[: cuts[-1]]
+    # A window's beats start at or after its start, which is the previous window's end,
+    # unless it is the first one: a beat before it came too late.
+    if mine.size and int(mine[0]) < starts[0]:
+        raise ValueError(f"the beat detector reported beat {int(mine[0])} too late")
+    previous_beat, previous_rr, rr = state.previous_beat, state.previous_rr, state.rr
+    if rate is not None and state.no_beats_reason is None:
+        counts = [b - a for a, b in itertools.pairwise(cuts)]
+        window_rr, added, previous_beat, previous_rr = sum_window_intervals(
+            mine, counts, previous_beat, previous_rr, rate
         )
+        rr = rr + added
+        rhythms = [rhythm_measures(sums, rate) for sums in window_rr]
+    else:
+        rhythms = [_rhythm(state, RrSums())] * count  # immutable: one for every window
+    verdicts = [[0] * n for _ in VERDICTS]
+    verdict_rows = {verdict: row for row, verdict in enumerate(VERDICTS)}
+    closed: list[WindowResult] = []
+    for k, stats in enumerate(closing[:, _SHOWN].transpose(0, 2, 1).tolist()):  # [lead][stat]
+        leads = []
+        for i, (column, quality) in enumerate(zip(stats, qualities[k], strict=True)):
+            verdicts[verdict_rows[quality.verdict]][i] += 1
+            samples, crossings, total, low, high = column
+            leads.append(lead_result(samples, crossings, total, (low, high), units[i], quality))
+        window = WindowResult(
+            first + k, starts[k], ends[k], tuple(leads), mine[cuts[k] : cuts[k + 1]], rhythms[k]
+        )
+        closed.append(window)
     totals = state.totals.copy()
     totals[TOTAL_MIN], totals[TOTAL_MAX] = lows[-1], highs[-1]
     totals[TOTAL_CROSSINGS] += closing[:, Stat.ZERO_CROSSINGS].sum(axis=0)
-    totals[TOTAL_VERDICTS:] += verdicts
-    added = [sum(lead) for lead in zip(*closing[:, Stat.SUM].tolist(), strict=True)]  # exact
-    sums = [total + more for total, more in zip(state.sums, added, strict=True)]
+    totals[TOTAL_VERDICTS:] += np.array(verdicts, dtype=np.int64)
+    added_sums = [sum(lead) for lead in zip(*closing[:, Stat.SUM].tolist(), strict=True)]  # exact
+    sums = [total + more for total, more in zip(state.sums, added_sums, strict=True)]
     return (
         replace(
             state,
@@ -313,7 +313,7 @@ def _close(state: AnalyserState, until: int) -> tuple[AnalyserState, list[Window
             open=remaining,
             totals=totals,
             sums=tuple(sums),
-            pending_beats=beats[cut:],
+            pending_beats=beats[cuts[-1] :],
             previous_beat=previous_beat,
             previous_rr=previous_rr,
             rr=rr,

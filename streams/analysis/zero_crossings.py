@@ -42,31 +42,41 @@ def count_zero_crossings(signal: NDArray[np.integer[Any]], previous_sign: int = 
     return int(np.count_nonzero(crossed))
 
 
-def _signs(values: NDArray[np.int32]) -> NDArray[np.int64]:
+def _signs(values: NDArray[np.signedinteger[Any]]) -> NDArray[np.int64]:
     """-1 or 1 for non-zero values."""
     signs: NDArray[np.int64] = np.where(values < 0, -1, 1)
     return signs
 
 
+def first_crossings(
+    first: NDArray[np.signedinteger[Any]], carried: NDArray[np.int64]
+) -> NDArray[np.bool_]:
+    """Whether each lead crosses zero at its first sample of a chunk, ``first``, given the
+    sign ``carried`` into the chunk per lead."""
+    crossed: NDArray[np.bool_] = (first != 0) & (carried != 0) & (_signs(first) != carried)
+    return crossed
+
+
 def mark_lead_crossings(
-    x: NDArray[np.int32], carried: NDArray[np.int64]
+    x: NDArray[np.signedinteger[Any]], carried: NDArray[np.int64]
 ) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
     """Where each lead of ``x`` (leads by samples) crosses zero, given the sign
     ``carried`` into the chunk per lead, and the sign to carry on.
 
-    Adjacent samples whose sign bits differ cross zero, unless a zero is involved; around
-    the (usually few) runs of zeros the crossing is decided against the last non-zero
-    sample before the run, or the sign carried into the chunk.
+    Adjacent samples of which one is negative cross zero, unless a zero is involved;
+    around the (usually few) runs of zeros the crossing is decided against the last
+    non-zero sample before the run, or the sign carried into the chunk.
     """
     rows, length = x.shape
     crossed = np.empty((rows, length), dtype=bool)
-    np.less(x[:, 1:] ^ x[:, :-1], 0, out=crossed[:, 1:])
-    first = x[:, 0]
-    crossed[:, 0] = (first != 0) & (carried != 0) & (_signs(first) != carried)
+    negative = x < 0  # a pass over bytes, not samples, finds the changes
+    np.not_equal(negative[:, 1:], negative[:, :-1], out=crossed[:, 1:])
+    crossed[:, 0] = first_crossings(x[:, 0], carried)
     new_signs = _signs(x[:, -1])
-    zeros = np.flatnonzero(x == 0)
-    if zeros.size == 0:
+    is_zero = x == 0
+    if not is_zero.any():
         return crossed, new_signs
+    zeros = np.flatnonzero(is_zero)
     flat, marks = x.ravel(), crossed.ravel()
     marks[zeros] = False
     column = zeros % length

@@ -5,7 +5,7 @@ import pytest
 
 from streams.analysis.bands import bands_for
 from streams.analysis.lead_stats import Stat, empty_stats
-from streams.analysis.quality import LeadScale, judge_ecg, judge_window
+from streams.analysis.quality import LeadScale, judge_ecg, judge_window, judge_windows
 
 RATE = 250.0
 SCALE = LeadScale(gain=200.0, sampling_rate=RATE, bands=bands_for(RATE))
@@ -99,3 +99,38 @@ def test_the_ecg_verdict_counts_the_windows() -> None:
     assert mostly_noisy.windows["noisy"] == 4
     assert judge_ecg(np.array([0, 2, 2, 0, 0, 0])).verdict == "flat_line"
     assert judge_ecg(np.array([0, 0, 0, 0, 0, 2])).verdict == "unassessed"
+
+
+@pytest.mark.parametrize("gain", [200.0, None])
+def test_many_windows_are_judged_as_each_alone(gain: float | None) -> None:
+    """``judge_windows`` settles the plainly good ones in float64 passes: right at every
+    rule's boundary it must still say what ``judge_window`` says."""
+    rng = np.random.default_rng(7)
+    scale = LeadScale(gain=gain, sampling_rate=RATE, bands=BANDS)
+    assert BANDS is not None
+    base = stats()
+    # Values at, just below and just above each rule's threshold (and a few wild ones).
+    boundaries = {
+        Stat.MAX: [-100 + 9, -100 + 10, -100 + 11, 300, 2**31 - 1],
+        Stat.REPEATS: [1249, 1250, 1251, 0],
+        Stat.AT_MIN: [123, 124, 125, 0],
+        Stat.HIGH_BAND: [4999, 5000, 5001, 0, 2**53],
+        Stat.QRS_BAND: [20000, 0, 1],
+        Stat.FILTERED: [0, 2500],
+        Stat.BASE_MAX: [n * BANDS.block * BANDS.blocks + d for n in (100, 200) for d in (-1, 0, 1)],
+        Stat.BASE_POINTS: [1, 2],
+        Stat.SAMPLES: [249, 250, 2500],
+    }
+    windows = np.repeat(base[None, :, None], 400, axis=0)
+    for stat, values in boundaries.items():
+        picked = np.asarray(rng.integers(0, len(values) + 1, size=windows.shape[0]))
+        for k in range(windows.shape[0]):
+            choice = int(picked[k])
+            if choice < len(values):
+                windows[k, stat, 0] = values[choice]
+    lows = np.full((windows.shape[0], 1), -100, dtype=np.int64)
+    highs = rng.choice([300, 2000, 40_000], size=(windows.shape[0], 1)).astype(np.int64)
+    judged = judge_windows(windows, [scale], lows, highs)
+    for k in range(windows.shape[0]):
+        lead_range = int(highs[k, 0]) - int(lows[k, 0])
+        assert judged[k][0] == judge_window(windows[k, :, 0], scale, lead_range), k

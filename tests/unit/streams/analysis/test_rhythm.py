@@ -5,7 +5,12 @@ import math
 import numpy as np
 import pytest
 
-from streams.analysis.rhythm import RrSums, rhythm_measures, sum_intervals
+from streams.analysis.rhythm import (
+    RrSums,
+    rhythm_measures,
+    sum_intervals,
+    sum_window_intervals,
+)
 
 RATE = 250.0
 
@@ -60,3 +65,28 @@ def test_a_window_reaches_back_to_the_previous_beat() -> None:
     sums, last, rr = sum_intervals(np.array([1000]), 750, 240, RATE)
     assert (sums.beats, sums.intervals, sums.total, sums.differences) == (1, 1, 250, 1)
     assert (last, rr) == (1000, 250)
+
+
+@pytest.mark.parametrize("carried", [(-1, -1), (5, -1), (5, 180)])
+def test_many_windows_are_summed_as_each_alone(carried: tuple[int, int]) -> None:
+    """``sum_window_intervals`` sums many windows from cumulative sums: the same
+    integers as ``sum_intervals`` window by window, empty windows and all."""
+    rng = np.random.default_rng(11)
+    beats = np.cumsum(rng.integers(1, 400, size=300)).astype(np.int64) + 10
+    counts = rng.choice([0, 0, 1, 2, 5, 13], size=60).tolist()
+    counts[-1] += beats.size - sum(counts)
+    assert counts[-1] >= 0
+    previous_beat, previous_rr = carried
+    windows, total, last_beat, last_rr = sum_window_intervals(
+        beats, counts, previous_beat, previous_rr, RATE
+    )
+    expected, whole, cut = [], RrSums(), 0
+    for count in counts:
+        sums, previous_beat, previous_rr = sum_intervals(
+            beats[cut : cut + count], previous_beat, previous_rr, RATE
+        )
+        expected.append(sums)
+        whole, cut = whole + sums, cut + count
+    assert windows == expected
+    assert total == whole
+    assert (last_beat, last_rr) == (previous_beat, previous_rr)
