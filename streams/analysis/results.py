@@ -64,15 +64,20 @@ def lead_result(
     mean = total / samples
     gain, baseline = scale
     if gain is None:
-        no_gain = Measure.missing(NO_GAIN)
-        in_mv = (no_gain, no_gain, no_gain)
+        minimum_mv = maximum_mv = mean_mv = Measure.missing(NO_GAIN)
     else:
         zero = baseline or 0
-        in_mv = (
-            Measure((low - zero) / gain),
-            Measure((high - zero) / gain),
-            Measure((mean - zero) / gain),
-        )
+        minimum_mv = Measure((low - zero) / gain)
+        maximum_mv = Measure((high - zero) / gain)
+        mean_mv = Measure((mean - zero) / gain)
     return LeadResult(
-        samples, zero_crossings, Measure(low), Measure(high), Measure(mean), *in_mv, quality
+        samples,
+        zero_crossings,
+        Measure(low),
+        Measure(high),
+        Measure(mean),
+        minimum_mv,
+        maximum_mv,
+        mean_mv,
+        quality,
     )

@@ -17,6 +17,7 @@ differences; pNN50 = share of successive differences larger than 50 ms (%). Over
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass, fields
@@ -212,7 +213,9 @@ class Rhythm:
     pnn50_percent: Measure
 
 
+@functools.lru_cache(maxsize=64)
 def missing_rhythm(reason: str) -> Rhythm:
+    """Every measure missing for ``reason``: one shared instance per reason."""
     return Rhythm(*(Measure.missing(reason) for _ in fields(Rhythm)))
 
 
