@@ -154,6 +154,24 @@ def rate(samples: int, seconds: float) -> str:
     return f"{samples / seconds / 1e6:.1f}"
 
 
+def _line(name: str, rows: list[Row]) -> str:
+    """A table row for one record, or the total of several (their samples over their
+    summed times)."""
+    leads, samples = rows[0].leads, sum(row.samples for row in rows)
+    n = leads * samples
+
+    def total(field: str) -> float:
+        return float(sum(getattr(row, field) for row in rows))
+
+    one_shot = total("one_shot")
+    return (
+        f"| {name} | {leads} x {samples:,} | {rate(n, one_shot)} | "
+        f"{total('detector') / one_shot:.0%} | {rate(n, total('chunked'))} | "
+        f"{rate(n, total('chunked_state'))} | {rate(samples, total('neurokit'))} | "
+        f"{int(total('beats'))} / {int(total('neurokit_beats'))} |"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -166,18 +184,14 @@ def main() -> None:
         "1 s chunks | 1 s chunks + state bytes | NeuroKit2 ecg_peaks (1 lead) | beats: ours / NK |"
     )
     print("|---|---|---|---|---|---|---|---|")
-    total = 0
+    rows = []
     for name in args.records:
         row = measure(name, args.runs)
-        n = row.leads * row.samples
-        total += n
-        print(
-            f"| {row.name} | {row.leads} x {row.samples:,} | {rate(n, row.one_shot)} | "
-            f"{row.detector / row.one_shot:.0%} | {rate(n, row.chunked)} | "
-            f"{rate(n, row.chunked_state)} | {rate(row.samples, row.neurokit)} | "
-            f"{row.beats} / {row.neurokit_beats} |",
-            flush=True,
-        )
+        rows.append(row)
+        print(_line(row.name, [row]), flush=True)
+    mitdb = [row for row in rows if row.name.startswith("mitdb/")]
+    if len(mitdb) > 1:  # throughput over a mix of recordings, noisy ones included
+        print(_line(f"all {len(mitdb)} MIT-BIH records", mitdb))
     largest, detector, minute, end = state_size()
     print(
         f"\nstate, 12 leads at 500 Hz in 1 s chunks over 10 min: at most {largest:,} bytes "

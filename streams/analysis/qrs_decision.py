@@ -62,13 +62,11 @@ class _Decider:
         self.beats: list[int] = []
         self.fusion = Fusion(state)
 
-    def _noise(self, c: Candidate, strength: float, leads: bool = True) -> None:
-        """A candidate that is not a beat raises the noise level, and (unless it may
-        well have been a beat) each lead's noise by what that lead saw of it."""
+    def _noise(self, strength: float) -> None:
+        """A candidate that is not a beat raises the noise level (and, unless it may
+        well have been a beat, each lead's noise: ``Fusion.add_noise``)."""
         s = self.s
         s.noise_level += 0.125 * (strength - s.noise_level)
-        if leads:
-            self.fusion.add_noise(c)
 
     def _beat(self, index: int, r_peak: int, strength: float, peak: float, gain: float) -> bool:
         s, p = self.s, self.p
@@ -198,12 +196,13 @@ class _Decider:
                 return True
             end += 1
         if strength <= threshold:
-            self._noise(c, strength)
-            s.pending.append((index, strength, peak, fusion.r_peak(c)))
+            self._noise(strength)
+            s.pending.append((index, strength, peak, fusion.add_noise(c)))
         elif since < p.t_wave and peak < _T_WAVE_PEAK * s.last_peak:
-            self._noise(c, strength)  # a T wave
+            self._noise(strength)  # a T wave
+            fusion.add_noise(c)
         elif premature and displaced(s, fusion, p, c, strength, queue[position + 1 : end]):
-            self._noise(c, strength, leads=False)
+            self._noise(strength)  # not its leads' noise: it may well have been a beat
         else:
             self._propose(c, strength, peak, index)
         return True

@@ -97,8 +97,10 @@ class Fusion:
         """Each lead's integral relative to its typical beat."""
         return [v / r for v, r in zip(c[1], self.s.ref_value, strict=True)]
 
-    def add_noise(self, c: Candidate) -> None:
-        """Each lead's noise moves towards what it saw of a candidate that is not a beat."""
+    def add_noise(self, c: Candidate) -> int:
+        """Each lead's noise moves towards what it saw of a candidate that is not a beat.
+        Returns the candidate's R peak as the leads now weigh it (``r_peak``, for a
+        search-back), found in the same pass as the new coefficients."""
         s = self.s
         noise, weights = [], []
         total = 0.0
@@ -110,7 +112,26 @@ class Fusion:
             weights.append(weight)
             total += weight
         s.lead_noise = noise
-        self._share(weights, total)
+        shares, clip, to_value, to_peak, to_score = [], [], [], [], []
+        best, found = -1.0, c[3][0]
+        leads = zip(weights, s.ref_value, s.ref_peak, s.ref_r, c[3], c[4], strict=True)
+        for weight, value, peak, r, r_index, r_value in leads:
+            share = weight / total
+            shares.append(share)
+            limit = CLIP * share
+            clip.append(limit)
+            to_value.append(share / value)
+            to_peak.append(share / peak)
+            a = share / r
+            to_score.append(a)
+            score = r_value * a
+            if limit < score:
+                score = limit
+            if score > best:
+                best, found = score, r_index
+        self.shares, self.clip = shares, clip
+        self.to_value, self.to_peak, self.to_score = to_value, to_peak, to_score
+        return found
 
     def learn_beat(self, c: Candidate) -> None:
         """Each lead's typical beat moves towards this beat: running means of values
