@@ -89,14 +89,15 @@ class _Decider:
         s = self.s
         s.tentative, s.tentative_strength, s.tentative_peak = c, strength, peak
         s.tentative_anchor = anchor
-        s.tentative_r = self.fusion.r_peak(c)
         # Energy that goes on after a QRS (an artefact, a wide complex) moves the
         # integral's peak late: the R peak is the one seen by the earliest candidate
         # of the group that was nearly as strong.
+        earliest = c[0] - self.p.refractory
         for index, other, r_peak in s.runners_up:
-            if index >= c[0] - self.p.refractory and other >= EARLIER * strength:
+            if index >= earliest and other >= EARLIER * strength:
                 s.tentative_r = r_peak
-                break
+                return
+        s.tentative_r = self.fusion.r_peak(c)
 
     def _commit(self) -> None:
         s = self.s
