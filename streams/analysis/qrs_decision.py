@@ -38,6 +38,7 @@ from streams.analysis.qrs_params import DetectorParams
 from streams.analysis.qrs_rhythm import (
     EXPECTED,
     PREMATURE,
+    TIMING,
     add_rr,
     displaced,
     rhythm_first,
@@ -159,6 +160,8 @@ class _Decider:
         if s.tentative is not None:  # within its refractory period (see fire_timers)
             strength, peak = fusion.strength(c)
             held = s.tentative_strength
+            if strength <= TIMING[1] * held:
+                return True  # weaker than the held one, whatever the timing weights
             if rhythm_first(s):  # timing weighs in
                 better = strength * timing(s, index) > held * timing(s, s.tentative[0])
             else:
