@@ -1,6 +1,8 @@
 """``ecg``: the project's console command.
 
     ecg create-admin --email E [--password-stdin | --password P]
+    ecg tail [--topic windows|summaries|both] [--from-beginning] [--max-messages N]
+             [--timeout SECONDS] [--ecg ID] [--bootstrap HOST:PORT] [--namespace PREFIX]
 
 creates the admin account E, or, when E is an admin already, sets its password and
 ends its sessions. The password follows the policy of ``gateway.credentials``.
@@ -9,6 +11,12 @@ terminal. ``--password`` puts it in the process list and the shell history: pref
 stdin. The database is ``ECG_DATABASE_URL`` (see ``gateway.settings``); the command
 writes an ``auth.admin_created`` or ``auth.admin_password_reset`` audit row.
 There is no default admin and no default password.
+
+``ecg tail`` prints the events of the result topics, one JSON object per line
+(``topic``, ``partition``, ``offset``, ``key``, ``value``), from now on or
+``--from-beginning``, until ``--max-messages`` are printed, none was for
+``--timeout`` seconds, or Ctrl-C. Kafka is ``--bootstrap``, by default
+``ECG_KAFKA_BOOTSTRAP``; see ``gateway.tail``.
 """
 
 from __future__ import annotations
@@ -16,8 +24,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import sys
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 import asyncpg
@@ -27,8 +37,16 @@ from gateway.credentials import email_problem, password_problem
 from gateway.database import Database
 from gateway.errors import AccountExistsError, ServiceUnavailableError
 from gateway.passwords import Passwords
-from gateway.settings import SettingsError, database_url_from_env
+from gateway.settings import SettingsError, database_url_from_env, kafka_bootstrap_from_env
+from gateway.tail import TailError, TailOptions, tail
 from gateway.users import User, Users
+from schemas import topics
+
+RESULT_TOPICS = {
+    "windows": (topics.WINDOWS,),
+    "summaries": (topics.SUMMARIES,),
+    "both": (topics.WINDOWS, topics.SUMMARIES),
+}
 
 
 class CommandError(Exception):
@@ -76,7 +94,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--password-stdin", action="store_true", help="read the password from stdin's first line"
     )
     given.add_argument("--password", help="the password (visible to other local users)")
+    follow = commands.add_parser("tail", help="print the result events as JSON lines")
+    follow.add_argument(
+        "--topic", choices=sorted(RESULT_TOPICS), default="both", help="default: both"
+    )
+    follow.add_argument(
+        "--from-beginning", action="store_true", help="start at the oldest events, not at new ones"
+    )
+    follow.add_argument(
+        "--max-messages", type=_positive(int), metavar="N", help="stop after N events"
+    )
+    follow.add_argument(
+        "--timeout",
+        type=_positive(float),
+        metavar="SECONDS",
+        help="stop after SECONDS without an event",
+    )
+    follow.add_argument("--ecg", type=uuid.UUID, metavar="ID", help="only this ECG's events")
+    follow.add_argument(
+        "--bootstrap", metavar="HOST:PORT", help="Kafka (default: $ECG_KAFKA_BOOTSTRAP)"
+    )
+    follow.add_argument(
+        "--namespace",
+        default="",
+        metavar="PREFIX",
+        help="the topic-name prefix of the pipeline to read (its ECG_TOPIC_NAMESPACE)",
+    )
     args = parser.parse_args(argv)
+    if args.command == "tail":
+        return _tail(args)
+    return _create_admin(args)
+
+
+def _create_admin(args: argparse.Namespace) -> int:
     try:
         password = args.password or _read_password(args.password_stdin, sys.stdin)
         user, created = asyncio.run(create_admin(database_url_from_env(), args.email, password))
@@ -96,6 +146,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _tail(args: argparse.Namespace) -> int:
+    # aiokafka logs every failed connection attempt; the command reports the outcome once.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    try:
+        options = TailOptions(
+            bootstrap=args.bootstrap or kafka_bootstrap_from_env(),
+            topics=tuple(args.namespace + name for name in RESULT_TOPICS[args.topic]),
+            from_beginning=args.from_beginning,
+            max_messages=args.max_messages,
+            idle_seconds=args.timeout,
+            key=None if args.ecg is None else str(args.ecg).encode(),
+        )
+        asyncio.run(tail(options, sys.stdout, sys.stderr))
+    except (TailError, SettingsError) as exc:
+        print(f"ecg tail: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
 def _read_password(from_stdin: bool, stdin: TextIO) -> str:
     if from_stdin:
         return stdin.readline().rstrip("\r\n")
@@ -112,3 +183,16 @@ def _os_user() -> str:
         return getpass.getuser()
     except OSError:
         return "unknown"
+
+
+def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+        return value
+
+    return parse

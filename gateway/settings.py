@@ -148,10 +148,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         source = os.environ if environ is None else environ
-        env = source.get("ECG_ENV", "development")
-        if env not in ENVIRONMENTS:
-            raise SettingsError(f"ECG_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}")
-        environment: Environment = env
+        environment = _environment(source)
         defaults = cls(
             kafka_bootstrap=DEVELOPMENT_KAFKA_BOOTSTRAP, database_url=DEVELOPMENT_DATABASE_URL
         )
@@ -186,13 +183,18 @@ class Settings:
 def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
     """ECG_DATABASE_URL alone, for tools that need nothing else (``ecg create-admin``)."""
     source = os.environ if environ is None else environ
-    env = source.get("ECG_ENV", "development")
-    if env not in ENVIRONMENTS:
-        raise SettingsError(f"ECG_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}")
-    url = _service(source, "ECG_DATABASE_URL", DEVELOPMENT_DATABASE_URL, env)
+    url = _service(source, "ECG_DATABASE_URL", DEVELOPMENT_DATABASE_URL, _environment(source))
     if urlsplit(url).scheme not in ("postgresql", "postgres"):
         raise SettingsError("ECG_DATABASE_URL must be a postgresql:// URL")
     return url
+
+
+def kafka_bootstrap_from_env(environ: Mapping[str, str] | None = None) -> str:
+    """ECG_KAFKA_BOOTSTRAP alone, for tools that need nothing else (``ecg tail``)."""
+    source = os.environ if environ is None else environ
+    return _service(
+        source, "ECG_KAFKA_BOOTSTRAP", DEVELOPMENT_KAFKA_BOOTSTRAP, _environment(source)
+    )
 
 
 def jwt_secret_weakness(secret: str) -> str | None:
@@ -225,6 +227,14 @@ def redact_url(url: str) -> str:
     if parts.port is not None:
         netloc += f":{parts.port}"
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _environment(source: Mapping[str, str]) -> Environment:
+    env = source.get("ECG_ENV", "development")
+    if env not in ENVIRONMENTS:
+        raise SettingsError(f"ECG_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}")
+    environment: Environment = env
+    return environment
 
 
 def _service(source: Mapping[str, str], name: str, default: str, env: Environment) -> str:
