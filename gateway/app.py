@@ -13,6 +13,7 @@ from gateway.analysis import AnalysisEndpoints
 from gateway.auth import AuthEndpoints
 from gateway.authentication import Authenticator
 from gateway.ecg import EcgEndpoints
+from gateway.ingest import IngestEndpoints
 from gateway.lifespan import lifespan
 from gateway.passwords import Passwords
 from gateway.problems import exception_handlers
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             *AuthEndpoints(authenticator).routes,
             *EcgEndpoints(settings, authenticator).routes,
+            *IngestEndpoints(settings, authenticator, tokens).routes,
             *AnalysisEndpoints(authenticator).routes,
             *health.routes,
         ],

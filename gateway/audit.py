@@ -44,6 +44,7 @@ from gateway.errors import (
     MalformedBodyError,
     RevokedTokenError,
     ServiceUnavailableError,
+    StreamConflictError,
     TooManyAttemptsError,
     UnauthenticatedError,
 )
@@ -62,6 +63,7 @@ OUTCOMES: tuple[tuple[type[GatewayError], str], ...] = (
     (MalformedBodyError, "invalid"),
     (BodyTooLargeError, "invalid"),
     (EcgExistsError, "conflict"),
+    (StreamConflictError, "conflict"),
     (ServiceUnavailableError, "unavailable"),
 )
 

@@ -16,7 +16,7 @@ from starlette.requests import Request
 
 from gateway.credentials import Role
 from gateway.errors import ForbiddenError, InvalidTokenError, MissingTokenError, RevokedTokenError
-from gateway.tokens import Claims, Tokens, TokenUse
+from gateway.tokens import Claims, IngestClaims, Tokens, TokenUse
 
 if TYPE_CHECKING:
     from gateway.lifespan import State
@@ -53,6 +53,10 @@ class Authenticator:
 
     def verify(self, token: str, *uses: TokenUse) -> Claims:
         return self._tokens.verify(token, *uses)
+
+    def verify_stream(self, token: str) -> Claims | IngestClaims:
+        """An access token, or an ingest token: what the chunks of a stream take."""
+        return self._tokens.verify_stream(token)
 
     async def principal(self, request: Request[State], claims: Claims) -> Principal:
         """The caller of an access token (``claims``) whose session lives, with the role

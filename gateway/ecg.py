@@ -34,11 +34,12 @@ from starlette.routing import Route
 from gateway.authentication import Authenticator, authorize
 from gateway.body import read_body
 from gateway.errors import EcgNotFoundError, FieldError, InvalidInputError, describe
+from gateway.fields import parse_uuid
 from gateway.intake import submit
 from gateway.lifespan import State
 from gateway.repository import StoredEcg
 from gateway.settings import Settings
-from gateway.uploads import Upload, parse_upload, parse_uuid
+from gateway.uploads import Upload, parse_upload
 
 OFFLOAD_BYTES: Final = 1024 * 1024
 PARSERS: Final = 1

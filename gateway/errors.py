@@ -78,6 +78,36 @@ class EcgExistsError(GatewayError):
         )
 
 
+class StreamConflictError(GatewayError):
+    """The stream is not in a state that takes this request: 409."""
+
+
+class ChunkGapError(StreamConflictError):
+    """A chunk ahead of the next one the stream expects; earlier ones are missing."""
+
+    def __init__(self, seq: int, expected_seq: int) -> None:
+        super().__init__(
+            f"chunk seq {seq} arrived while seq {expected_seq} is the next one expected: "
+            f"send seq {expected_seq} first"
+        )
+        self.expected_seq = expected_seq
+
+    def extensions(self) -> dict[str, Any]:
+        return {"expected_seq": self.expected_seq}
+
+
+class StreamEndedError(StreamConflictError):
+    def __init__(self, ecg_id: object) -> None:
+        super().__init__(f"the stream of ECG {ecg_id} has ended; it takes no more chunks")
+
+
+class NotAStreamError(StreamConflictError):
+    def __init__(self, ecg_id: object) -> None:
+        super().__init__(
+            f"ECG {ecg_id} was uploaded whole, not opened as a stream; it takes no chunks"
+        )
+
+
 class UnauthenticatedError(GatewayError):
     """The caller has not proved who they are: 401."""
 

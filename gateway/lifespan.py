@@ -22,6 +22,7 @@ from gateway.publisher import SamplePublisher
 from gateway.repository import EcgRepository
 from gateway.sessions import Sessions
 from gateway.settings import Settings
+from gateway.stream_repository import StreamRepository
 from gateway.throttle import Throttle
 from gateway.tokens import Tokens
 from gateway.users import Users
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 class State(TypedDict):
     database: Database
     repository: EcgRepository
+    streams: StreamRepository
     publisher: SamplePublisher
     users: Users
     sessions: Sessions
@@ -64,6 +66,7 @@ def lifespan(
             yield {
                 "database": database,
                 "repository": EcgRepository(database),
+                "streams": StreamRepository(database),
                 "publisher": publisher,
                 "users": users,
                 "sessions": sessions,

@@ -21,6 +21,7 @@ from starlette.types import ExceptionHandler
 from gateway.errors import (
     AccountExistsError,
     BodyTooLargeError,
+    ChunkGapError,
     EcgExistsError,
     EcgNotFoundError,
     ForbiddenError,
@@ -30,7 +31,10 @@ from gateway.errors import (
     InvalidTokenError,
     MalformedBodyError,
     MissingTokenError,
+    NotAStreamError,
     ServiceUnavailableError,
+    StreamConflictError,
+    StreamEndedError,
     TooManyAttemptsError,
     UnauthenticatedError,
     UnhealthyError,
@@ -63,6 +67,12 @@ PROBLEM_TYPES: dict[type[GatewayError], ProblemType] = {
     ),
     EcgNotFoundError: ProblemType(404, "/problems/ecg-not-found", "ECG not found"),
     EcgExistsError: ProblemType(409, "/problems/ecg-exists", "The ECG already exists"),
+    StreamConflictError: ProblemType(
+        409, "/problems/stream-conflict", "The stream cannot take this request"
+    ),
+    ChunkGapError: ProblemType(409, "/problems/chunk-gap", "Earlier chunks are missing"),
+    StreamEndedError: ProblemType(409, "/problems/stream-ended", "The stream has ended"),
+    NotAStreamError: ProblemType(409, "/problems/not-a-stream", "The ECG is not a stream"),
     UnauthenticatedError: ProblemType(401, "/problems/unauthenticated", "Not authenticated"),
     MissingTokenError: ProblemType(401, "/problems/missing-token", "A token is required"),
     InvalidTokenError: ProblemType(401, "/problems/invalid-token", "The token is not accepted"),

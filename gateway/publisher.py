@@ -18,13 +18,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from gateway.chunks import sample_width, samples_per_chunk, split_into_chunks
+from gateway.chunks import Chunk, sample_width, samples_per_chunk, split_into_chunks
 from gateway.errors import KafkaUnavailableError
 from gateway.settings import Settings
 from gateway.uploads import Upload
@@ -44,22 +46,33 @@ def encode_chunks(upload: Upload, chunk_bytes: int) -> list[bytes]:
     leads = [
         {"name": lead.name, "gain": lead.gain, "baseline": lead.baseline} for lead in upload.leads
     ]
-    messages = []
-    for chunk in split_into_chunks(signals, length):
-        width, samples = encode_samples(chunk.samples)
-        record = {
-            "ecg_id": str(upload.id),
-            "seq": chunk.seq,
-            "start_sample": chunk.start_sample,
-            "final": chunk.final,
-            "date": upload.date,
-            "sampling_rate": upload.sampling_rate,
-            "leads": leads,
-            "sample_width": width,
-            "samples": samples,
-        }
-        messages.append(encode(Schema.SAMPLE_CHUNK, record))
-    return messages
+    return [
+        encode_chunk(upload.id, upload.date, upload.sampling_rate, leads, chunk)
+        for chunk in split_into_chunks(signals, length)
+    ]
+
+
+def encode_chunk(
+    ecg_id: UUID,
+    date: datetime,
+    sampling_rate: float | None,
+    leads: Sequence[Mapping[str, Any]],
+    chunk: Chunk,
+) -> bytes:
+    """One ``SampleChunk`` message; ``leads`` are its ``LeadInfo`` records."""
+    width, samples = encode_samples(chunk.samples)
+    record = {
+        "ecg_id": str(ecg_id),
+        "seq": chunk.seq,
+        "start_sample": chunk.start_sample,
+        "final": chunk.final,
+        "date": date,
+        "sampling_rate": sampling_rate,
+        "leads": leads,
+        "sample_width": width,
+        "samples": samples,
+    }
+    return encode(Schema.SAMPLE_CHUNK, record)
 
 
 class SamplePublisher:
@@ -96,9 +109,14 @@ class SamplePublisher:
 
     async def publish(self, upload: Upload) -> int:
         """Send every chunk and wait until Kafka acknowledged all; return how many."""
-        producer = self._require_producer()
         messages = encode_chunks(upload, self._settings.chunk_bytes)
-        key = message_key(upload.id)
+        await self.send(upload.id, messages)
+        return len(messages)
+
+    async def send(self, ecg_id: UUID, messages: Sequence[bytes]) -> None:
+        """Send the ECG's encoded chunks, in order, and wait until Kafka acknowledged all."""
+        producer = self._require_producer()
+        key = message_key(ecg_id)
         timeout = self._settings.publish_timeout_seconds
         try:
             async with asyncio.timeout(timeout):
@@ -121,7 +139,6 @@ class SamplePublisher:
                 raise KafkaUnavailableError(
                     "the message broker refused the samples; retry later"
                 ) from outcome
-        return len(messages)
 
     def ensure_connected(self) -> None:
         self._require_producer()

@@ -21,6 +21,9 @@ This is the only module that reads ``os.environ``. Everything else receives a
 - ``ECG_ACCESS_TOKEN_SECONDS`` (default 900), ``ECG_REFRESH_TOKEN_SECONDS`` (default
   86400, sliding) and ``ECG_SESSION_SECONDS`` (default 14 days: the absolute lifetime
   of a login and of every refresh token descended from it).
+- ``ECG_INGEST_TOKEN_SECONDS``: how long the ingest token of a stream works, default
+  86400 (a day of recording); it is not tied to a login, so a device keeps streaming
+  when the app that opened the stream logs out.
 - ``ECG_PASSWORD_HASH_CONCURRENCY``: Argon2id computations at once, default 2; each
   holds ``gateway.passwords.ARGON2`` memory (32 MiB).
 """
@@ -94,6 +97,7 @@ class Settings:
     access_token_seconds: int = 15 * 60
     refresh_token_seconds: int = DAY
     session_seconds: int = 14 * DAY
+    ingest_token_seconds: int = DAY
     password_hash_concurrency: int = 2
     # True when no key was given in development and a random one was made up.
     jwt_secret_generated: bool = field(default=False, init=False, compare=False)
@@ -135,6 +139,8 @@ class Settings:
             )
         if not self.refresh_token_seconds <= self.session_seconds:
             raise SettingsError("ECG_REFRESH_TOKEN_SECONDS must be at most ECG_SESSION_SECONDS")
+        if self.ingest_token_seconds < 1:
+            raise SettingsError("ECG_INGEST_TOKEN_SECONDS must be positive")
 
     @property
     def jwt_secret_weakness(self) -> str | None:
@@ -174,6 +180,9 @@ class Settings:
                 source, "ECG_REFRESH_TOKEN_SECONDS", defaults.refresh_token_seconds
             ),
             session_seconds=_integer(source, "ECG_SESSION_SECONDS", defaults.session_seconds),
+            ingest_token_seconds=_integer(
+                source, "ECG_INGEST_TOKEN_SECONDS", defaults.ingest_token_seconds
+            ),
             password_hash_concurrency=_integer(
                 source, "ECG_PASSWORD_HASH_CONCURRENCY", defaults.password_hash_concurrency
             ),

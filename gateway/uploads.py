@@ -19,29 +19,25 @@ Signals are checked by ``gateway.signals``, without a Python loop over samples.
 
 from __future__ import annotations
 
-import difflib
 import json
-import math
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final, NoReturn
 from uuid import UUID, uuid4
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gateway.errors import FieldError, InvalidInputError, MalformedBodyError, describe
-from gateway.leads import LEAD_NAMES, canonical_lead_name
+from gateway import fields
+from gateway.errors import MalformedBodyError, describe
+from gateway.fields import Findings, check_fields, lead_name, positive_number
 from gateway.signals import INT32_RANGE, SignalError, to_signal
 from schemas.codec import INT32_MAX, INT32_MIN
 
 UPLOAD_FIELDS: Final = ("id", "date", "sampling_rate", "leads")
 LEAD_FIELDS: Final = ("name", "number_of_samples", "signal", "gain", "baseline")
 MAX_SAMPLING_RATE: Final = 100_000
-MAX_REPORTED_ERRORS: Final = 50
-UUID_TEXT: Final = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,11 +75,11 @@ def decode_json(body: bytes | bytearray) -> dict[str, Any]:
 
 
 def validate_upload(document: Mapping[str, Any], new_id: Callable[[], UUID] = uuid4) -> Upload:
-    found = _Findings()
-    _check_fields(document, "", UPLOAD_FIELDS, found)
-    ecg_id = _ecg_id(document.get("id"), found)
-    date = _date(document.get("date"), found)
-    sampling_rate = _positive_number(
+    found = Findings()
+    check_fields(document, "", UPLOAD_FIELDS, found)
+    ecg_id = fields.ecg_id(document.get("id"), found)
+    date = fields.date(document.get("date"), found)
+    sampling_rate = positive_number(
         document.get("sampling_rate"), "sampling_rate", found, MAX_SAMPLING_RATE
     )
     leads = _leads(document.get("leads"), found)
@@ -97,106 +93,11 @@ def validate_upload(document: Mapping[str, Any], new_id: Callable[[], UUID] = uu
     )
 
 
-def parse_uuid(text: str) -> UUID | None:
-    """A UUID in its hyphenated 8-4-4-4-12 form (any case), or None."""
-    return UUID(text) if UUID_TEXT.fullmatch(text) else None
-
-
-class _Findings:
-    def __init__(self) -> None:
-        self.errors: list[FieldError] = []
-        self.omitted = 0
-
-    def add(self, field: str, message: str) -> None:
-        if len(self.errors) < MAX_REPORTED_ERRORS:
-            self.errors.append(FieldError(field, message))
-        else:
-            self.omitted += 1
-
-    def __len__(self) -> int:
-        return len(self.errors) + self.omitted
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            raise InvalidInputError(self.errors, self.omitted)
-
-
 def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a JSON value")
 
 
-def _member(path: str, key: str) -> str:
-    shown = key if len(key) <= 40 else key[:37] + "..."
-    if not shown.isidentifier():
-        return f"{path}[{json.dumps(shown)}]"
-    return f"{path}.{shown}" if path else shown
-
-
-def _check_fields(
-    obj: Mapping[str, Any], path: str, allowed: Sequence[str], found: _Findings
-) -> None:
-    for key in obj:
-        if key not in allowed:
-            found.add(_member(path, key), f"unknown field; {_suggest(key, allowed)}")
-
-
-def _suggest(key: str, allowed: Sequence[str]) -> str:
-    squashed = {name.replace("_", ""): name for name in allowed}
-    match = squashed.get(key.replace("_", "").replace("-", "").lower())
-    if match is None:
-        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        match = close[0] if close else None
-    if match is not None:
-        return f"did you mean {match!r}?"
-    return f"accepted fields: {', '.join(allowed)}"
-
-
-def _ecg_id(value: object, found: _Findings) -> UUID | None:
-    if value is None:
-        return None
-    parsed = parse_uuid(value) if isinstance(value, str) else None
-    if parsed is None:
-        found.add("id", f"expected a UUID such as {UUID(int=0x1234)}, got {describe(value)}")
-    return parsed
-
-
-def _date(value: object, found: _Findings) -> datetime | None:
-    if value is None:
-        found.add("date", "is required")
-        return None
-    hint = "expected an ISO 8601 date-time such as 2024-05-01T10:00:00Z"
-    if not isinstance(value, str) or len(value) > 64:
-        found.add("date", f"{hint}, got {describe(value)}")
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
-    except (ValueError, OverflowError):
-        found.add("date", f"{hint}, got {describe(value)}")
-        return None
-
-
-def _positive_number(
-    value: object, path: str, found: _Findings, maximum: float = math.inf
-) -> float | None:
-    if value is None:
-        return None
-    if type(value) not in (int, float):
-        found.add(path, f"expected a number, got {describe(value)}")
-        return None
-    assert isinstance(value, int | float)
-    if not 0 < value < math.inf:
-        found.add(path, f"must be greater than 0, got {describe(value)}")
-        return None
-    if value > maximum:
-        found.add(path, f"must be at most {maximum}, got {describe(value)}")
-        return None
-    return float(value)
-
-
-def _int32(value: object, path: str, found: _Findings) -> int | None:
+def _int32(value: object, path: str, found: Findings) -> int | None:
     if value is None:
         return None
     if type(value) is not int:
@@ -208,7 +109,7 @@ def _int32(value: object, path: str, found: _Findings) -> int | None:
     return value
 
 
-def _leads(value: object, found: _Findings) -> list[Lead]:
+def _leads(value: object, found: Findings) -> list[Lead]:
     if value is None:
         found.add("leads", "is required")
         return []
@@ -236,38 +137,24 @@ def _leads(value: object, found: _Findings) -> list[Lead]:
     return leads
 
 
-def _lead(item: object, path: str, found: _Findings) -> tuple[str | None, Lead | None]:
+def _lead(item: object, path: str, found: Findings) -> tuple[str | None, Lead | None]:
     if not isinstance(item, dict):
         found.add(path, f"expected a lead object, got {describe(item)}")
         return None, None
     before = len(found)
-    _check_fields(item, path, LEAD_FIELDS, found)
-    name = _lead_name(item.get("name"), f"{path}.name", found)
+    check_fields(item, path, LEAD_FIELDS, found)
+    name = lead_name(item.get("name"), f"{path}.name", found)
     signal = _signal(item.get("signal"), f"{path}.signal", found)
     _number_of_samples(item.get("number_of_samples"), signal, f"{path}.number_of_samples", found)
-    gain = _positive_number(item.get("gain"), f"{path}.gain", found)
+    gain = positive_number(item.get("gain"), f"{path}.gain", found)
     baseline = _int32(item.get("baseline"), f"{path}.baseline", found)
     if len(found) > before or name is None or signal is None:
         return name, None
     return name, Lead(name=name, signal=signal, gain=gain, baseline=baseline)
 
 
-def _lead_name(value: object, path: str, found: _Findings) -> str | None:
-    if value is None:
-        found.add(path, "is required")
-        return None
-    name = canonical_lead_name(value) if isinstance(value, str) else None
-    if name is None:
-        found.add(
-            path,
-            f"unknown lead name {describe(value)}; accepted names (any case): "
-            + ", ".join(LEAD_NAMES),
-        )
-    return name
-
-
 def _number_of_samples(
-    value: object, signal: NDArray[np.int32] | None, path: str, found: _Findings
+    value: object, signal: NDArray[np.int32] | None, path: str, found: Findings
 ) -> None:
     if value is None:
         return
@@ -277,7 +164,7 @@ def _number_of_samples(
         found.add(path, f"is {value} but signal has {signal.size} samples")
 
 
-def _signal(value: object, path: str, found: _Findings) -> NDArray[np.int32] | None:
+def _signal(value: object, path: str, found: Findings) -> NDArray[np.int32] | None:
     if value is None:
         found.add(path, "is required")
         return None

@@ -47,6 +47,7 @@ def test_reads_every_variable() -> None:
             "ECG_ACCESS_TOKEN_SECONDS": "300",
             "ECG_REFRESH_TOKEN_SECONDS": "3600",
             "ECG_SESSION_SECONDS": "86400",
+            "ECG_INGEST_TOKEN_SECONDS": "7200",
             "ECG_PASSWORD_HASH_CONCURRENCY": "4",
         }
     )
@@ -62,6 +63,7 @@ def test_reads_every_variable() -> None:
     assert settings.jwt_audience == "ecg-pipeline-api"
     assert (settings.access_token_seconds, settings.refresh_token_seconds) == (300, 3600)
     assert settings.session_seconds == 86400
+    assert settings.ingest_token_seconds == 7200
     assert settings.password_hash_concurrency == 4
 
 
@@ -89,6 +91,8 @@ def test_no_service_defaults_outside_development(missing: str, env: str) -> None
         ("ECG_ACCESS_TOKEN_SECONDS", "0"),
         ("ECG_ACCESS_TOKEN_SECONDS", "100000"),
         ("ECG_SESSION_SECONDS", "60"),
+        ("ECG_INGEST_TOKEN_SECONDS", "0"),
+        ("ECG_INGEST_TOKEN_SECONDS", "1d"),
         ("ECG_PASSWORD_HASH_CONCURRENCY", "0"),
     ],
 )

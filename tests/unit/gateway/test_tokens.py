@@ -14,7 +14,7 @@ import pytest
 
 from gateway.errors import InvalidTokenError
 from gateway.settings import Settings
-from gateway.tokens import Tokens
+from gateway.tokens import Tokens, TokenUse
 
 KEY = secrets.token_urlsafe(48)
 
@@ -165,3 +165,80 @@ def test_expiry_says_so_only_for_genuine_tokens(tokens: Tokens) -> None:
 def test_clocks_may_differ_by_a_few_seconds(tokens: Tokens) -> None:
     tokens.verify(sign({"alg": "HS256"}, payload(iat=now() + 3, exp=now() + 600)), "access")
     tokens.verify(sign({"alg": "HS256"}, payload(iat=now() - 600, exp=now() - 2)), "access")
+
+
+def ingest_payload(**changes: Any) -> dict[str, Any]:
+    claims: dict[str, Any] = {
+        "iss": "ecg-pipeline",
+        "aud": "ecg-pipeline-api",
+        "sub": str(uuid.uuid4()),
+        "iat": now() - 10,
+        "exp": now() + 600,
+        "jti": str(uuid.uuid4()),
+        "ecg": str(uuid.uuid4()),
+        "token_use": "ingest",
+    }
+    claims.update(changes)
+    return {name: value for name, value in claims.items() if value is not None}
+
+
+def test_an_ingest_token_names_its_stream_and_owner(tokens: Tokens) -> None:
+    owner, ecg_id = uuid.uuid4(), uuid.uuid4()
+    issued = tokens.issue_ingest(owner, ecg_id)
+    claims = tokens.verify_stream(issued.token)
+    assert claims == issued.claims
+    assert (issued.claims.owner_id, issued.claims.ecg_id) == (owner, ecg_id)
+    assert issued.claims.expires_at - issued.claims.issued_at == 24 * 3600
+    assert set(jwt.decode(issued.token, options={"verify_signature": False})) == {
+        "iss", "aud", "sub", "iat", "exp", "jti", "ecg", "token_use"
+    }  # fmt: skip
+
+
+def test_the_ingest_lifetime_is_a_setting(settings: Settings) -> None:
+    short = Tokens(Settings(**{**settings.__dict__, "ingest_token_seconds": 60}))
+    issued = short.issue_ingest(uuid.uuid4(), uuid.uuid4())
+    assert issued.claims.expires_at - issued.claims.issued_at == 60
+    with pytest.raises(InvalidTokenError, match="the token is not valid"):
+        short.verify_stream(Tokens(settings).issue_ingest(uuid.uuid4(), uuid.uuid4()).token)
+
+
+def test_an_ingest_token_is_no_session_token(tokens: Tokens) -> None:
+    token = tokens.issue_ingest(uuid.uuid4(), uuid.uuid4()).token
+    everywhere: list[tuple[TokenUse, ...]] = [("access",), ("refresh",), ("access", "refresh")]
+    for uses in everywhere:
+        with pytest.raises(InvalidTokenError, match="token_use is 'ingest'"):
+            tokens.verify(token, *uses)
+
+
+def test_streams_take_access_tokens_but_not_refresh_tokens(tokens: Tokens) -> None:
+    user, session = uuid.uuid4(), uuid.uuid4()
+    access = tokens.issue("access", user, session, not_after=now() + 10**6, role="user")
+    assert tokens.verify_stream(access.token) == access.claims
+    refresh = tokens.issue("refresh", user, session, not_after=now() + 10**6)
+    with pytest.raises(InvalidTokenError, match="takes 'access' or 'ingest' tokens"):
+        tokens.verify_stream(refresh.token)
+
+
+def test_an_expired_ingest_token_says_so(tokens: Tokens) -> None:
+    token = sign({"alg": "HS256"}, ingest_payload(iat=NOW - 1000, exp=NOW - 100))
+    with pytest.raises(InvalidTokenError, match="the token has expired"):
+        tokens.verify_stream(token)
+
+
+INGEST_FLAWS: dict[str, dict[str, Any]] = {
+    "no ecg": {"ecg": None},
+    "ecg not a uuid": {"ecg": "latest"},
+    "no sub": {"sub": None},
+    "with a session": {"sid": str(uuid.uuid4())},
+    "with a role": {"role": "user"},
+    "lives too long": {"exp": NOW + 2 * 24 * 3600},
+    "issued in the future": {"iat": NOW + 100, "exp": NOW + 200},
+    "wrong audience": {"aud": "another-api"},
+}
+
+
+@pytest.mark.parametrize("changes", INGEST_FLAWS.values(), ids=INGEST_FLAWS.keys())
+def test_flawed_ingest_tokens_are_refused(tokens: Tokens, changes: dict[str, Any]) -> None:
+    tokens.verify_stream(sign({"alg": "HS256"}, ingest_payload()))  # the forger is faithful
+    with pytest.raises(InvalidTokenError):
+        tokens.verify_stream(sign({"alg": "HS256"}, ingest_payload(**changes)))

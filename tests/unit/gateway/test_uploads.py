@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from gateway.errors import InvalidInputError, MalformedBodyError
-from gateway.uploads import parse_upload, parse_uuid, validate_upload
+from gateway.fields import parse_uuid
+from gateway.uploads import parse_upload, validate_upload
 
 Body = Callable[..., dict[str, Any]]
 

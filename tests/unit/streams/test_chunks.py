@@ -74,6 +74,24 @@ def test_chunks_make_windows_and_a_summary() -> None:
     assert second.state.analyser is None
 
 
+def test_an_empty_final_chunk_ends_a_stream() -> None:
+    """How a stream's ``end`` arrives: no samples, only the final flag, at the next seq."""
+    whole = apply(None, chunk(0, 0, [[1, -1, 1, -1, 1], [0, 0, 5, 5, -5]], final=True))
+    first = apply(None, chunk(0, 0, [[1, -1, 1, -1, 1], [0, 0, 5, 5, -5]]))
+    ended = apply(first.state, chunk(1, 5, [[], []], final=True))
+    assert ended.summary == whole.summary
+    assert first.windows + ended.windows == whole.windows
+    assert ended.state.finished
+
+
+def test_a_stream_ended_before_any_sample_has_an_empty_summary() -> None:
+    ended = apply(None, chunk(0, 0, [[], []], final=True))
+    assert ended.windows == []
+    assert ended.summary is not None
+    assert ended.summary["n_windows"] == 0
+    assert [lead["number_of_samples"] for lead in ended.summary["leads"]] == [0, 0]
+
+
 def test_records_match_their_avro_schemas() -> None:
     first = apply(None, chunk(0, 0, [[1, -1, 1], [0, 0, 5]]))
     done = apply(first.state, chunk(1, 3, [[-1, 1, -1, 1, -1], [-5]], final=True))
