@@ -56,6 +56,21 @@ def check_fields(
             found.add(_member(path, key), f"unknown field; {_suggest(key, allowed)}")
 
 
+MAX_SAMPLING_RATE: Final = 100_000
+
+
+def ecg_header(
+    document: Mapping[str, object], found: Findings
+) -> tuple[UUID | None, datetime | None, float | None]:
+    """The fields an upload and a stream's opening share: the optional ``id``, the
+    required ``date`` and the optional ``sampling_rate`` (0 < Hz <= MAX_SAMPLING_RATE)."""
+    return (
+        ecg_id(document.get("id"), found),
+        date(document.get("date"), found),
+        positive_number(document.get("sampling_rate"), "sampling_rate", found, MAX_SAMPLING_RATE),
+    )
+
+
 def ecg_id(value: object, found: Findings) -> UUID | None:
     """The optional ``id`` of a new ECG; kept lower-case."""
     if value is None:

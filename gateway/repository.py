@@ -63,43 +63,63 @@ class StoredEcg:
     window_count: int
 
 
+# A lead as inserted: name, number of samples, gain, baseline.
+LeadRow = tuple[str, int, float | None, int | None]
+
+
+async def insert_ecg(
+    connection: Connection,
+    ecg_id: UUID,
+    date: datetime,
+    sampling_rate: float | None,
+    status: str,
+    owner_id: UUID,
+    leads: list[LeadRow],
+) -> None:
+    """Insert a new ECG and its leads (in a transaction of the caller's), for an upload
+    and for a stream alike; EcgExistsError if the id is taken."""
+    inserted = await connection.fetchval(
+        """
+        INSERT INTO ecgs (id, date, sampling_rate, status, owner_id)
+        VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id
+        """,
+        ecg_id,
+        date,
+        sampling_rate,
+        status,
+        owner_id,
+    )
+    if inserted is None:
+        raise EcgExistsError(ecg_id)
+    await connection.executemany(
+        """
+        INSERT INTO ecg_leads (ecg_id, position, name, number_of_samples, gain, baseline)
+        VALUES ($1, $2, $3, $4, $5, $6)
+        """,
+        [(ecg_id, position, *lead) for position, lead in enumerate(leads)],
+    )
+
+
 class EcgRepository:
     def __init__(self, database: Database) -> None:
         self._database = database
 
     async def add(self, upload: Upload, owner_id: UUID) -> None:
         """Insert the ECG (status 'processing') and its leads; EcgExistsError if the id is taken."""
+        leads = [
+            (lead.name, lead.number_of_samples, lead.gain, lead.baseline) for lead in upload.leads
+        ]
         async with self._database.transaction() as connection:
-            inserted = await connection.fetchval(
-                """
-                INSERT INTO ecgs (id, date, sampling_rate, status, owner_id)
-                VALUES ($1, $2, $3, 'processing', $4)
-                ON CONFLICT (id) DO NOTHING
-                RETURNING id
-                """,
+            await insert_ecg(
+                connection,
                 upload.id,
                 upload.date,
                 upload.sampling_rate,
+                "processing",
                 owner_id,
-            )
-            if inserted is None:
-                raise EcgExistsError(upload.id)
-            await connection.executemany(
-                """
-                INSERT INTO ecg_leads (ecg_id, position, name, number_of_samples, gain, baseline)
-                VALUES ($1, $2, $3, $4, $5, $6)
-                """,
-                [
-                    (
-                        upload.id,
-                        position,
-                        lead.name,
-                        lead.number_of_samples,
-                        lead.gain,
-                        lead.baseline,
-                    )
-                    for position, lead in enumerate(upload.leads)
-                ],
+                leads,
             )
 
     async def remove(self, ecg_id: UUID) -> None:

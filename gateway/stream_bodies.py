@@ -23,11 +23,9 @@ from uuid import UUID, uuid4
 import numpy as np
 from numpy.typing import NDArray
 
-from gateway import fields
 from gateway.errors import describe
-from gateway.fields import Findings, check_fields, lead_name, positive_number
+from gateway.fields import Findings, check_fields, ecg_header, lead_name
 from gateway.signals import SignalError, to_signal
-from gateway.uploads import MAX_SAMPLING_RATE
 
 OPENING_FIELDS: Final = ("id", "date", "sampling_rate", "leads")
 CHUNK_FIELDS: Final = ("seq", "signal")
@@ -58,11 +56,7 @@ def validate_opening(
 ) -> StreamOpening:
     found = Findings()
     check_fields(document, "", OPENING_FIELDS, found)
-    ecg_id = fields.ecg_id(document.get("id"), found)
-    date = fields.date(document.get("date"), found)
-    sampling_rate = positive_number(
-        document.get("sampling_rate"), "sampling_rate", found, MAX_SAMPLING_RATE
-    )
+    ecg_id, date, sampling_rate = ecg_header(document, found)
     leads = _lead_names(document.get("leads"), found)
     found.raise_if_any()
     assert date is not None

@@ -14,7 +14,8 @@ from datetime import datetime
 from uuid import UUID
 
 from gateway.database import Database
-from gateway.errors import EcgExistsError, NotAStreamError
+from gateway.errors import NotAStreamError
+from gateway.repository import LeadRow, insert_ecg
 from gateway.stream_bodies import StreamOpening
 
 
@@ -36,27 +37,16 @@ class StreamRepository:
     async def open(self, opening: StreamOpening, owner_id: UUID) -> None:
         """Insert the ECG ('receiving'), its leads (0 samples so far) and the stream;
         EcgExistsError if the id is taken."""
+        leads: list[LeadRow] = [(name, 0, None, None) for name in opening.leads]
         async with self._database.transaction() as connection:
-            inserted = await connection.fetchval(
-                """
-                INSERT INTO ecgs (id, date, sampling_rate, status, owner_id)
-                VALUES ($1, $2, $3, 'receiving', $4)
-                ON CONFLICT (id) DO NOTHING
-                RETURNING id
-                """,
+            await insert_ecg(
+                connection,
                 opening.id,
                 opening.date,
                 opening.sampling_rate,
+                "receiving",
                 owner_id,
-            )
-            if inserted is None:
-                raise EcgExistsError(opening.id)
-            await connection.executemany(
-                """
-                INSERT INTO ecg_leads (ecg_id, position, name, number_of_samples)
-                VALUES ($1, $2, $3, 0)
-                """,
-                [(opening.id, position, name) for position, name in enumerate(opening.leads)],
+                leads,
             )
             await connection.execute("INSERT INTO ecg_streams (ecg_id) VALUES ($1)", opening.id)
 

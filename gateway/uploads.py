@@ -29,15 +29,13 @@ from uuid import UUID, uuid4
 import numpy as np
 from numpy.typing import NDArray
 
-from gateway import fields
 from gateway.errors import MalformedBodyError, describe
-from gateway.fields import Findings, check_fields, lead_name, positive_number
+from gateway.fields import Findings, check_fields, ecg_header, lead_name, positive_number
 from gateway.signals import INT32_RANGE, SignalError, to_signal
 from schemas.codec import INT32_MAX, INT32_MIN
 
 UPLOAD_FIELDS: Final = ("id", "date", "sampling_rate", "leads")
 LEAD_FIELDS: Final = ("name", "number_of_samples", "signal", "gain", "baseline")
-MAX_SAMPLING_RATE: Final = 100_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,11 +75,7 @@ def decode_json(body: bytes | bytearray) -> dict[str, Any]:
 def validate_upload(document: Mapping[str, Any], new_id: Callable[[], UUID] = uuid4) -> Upload:
     found = Findings()
     check_fields(document, "", UPLOAD_FIELDS, found)
-    ecg_id = fields.ecg_id(document.get("id"), found)
-    date = fields.date(document.get("date"), found)
-    sampling_rate = positive_number(
-        document.get("sampling_rate"), "sampling_rate", found, MAX_SAMPLING_RATE
-    )
+    ecg_id, date, sampling_rate = ecg_header(document, found)
     leads = _leads(document.get("leads"), found)
     found.raise_if_any()
     assert date is not None
