@@ -24,8 +24,11 @@ PYTHON := .venv/bin/python
 ECG_PYTHON ?= $(shell /usr/bin/python3 -c 'import sys; print(sys.executable if (3, 11) <= sys.version_info[:2] < (3, 14) else "")' 2>/dev/null)
 RUN_DIR ?= .run
 PYTEST_ARGS ?=
+DEVICES ?= 50
+SECONDS ?= 120
+TRANSPORT ?= http
 
-.PHONY: help venv up down admin test lint fmt typecheck compose-cli bench-upload bench-login bench-analysis eval
+.PHONY: help venv up down admin test lint fmt typecheck compose-cli bench-upload bench-login bench-stream bench-analysis eval
 
 help:
 	@echo "make up         start the pipeline locally; prints the gateway URL"
@@ -37,6 +40,9 @@ help:
 	@echo "make fmt        ruff check --fix and ruff format"
 	@echo "make typecheck  mypy --strict"
 	@echo "make bench-upload  time uploads of MIT-BIH record 100 through the running stack (after make up)"
+	@echo "make bench-stream  DEVICES (50) devices stream SECONDS (120) s of record 100 at real time"
+	@echo "                   through the running stack: samples/s, ack and window latency, no loss"
+	@echo "                   TRANSPORT=ws: over one WebSocket per device instead of HTTP requests"
 	@echo "make bench-login   time logins (success, wrong password, unknown email) through the running stack"
 	@echo "make bench-analysis  samples/s of the per-window analysis on one core beside NeuroKit2, and its state size"
 	@echo "make eval       QRS detector Se/+P on the MIT-BIH records (5 rates, 10-s chunks) beside NeuroKit2"
@@ -86,6 +92,9 @@ test: lint typecheck compose-cli
 
 bench-upload: venv
 	@set -a && . "$(RUN_DIR)/env" && set +a && $(PYTHON) -m bench.upload --runs 5
+
+bench-stream: venv
+	@set -a && . "$(RUN_DIR)/env" && set +a && $(PYTHON) -m bench.stream --devices $(DEVICES) --seconds $(SECONDS) --transport $(TRANSPORT)
 
 bench-login: venv
 	@set -a && . "$(RUN_DIR)/env" && set +a && $(PYTHON) -m bench.login --runs 50

@@ -18,6 +18,7 @@ from gateway.lifespan import lifespan
 from gateway.passwords import Passwords
 from gateway.problems import exception_handlers
 from gateway.settings import Settings
+from gateway.stream_socket import StreamSocket
 from gateway.tokens import Tokens
 
 
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *AuthEndpoints(authenticator).routes,
             *EcgEndpoints(settings, authenticator).routes,
             *IngestEndpoints(settings, authenticator, tokens).routes,
+            *StreamSocket(settings, authenticator).routes,
             *AnalysisEndpoints(authenticator).routes,
             *health.routes,
         ],

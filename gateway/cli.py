@@ -17,6 +17,10 @@ There is no default admin and no default password.
 ``--from-beginning``, until ``--max-messages`` are printed, none was for
 ``--timeout`` seconds, or Ctrl-C. Kafka is ``--bootstrap``, by default
 ``ECG_KAFKA_BOOTSTRAP``; see ``gateway.tail``.
+
+``ecg simulate RECORD --email E [--devices N] [--speed K|max] ...`` streams a WFDB
+record through the gateway as N devices and reports samples/s, latencies and whether
+every sample arrived; see ``gateway.simulate``.
 """
 
 from __future__ import annotations
@@ -27,11 +31,12 @@ import getpass
 import logging
 import sys
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TextIO
 
 import asyncpg
 
+from gateway import simulate
 from gateway.audit import AuditEvent, AuditLog
 from gateway.credentials import email_problem, password_problem
 from gateway.database import Database
@@ -102,11 +107,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--from-beginning", action="store_true", help="start at the oldest events, not at new ones"
     )
     follow.add_argument(
-        "--max-messages", type=_positive(int), metavar="N", help="stop after N events"
+        "--max-messages", type=simulate.positive(int), metavar="N", help="stop after N events"
     )
     follow.add_argument(
         "--timeout",
-        type=_positive(float),
+        type=simulate.positive(float),
         metavar="SECONDS",
         help="stop after SECONDS without an event",
     )
@@ -120,9 +125,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="PREFIX",
         help="the topic-name prefix of the pipeline to read (its ECG_TOPIC_NAMESPACE)",
     )
+    simulate.add_arguments(
+        commands.add_parser(
+            "simulate",
+            help="stream a WFDB record through the gateway as N devices and time it",
+            description=simulate.DESCRIPTION,
+        )
+    )
     args = parser.parse_args(argv)
     if args.command == "tail":
         return _tail(args)
+    if args.command == "simulate":
+        return simulate.run(args, sys.stdin, sys.stdout, sys.stderr)
     return _create_admin(args)
 
 
@@ -183,16 +197,3 @@ def _os_user() -> str:
         return getpass.getuser()
     except OSError:
         return "unknown"
-
-
-def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
-        return value
-
-    return parse

@@ -5,6 +5,16 @@ audit row whatever their outcome. An ECG belongs to its uploader: the lookup ask
 PostgreSQL for the id *and* the owner, so another user's ECG is the same 404, with
 the same body, as an id that does not exist.
 
+The lookup shows the analysis so far. While a stream is open (``status``
+``receiving``) or the pipeline works (``processing``), ``windows.count`` is the number
+of windows stored so far (``windows.href`` serves them) and ``summary`` is null until
+the first window closes, then the totals over the windows closed so far with
+``"final": false`` (its ``n_windows`` of them; the leads' ``zero_crossings`` are those
+of these windows, while ``number_of_samples`` counts every sample received). It
+changes as windows close and becomes the final summary, ``"final": true``, with
+``status`` ``done`` once the final summary and all its windows are stored. A stream the
+pipeline gave up on stays ``incomplete``.
+
 Past authentication, everything about the request is checked before Kafka or
 PostgreSQL is touched.
 Bodies of ``OFFLOAD_BYTES`` or more are parsed and validated in a worker thread.
@@ -141,7 +151,8 @@ def render(ecg: StoredEcg) -> dict[str, Any]:
 
 
 def summary(stored: Any) -> Any:
-    """The ECG summary without what the lookup shows at its top level."""
+    """The ECG summary (so far, or final: its ``final`` says which) without what the
+    lookup shows at its top level."""
     if stored is None:
         return None
     return {key: value for key, value in stored.items() if key not in SHOWN_ABOVE}

@@ -41,6 +41,17 @@ class BodyTooLargeError(GatewayError):
         self.limit = limit
 
 
+class UnsupportedMediaTypeError(GatewayError):
+    """The body comes as a media type (``Content-Type``) that this endpoint does not read."""
+
+    def __init__(self, media_type: str, accepted: Sequence[str]) -> None:
+        super().__init__(
+            f"Content-Type {media_type[:60]!r} is not accepted here; "
+            f"send the body as {' or '.join(accepted)}"
+        )
+        self.accepted = tuple(accepted)
+
+
 class InvalidInputError(GatewayError):
     """The request is well-formed JSON but breaks the rules; lists every problem found."""
 
@@ -97,8 +108,14 @@ class ChunkGapError(StreamConflictError):
 
 
 class StreamEndedError(StreamConflictError):
-    def __init__(self, ecg_id: object) -> None:
-        super().__init__(f"the stream of ECG {ecg_id} has ended; it takes no more chunks")
+    def __init__(self, ecg_id: object, *, timed_out: bool = False) -> None:
+        why = (
+            "was closed by the pipeline after a silence longer than its idle timeout "
+            "(status 'incomplete')"
+            if timed_out
+            else "has ended"
+        )
+        super().__init__(f"the stream of ECG {ecg_id} {why}; it takes no more chunks")
 
 
 class NotAStreamError(StreamConflictError):
@@ -163,6 +180,16 @@ class KafkaUnavailableError(ServiceUnavailableError):
 
 class DatabaseUnavailableError(ServiceUnavailableError):
     pass
+
+
+class StreamBusyError(ServiceUnavailableError):
+    """Another request is writing to the same stream (waiting for Kafka's ack)."""
+
+    def __init__(self, ecg_id: object) -> None:
+        super().__init__(
+            f"another request is still writing to the stream of ECG {ecg_id}; "
+            "retry once it has been answered"
+        )
 
 
 class UnhealthyError(ServiceUnavailableError):

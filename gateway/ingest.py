@@ -10,10 +10,18 @@ The opening and the end leave an audit row whatever their outcome (the end's is 
 after Kafka has the final chunk, so a lost row does not turn the 202 into a 503); single
 chunks do not: one row per chunk would make the log grow with the samples, not with the
 accesses. The rules of the chunks and the end are in ``gateway.streaming``.
+
+A chunk comes as JSON or, for small devices, as bytes (``application/octet-stream``, the
+format of ``gateway.stream_bodies``), told apart by its ``Content-Type``; a request
+without one is read as JSON, as before binary chunks existed, so that existing clients
+keep working. Any other media type is a 415, checked after the token and before the body
+is read.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Final
 from uuid import UUID
 
@@ -26,12 +34,25 @@ from gateway.authentication import FORBIDDEN, Authenticator, bearer_token
 from gateway.body import read_body
 from gateway.chunks import samples_per_chunk
 from gateway.credentials import Role
-from gateway.errors import EcgNotFoundError, FieldError, ForbiddenError, InvalidInputError, describe
+from gateway.errors import (
+    EcgNotFoundError,
+    FieldError,
+    ForbiddenError,
+    InvalidInputError,
+    UnsupportedMediaTypeError,
+    describe,
+)
 from gateway.fields import parse_uuid
 from gateway.lifespan import State
 from gateway.settings import Settings
-from gateway.stream_bodies import validate_chunk, validate_opening
-from gateway.stream_repository import StoredStream
+from gateway.stream_bodies import (
+    BINARY_HEADER,
+    StreamChunk,
+    parse_binary_chunk,
+    validate_chunk,
+    validate_opening,
+)
+from gateway.stream_repository import StoredStream, StreamRepository
 from gateway.streaming import accept_chunk, end_stream
 from gateway.tokens import Claims, IngestClaims, Tokens
 from gateway.uploads import decode_json
@@ -40,6 +61,9 @@ MAX_OPENING_BYTES: Final = 16 * 1024
 # A chunk's samples fit in ECG_CHUNK_BYTES at 4 bytes each; as JSON they take at most 12
 # bytes each (sign, 10 digits, comma), and the rest leaves room for whitespace.
 JSON_BYTES_PER_CHUNK_BYTE: Final = 8
+JSON: Final = "application/json"
+BINARY: Final = "application/octet-stream"
+CHUNK_MEDIA_TYPES: Final = (JSON, BINARY)
 NO_STORE: Final = {"Cache-Control": "no-store"}
 
 
@@ -79,13 +103,24 @@ class IngestEndpoints:
     async def chunk(self, request: Request[State]) -> Response:
         claims = self._authenticator.verify_stream(bearer_token(request))
         ecg_id, owner = await self._writer(request, claims)
-        limit = JSON_BYTES_PER_CHUNK_BYTE * self._settings.chunk_bytes
-        document = decode_json(await read_body(request, limit))
+        read = await self._chunk_reader(request)
         stream = await self._stream(request, ecg_id, owner)
         max_samples = samples_per_chunk(len(stream.leads), 4, self._settings.chunk_bytes)
-        chunk = validate_chunk(document, stream.leads, max_samples)
+        chunk = read(stream.leads, max_samples)
         await accept_chunk(stream, chunk, request.state["streams"], request.state["publisher"])
         return JSONResponse({"seq": chunk.seq}, status_code=202)
+
+    async def _chunk_reader(
+        self, request: Request[State]
+    ) -> Callable[[Sequence[str], int], StreamChunk]:
+        """Read the body by its media type; what it gives still needs the stream's leads
+        and chunk size, which are looked up after the body has been read."""
+        chunk_bytes = self._settings.chunk_bytes
+        if chunk_media_type(request.headers.get("content-type")) == BINARY:
+            body = await read_body(request, binary_chunk_limit(chunk_bytes))
+            return partial(parse_binary_chunk, body)
+        body = await read_body(request, JSON_BYTES_PER_CHUNK_BYTE * chunk_bytes)
+        return partial(validate_chunk, decode_json(body))
 
     async def end(self, request: Request[State]) -> Response:
         claims = self._authenticator.verify_stream(bearer_token(request))
@@ -99,35 +134,65 @@ class IngestEndpoints:
     async def _writer(
         self, request: Request[State], claims: Claims | IngestClaims, trail: Trail | None = None
     ) -> tuple[UUID, UUID]:
-        """The ECG id of the path and its owner, for a caller who may write to its
-        stream: the stream's own ingest token, or a user's live access token."""
-        role: Role = "user"
-        if isinstance(claims, IngestClaims):
-            owner = claims.owner_id
-        else:
-            principal = await self._authenticator.principal(request, claims)
-            owner, role = principal.user_id, principal.role
-        text = request.path_params["ecg_id"]
-        ecg_id = parse_uuid(text)
-        if trail is not None:
-            trail.actor_id = owner
-            trail.object_id = None if ecg_id is None else str(ecg_id)
-        if role != "user":
-            raise ForbiddenError(FORBIDDEN[role])
-        if ecg_id is None:
-            raise InvalidInputError(
-                [FieldError("ecg_id", f"expected a UUID in the path, got {describe(text)}")]
-            )
-        if isinstance(claims, IngestClaims) and claims.ecg_id != ecg_id:
-            raise ForbiddenError(
-                f"this ingest token is for the stream of ECG {claims.ecg_id}; "
-                f"it cannot send to ECG {ecg_id}"
-            )
-        return ecg_id, owner
+        return await stream_writer(self._authenticator, request, claims, trail)
 
     @staticmethod
     async def _stream(request: Request[State], ecg_id: UUID, owner: UUID) -> StoredStream:
-        stream = await request.state["streams"].get(ecg_id, owner)
-        if stream is None:
-            raise EcgNotFoundError(ecg_id)
-        return stream
+        return await owned_stream(request.state["streams"], ecg_id, owner)
+
+
+async def stream_writer(
+    authenticator: Authenticator,
+    request: Request[State],
+    claims: Claims | IngestClaims,
+    trail: Trail | None = None,
+) -> tuple[UUID, UUID]:
+    """The ECG id of the path and its owner, for a caller who may write to its
+    stream: the stream's own ingest token, or a user's live access token."""
+    role: Role = "user"
+    if isinstance(claims, IngestClaims):
+        owner = claims.owner_id
+    else:
+        principal = await authenticator.principal(request, claims)
+        owner, role = principal.user_id, principal.role
+    text = request.path_params["ecg_id"]
+    ecg_id = parse_uuid(text)
+    if trail is not None:
+        trail.actor_id = owner
+        trail.object_id = None if ecg_id is None else str(ecg_id)
+    if role != "user":
+        raise ForbiddenError(FORBIDDEN[role])
+    if ecg_id is None:
+        raise InvalidInputError(
+            [FieldError("ecg_id", f"expected a UUID in the path, got {describe(text)}")]
+        )
+    if isinstance(claims, IngestClaims) and claims.ecg_id != ecg_id:
+        raise ForbiddenError(
+            f"this ingest token is for the stream of ECG {claims.ecg_id}; "
+            f"it cannot send to ECG {ecg_id}"
+        )
+    return ecg_id, owner
+
+
+async def owned_stream(streams: StreamRepository, ecg_id: UUID, owner: UUID) -> StoredStream:
+    """The stream of ``ecg_id`` if ``owner`` owns it; another user's is an unknown id."""
+    stream = await streams.get(ecg_id, owner)
+    if stream is None:
+        raise EcgNotFoundError(ecg_id)
+    return stream
+
+
+def chunk_media_type(content_type: str | None) -> str:
+    """``application/json`` or ``application/octet-stream`` from a ``Content-Type``
+    (parameters such as ``charset`` ignored); none at all means JSON."""
+    media_type = (content_type or JSON).partition(";")[0].strip().lower()
+    if media_type not in CHUNK_MEDIA_TYPES:
+        raise UnsupportedMediaTypeError(media_type, CHUNK_MEDIA_TYPES)
+    return media_type
+
+
+def binary_chunk_limit(chunk_bytes: int) -> int:
+    """The most bytes a binary chunk can take: its header and ``max_samples`` of every
+    lead at 4 bytes, which ``samples_per_chunk`` keeps within ``chunk_bytes`` (1 KiB at
+    least, more than 4 bytes for each of the lead names that a stream can have)."""
+    return BINARY_HEADER.size + chunk_bytes

@@ -38,6 +38,7 @@ from gateway.errors import (
     TooManyAttemptsError,
     UnauthenticatedError,
     UnhealthyError,
+    UnsupportedMediaTypeError,
 )
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,9 @@ PROBLEM_TYPES: dict[type[GatewayError], ProblemType] = {
         400, "/problems/malformed-body", "The body is not a JSON object"
     ),
     BodyTooLargeError: ProblemType(413, "/problems/body-too-large", "The body is too large"),
+    UnsupportedMediaTypeError: ProblemType(
+        415, "/problems/unsupported-media-type", "The body's media type is not accepted"
+    ),
     InvalidInputError: ProblemType(
         422, "/problems/invalid-input", "The request has invalid fields"
     ),
@@ -126,6 +130,8 @@ def problem_for(error: GatewayError, retry_after_seconds: int) -> ProblemRespons
         headers["Retry-After"] = str(error.retry_after_seconds)
     elif isinstance(error, UnauthenticatedError):
         headers["WWW-Authenticate"] = www_authenticate(error)
+    elif isinstance(error, UnsupportedMediaTypeError):
+        headers["Accept-Post"] = ", ".join(error.accepted)  # RFC 9110 section 15.5.16
     return problem(
         kind.status,
         str(error),

@@ -11,6 +11,20 @@ uploads get 503 with ``Retry-After`` and ``/healthz`` reports 503, so the proces
 never crash-loops and never looks healthy while it cannot publish. Once
 connected, aiokafka reconnects by itself; an upload that Kafka does not
 acknowledge within ``publish_timeout_seconds`` is answered 503.
+
+Backpressure (``Backpressure``): a send is refused at once, with 503 and Retry-After,
+instead of waiting out the timeout, while
+
+- the broker is not acknowledging: after a send timed out or failed, one send every
+  ``retry_after_seconds`` goes through as a probe and the others are refused until a
+  send is acknowledged again. The producer keeps whatever it had queued (an idempotent
+  aiokafka producer never drops a batch), so a refused chunk may still reach Kafka
+  later; the windows agent drops such copies by their seq. Without this, every
+  request of every device would hold a connection and, for a stream, its row lock for
+  the whole timeout;
+- the producer is saturated: more than ``kafka_max_pending_bytes`` of messages are
+  waiting for their acknowledgement (aiokafka's queue has no bound of its own). One
+  send is always admitted when nothing is pending, however large.
 """
 
 from __future__ import annotations
@@ -18,7 +32,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -28,7 +43,7 @@ from aiokafka.errors import KafkaError
 
 from gateway.chunks import Chunk, sample_width, samples_per_chunk, split_into_chunks
 from gateway.errors import KafkaUnavailableError
-from gateway.settings import Settings
+from gateway.settings import MIB, Settings
 from gateway.uploads import Upload
 from schemas.codec import Schema, encode, encode_samples
 
@@ -75,11 +90,61 @@ def encode_chunk(
     return encode(Schema.SAMPLE_CHUNK, record)
 
 
+class Backpressure:
+    """Which sends to refuse at once (see the module's docstring). Not thread-safe:
+    one event loop's bookkeeping."""
+
+    def __init__(
+        self,
+        max_pending_bytes: int,
+        probe_interval: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._max_pending_bytes = max_pending_bytes
+        self._probe_interval = probe_interval
+        self._clock = clock
+        self.pending_bytes = 0
+        self._failed_at: float | None = None  # the last failure while not acknowledging
+        self._probing = False
+
+    @contextlib.contextmanager
+    def admit(self, size: int) -> Iterator[None]:
+        """Hold ``size`` bytes as pending for the block, or raise KafkaUnavailableError;
+        the block's outcome says whether the broker acknowledges."""
+        if self.pending_bytes and self.pending_bytes + size > self._max_pending_bytes:
+            raise KafkaUnavailableError(
+                f"{self.pending_bytes // MIB} MiB of samples are waiting for the message "
+                "broker's acknowledgement, as many as this gateway holds; retry later"
+            )
+        probe = False
+        if self._failed_at is not None:
+            if self._probing or self._clock() - self._failed_at < self._probe_interval:
+                raise KafkaUnavailableError(
+                    "the message broker is not acknowledging samples at the moment; retry later"
+                )
+            probe = self._probing = True
+        self.pending_bytes += size
+        try:
+            yield
+        except KafkaUnavailableError:
+            self._failed_at = self._clock()
+            raise
+        else:
+            self._failed_at = None
+        finally:
+            self.pending_bytes -= size
+            if probe:
+                self._probing = False
+
+
 class SamplePublisher:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._producer: Any = None
         self._connecting: asyncio.Task[None] | None = None
+        self._backpressure = Backpressure(
+            settings.kafka_max_pending_bytes, settings.retry_after_seconds
+        )
 
     @property
     def connected(self) -> bool:
@@ -116,7 +181,10 @@ class SamplePublisher:
     async def send(self, ecg_id: UUID, messages: Sequence[bytes]) -> None:
         """Send the ECG's encoded chunks, in order, and wait until Kafka acknowledged all."""
         producer = self._require_producer()
-        key = message_key(ecg_id)
+        with self._backpressure.admit(sum(len(message) for message in messages)):
+            await self._send(producer, message_key(ecg_id), messages)
+
+    async def _send(self, producer: Any, key: bytes, messages: Sequence[bytes]) -> None:
         timeout = self._settings.publish_timeout_seconds
         try:
             async with asyncio.timeout(timeout):

@@ -1,8 +1,10 @@
 """The ECG tables in PostgreSQL (see migrations/0001_create_ecgs.sql).
 
-An ECG is ``done`` once its summary *and* every window that the summary counts are
-stored: the sink reads windows and summaries from two topics, so either may land
-first.
+An ECG is ``done`` once its *final* summary and every window that the summary counts
+are stored: the sink reads windows and summaries from two topics, so either may land
+first. Until then its summary, if any, is a provisional one over the windows closed so
+far (``final`` false; migrations/0006_provisional_summaries.sql). An ECG that the
+pipeline gave up on stays ``incomplete`` even when a final summary arrives later.
 
 Every ECG has an owner (migrations/0003_accounts.sql): the lookup filters by owner in
 SQL, so someone else's ECG and an unknown id take the same path and give the same
@@ -20,9 +22,12 @@ from gateway.database import Connection, Database
 from gateway.errors import EcgExistsError
 from gateway.uploads import Upload
 
-# An ECG is 'done' once its summary and every window the summary counts are stored:
-# windows and summaries arrive on different topics, in no fixed order.
-STATUS = "CASE WHEN s.n_windows <= counted.count THEN 'done' ELSE e.status END AS status"
+# An ECG is 'done' once its final summary and every window the summary counts are
+# stored: windows and summaries arrive on different topics, in no fixed order. A
+# provisional summary leaves the status as the gateway set it ('receiving',
+# 'processing'), and an 'incomplete' ECG stays so whatever arrives.
+STATUS = """CASE WHEN e.status <> 'incomplete' AND s.final AND s.n_windows <= counted.count
+                 THEN 'done' ELSE e.status END AS status"""
 OWNED_ECG = """FROM ecgs e LEFT JOIN ecg_summaries s ON s.ecg_id = e.id,
                      LATERAL (SELECT count(*) FROM ecg_windows WHERE ecg_id = e.id) AS counted
                 WHERE e.id = $1 AND e.owner_id = $2"""
@@ -134,7 +139,7 @@ class EcgRepository:
         ):
             row = await connection.fetchrow(
                 f"""
-                SELECT e.id, e.date, e.sampling_rate, s.result AS summary,
+                SELECT e.id, e.date, e.sampling_rate, s.result AS summary, s.final,
                        counted.count AS window_count,
                        {STATUS}
                 {OWNED_ECG}
@@ -160,7 +165,7 @@ class EcgRepository:
                 StoredLead(**dict(lead), zero_crossings=_summary_count(row["summary"], position))
                 for position, lead in enumerate(leads)
             ),
-            summary=row["summary"],
+            summary=_with_final(row["summary"], row["final"]),
             window_count=row["window_count"],
         )
 
@@ -218,8 +223,17 @@ async def _owns(connection: Connection, ecg_id: UUID, owner_id: UUID) -> bool:
     return found is not None
 
 
+def _with_final(summary: Any, final: bool | None) -> Any:
+    """The stored summary with its ``final`` flag from its column, which also covers
+    summaries stored before the flag was in the record (all final)."""
+    if summary is None:
+        return None
+    return {**summary, "final": final}
+
+
 def _summary_count(summary: Any, position: int) -> int | None:
-    """A lead's zero crossings from the ECG summary; None until it has arrived."""
+    """A lead's zero crossings from the ECG summary (so far, while it is provisional);
+    None until the first one has arrived."""
     if summary is None:
         return None
     count: int = summary["leads"][position]["zero_crossings"]

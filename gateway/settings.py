@@ -12,6 +12,8 @@ This is the only module that reads ``os.environ``. Everything else receives a
 - ``ECG_CHUNK_BYTES``: raw sample bytes per Kafka message, default 256 KiB.
 - ``ECG_PUBLISH_TIMEOUT_SECONDS``: how long an upload waits for Kafka to acknowledge
   every chunk, default 10.
+- ``ECG_KAFKA_MAX_PENDING_BYTES``: bytes of messages that may wait for Kafka's
+  acknowledgement before uploads and chunks are refused with 503, default 128 MiB.
 - ``ECG_JWT_SECRET``: the HS256 token-signing key, a secret (never in reprs or logs): at
   least 32 bytes from a random source, e.g. ``python -c "import secrets;
   print(secrets.token_urlsafe(48))"``. Outside development a missing, short, low-entropy
@@ -87,6 +89,9 @@ class Settings:
     retry_after_seconds: int = 5
     kafka_request_timeout_seconds: float = 10.0
     kafka_linger_ms: int = 5
+    # Bytes of messages that may wait for Kafka's acknowledgement before sends are
+    # refused with 503 (see gateway.publisher.Backpressure).
+    kafka_max_pending_bytes: int = 128 * MIB
     kafka_reconnect_max_seconds: float = 30.0
     database_pool_size: int = 10
     database_timeout_seconds: float = 5.0
@@ -115,6 +120,8 @@ class Settings:
             raise SettingsError(f"ECG_CHUNK_BYTES must be between {KIB} and {MAX_CHUNK_BYTES}")
         if not self.publish_timeout_seconds > 0:
             raise SettingsError("ECG_PUBLISH_TIMEOUT_SECONDS must be positive")
+        if self.kafka_max_pending_bytes < MIB:
+            raise SettingsError("ECG_KAFKA_MAX_PENDING_BYTES must be at least 1 MiB (1048576)")
         self._check_tokens()
         if self.password_hash_concurrency < 1:
             raise SettingsError("ECG_PASSWORD_HASH_CONCURRENCY must be positive")
@@ -170,6 +177,9 @@ class Settings:
             chunk_bytes=_integer(source, "ECG_CHUNK_BYTES", defaults.chunk_bytes),
             publish_timeout_seconds=_number(
                 source, "ECG_PUBLISH_TIMEOUT_SECONDS", defaults.publish_timeout_seconds
+            ),
+            kafka_max_pending_bytes=_integer(
+                source, "ECG_KAFKA_MAX_PENDING_BYTES", defaults.kafka_max_pending_bytes
             ),
             jwt_secret=source.get("ECG_JWT_SECRET", "").strip(),
             jwt_issuer=source.get("ECG_JWT_ISSUER", "").strip() or defaults.jwt_issuer,

@@ -1,20 +1,30 @@
 """Open streams in PostgreSQL (migrations/0005_streams.sql): the ECG row, its leads and
 the stream's position (``next_seq``, ``next_sample``).
 
-Only the gateway writes these rows. A chunk moves the position with one conditional
-statement (``WHERE next_seq = <its seq>``) after Kafka acknowledged it, so that of two
-requests carrying the same chunk at once, only one moves it; both have published the
-same chunk, and the windows agent drops the later copy by its seq.
+One request writes to a stream at a time: ``writing`` locks the stream's row
+(``SELECT ... FOR UPDATE``) for the whole of a chunk's or an end's request, publishing
+included, and the new position is committed only after Kafka acknowledged the message.
+So the position in PostgreSQL never runs ahead of Kafka, a copy of a chunk that waited
+for the lock finds it counted and is not published again, an end never takes the seq
+of a chunk still in flight, and the pipeline's idle timeout (``streams.idle``, which
+locks with ``SKIP LOCKED``) never closes a stream while a chunk is being written. The
+price is a pooled connection held for a Kafka round trip per chunk (milliseconds); a
+request that waits for the lock longer than ``LOCK_TIMEOUT`` is answered 503.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 from uuid import UUID
 
-from gateway.database import Database
-from gateway.errors import NotAStreamError
+import asyncpg
+
+from gateway.database import Connection, Database
+from gateway.errors import NotAStreamError, StreamBusyError
 from gateway.repository import LeadRow, insert_ecg
 from gateway.stream_bodies import StreamOpening
 
@@ -28,6 +38,57 @@ class StoredStream:
     next_seq: int
     next_sample: int
     ended: bool
+    timed_out: bool  # ended by the pipeline's idle timeout (streams.idle)
+
+
+LOCK_TIMEOUT: Final = "2s"  # how long a request waits for another one of its stream
+
+
+class StreamWriter:
+    """A stream's row, locked: where it stands, and the two ways it moves on. Both
+    change only the open transaction, which commits when ``writing``'s block ends."""
+
+    def __init__(self, connection: Connection, ecg_id: UUID, row: asyncpg.Record) -> None:
+        self._connection = connection
+        self.ecg_id = ecg_id
+        self.next_seq: int = row["next_seq"]
+        self.next_sample: int = row["next_sample"]
+        self.ended: bool = row["ended"]
+        self.timed_out: bool = row["timed_out"]
+
+    async def advance(self, samples: int) -> None:
+        """Count the chunk at ``next_seq``, of ``samples`` per lead, in."""
+        await self._connection.execute(
+            """
+            WITH advanced AS (
+                UPDATE ecg_streams
+                SET next_seq = next_seq + 1, next_sample = next_sample + $2,
+                    last_chunk_at = now()
+                WHERE ecg_id = $1
+                RETURNING ecg_id
+            )
+            UPDATE ecg_leads l SET number_of_samples = l.number_of_samples + $2
+            FROM advanced a WHERE l.ecg_id = a.ecg_id
+            """,
+            self.ecg_id,
+            samples,
+        )
+
+    async def end(self) -> None:
+        """Mark the stream ended by its final chunk at ``next_seq``, and its ECG
+        'processing'."""
+        await self._connection.execute(
+            """
+            WITH ended AS (
+                UPDATE ecg_streams SET next_seq = next_seq + 1, ended_at = now()
+                WHERE ecg_id = $1
+                RETURNING ecg_id
+            )
+            UPDATE ecgs e SET status = 'processing', updated_at = now()
+            FROM ended WHERE e.id = ended.ecg_id
+            """,
+            self.ecg_id,
+        )
 
 
 class StreamRepository:
@@ -58,6 +119,7 @@ class StreamRepository:
                 """
                 SELECT e.date, e.sampling_rate, s.ecg_id IS NOT NULL AS is_stream,
                        s.next_seq, s.next_sample, s.ended_at IS NOT NULL AS ended,
+                       e.status = 'incomplete' AS timed_out,
                        ARRAY(SELECT name FROM ecg_leads
                              WHERE ecg_id = e.id ORDER BY position) AS leads
                 FROM ecgs e LEFT JOIN ecg_streams s ON s.ecg_id = e.id
@@ -78,47 +140,29 @@ class StreamRepository:
             next_seq=row["next_seq"],
             next_sample=row["next_sample"],
             ended=row["ended"],
+            timed_out=row["timed_out"],
         )
 
-    async def advance(self, ecg_id: UUID, seq: int, samples: int) -> bool:
-        """Count chunk ``seq`` of ``samples`` per lead in, if it is still the next one;
-        False if another request did it first or the stream has ended."""
-        async with self._database.connection() as connection:
-            advanced = await connection.fetchval(
-                """
-                WITH advanced AS (
-                    UPDATE ecg_streams
-                    SET next_seq = next_seq + 1, next_sample = next_sample + $3,
-                        last_chunk_at = now()
-                    WHERE ecg_id = $1 AND next_seq = $2 AND ended_at IS NULL
-                    RETURNING ecg_id
+    @asynccontextmanager
+    async def writing(self, ecg_id: UUID) -> AsyncIterator[StreamWriter]:
+        """The stream's row, locked until the block ends; what the block changed
+        commits then, or rolls back if it raises. ``StreamBusyError`` when another
+        request holds the lock for longer than ``LOCK_TIMEOUT``."""
+        async with self._database.transaction() as connection:
+            await connection.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+            try:
+                row = await connection.fetchrow(
+                    """
+                    SELECT s.next_seq, s.next_sample, s.ended_at IS NOT NULL AS ended,
+                           e.status = 'incomplete' AS timed_out
+                    FROM ecg_streams s JOIN ecgs e ON e.id = s.ecg_id
+                    WHERE s.ecg_id = $1
+                    FOR UPDATE OF s
+                    """,
+                    ecg_id,
                 )
-                UPDATE ecg_leads l SET number_of_samples = l.number_of_samples + $3
-                FROM advanced a WHERE l.ecg_id = a.ecg_id
-                RETURNING true
-                """,
-                ecg_id,
-                seq,
-                samples,
-            )
-        return bool(advanced)
-
-    async def end(self, ecg_id: UUID, seq: int) -> bool:
-        """Mark the stream ended by its final chunk ``seq``, and its ECG 'processing';
-        False if the stream had moved on or ended already."""
-        async with self._database.connection() as connection:
-            ended = await connection.fetchval(
-                """
-                WITH ended AS (
-                    UPDATE ecg_streams SET next_seq = next_seq + 1, ended_at = now()
-                    WHERE ecg_id = $1 AND next_seq = $2 AND ended_at IS NULL
-                    RETURNING ecg_id
-                )
-                UPDATE ecgs e SET status = 'processing', updated_at = now()
-                FROM ended WHERE e.id = ended.ecg_id
-                RETURNING true
-                """,
-                ecg_id,
-                seq,
-            )
-        return bool(ended)
+            except asyncpg.LockNotAvailableError as exc:
+                raise StreamBusyError(ecg_id) from exc
+            # The caller found the stream a moment ago; a stream goes only with its ECG.
+            assert row is not None, f"the stream of ECG {ecg_id} is gone"
+            yield StreamWriter(connection, ecg_id, row)

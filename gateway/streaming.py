@@ -1,23 +1,24 @@
 """A stream's chunks and its end: the rules that keep its effects exactly-once.
 
-The stream row holds ``next_seq``, the seq the next chunk must carry. A chunk
+Each request holds the stream's row locked while it decides, publishes and moves the
+position (``StreamRepository.writing``), so the requests of one stream take turns.
+The row holds ``next_seq``, the seq the next chunk must carry. A chunk
 
 - below it is a retry of one already acknowledged (its 202 was lost): answered again,
   not published again;
 - above it leaves a gap: refused with the seq to send first;
 - equal to it is published as one ``SampleChunk`` (``start_sample`` = ``next_sample``)
-  and, once Kafka acknowledged it, counted in with a conditional UPDATE (``WHERE
-  next_seq = seq``). Kafka unavailable: 503, and nothing moves, so the retry publishes.
+  and, once Kafka acknowledged it, counted in. Kafka unavailable: 503, and nothing
+  moves, so the retry publishes.
 
-Two requests with the same seq at once (a client retrying before its first attempt was
-answered) may both publish it; only one moves the row, and the windows agent, which
-applies each seq once (``streams.chunks.apply_chunk``), drops the other copy. The
-effects stay exactly-once, as for an upload retried after a lost answer.
+Only a commit lost after Kafka's ack publishes a chunk twice (the retry sends it
+again); the windows agent applies each seq once (``streams.chunks.apply_chunk``), so
+the effects stay exactly-once, as for an upload retried after a lost answer.
 
 The end publishes an empty chunk marked final at ``next_seq``; the agent then closes the
 last window and emits the summary. A repeated end answers the same seq and publishes
-nothing. A client ends its stream after the 202 of its last chunk: an end racing with a
-chunk still in flight takes the same seq, and the agent keeps whichever Kafka got first.
+nothing. A stream that the pipeline closed for its silence (``streams.idle``) takes
+neither chunks nor an end: 409, its status is 'incomplete'.
 """
 
 from __future__ import annotations
@@ -38,30 +39,32 @@ async def accept_chunk(
     publisher: SamplePublisher,
 ) -> None:
     """Return once ``chunk`` is in Kafka, now or by an earlier request."""
-    if stream.ended:
-        raise StreamEndedError(stream.ecg_id)
-    if chunk.seq < stream.next_seq:
-        return
-    if chunk.seq > stream.next_seq:
-        raise ChunkGapError(chunk.seq, stream.next_seq)
-    message = _message(stream, Chunk(chunk.seq, stream.next_sample, False, chunk.signals))
-    await publisher.send(stream.ecg_id, [message])
-    # False: a request with the same chunk counted it in first.
-    await streams.advance(stream.ecg_id, chunk.seq, chunk.number_of_samples)
+    async with streams.writing(stream.ecg_id) as position:
+        if position.ended:
+            raise StreamEndedError(stream.ecg_id, timed_out=position.timed_out)
+        if chunk.seq < position.next_seq:
+            return
+        if chunk.seq > position.next_seq:
+            raise ChunkGapError(chunk.seq, position.next_seq)
+        message = _message(stream, Chunk(chunk.seq, position.next_sample, False, chunk.signals))
+        await publisher.send(stream.ecg_id, [message])
+        await position.advance(chunk.number_of_samples)
 
 
 async def end_stream(
     stream: StoredStream, streams: StreamRepository, publisher: SamplePublisher
 ) -> int:
     """Publish the final chunk (once) and mark the stream ended; return its seq."""
-    if stream.ended:
-        return stream.next_seq - 1
-    empty = tuple(np.empty(0, dtype=np.int32) for _ in stream.leads)
-    final = Chunk(stream.next_seq, stream.next_sample, True, empty)
-    await publisher.send(stream.ecg_id, [_message(stream, final)])
-    # False: a concurrent end with the same final chunk marked it first.
-    await streams.end(stream.ecg_id, final.seq)
-    return final.seq
+    async with streams.writing(stream.ecg_id) as position:
+        if position.timed_out:
+            raise StreamEndedError(stream.ecg_id, timed_out=True)
+        if position.ended:
+            return position.next_seq - 1
+        empty = tuple(np.empty(0, dtype=np.int32) for _ in stream.leads)
+        final = Chunk(position.next_seq, position.next_sample, True, empty)
+        await publisher.send(stream.ecg_id, [_message(stream, final)])
+        await position.end()
+        return final.seq
 
 
 def _message(stream: StoredStream, chunk: Chunk) -> bytes:

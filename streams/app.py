@@ -1,9 +1,12 @@
 """The Faust application: topics, the per-ECG state table, and two agents.
 
 - ``windows`` reads sample chunks, keeps each ECG's bounded analysis state in a
-  changelogged table, and emits window results and, after the final chunk, the
-  ECG summary.
+  changelogged table, and emits window results; after a chunk that closed a window,
+  the summary so far (``final`` false); after the final chunk, the final summary.
 - ``sink`` reads both result topics and writes them to PostgreSQL in batches.
+
+and a timer on the group's leader that closes device streams silent for longer than
+``stream_idle_seconds`` (``streams.idle``).
 
 Delivery is at least once: a chunk seen again is recognised by its sequence
 number, and the sink's upserts make a repeated result harmless. What cannot be
@@ -14,10 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any, cast
 
 import asyncpg
 import faust
+from aiokafka.errors import KafkaError
 from faust.tables.table import Table
 from faust.types import EventT, StreamT
 
@@ -32,6 +37,7 @@ from streams.chunks import (
     apply_chunk,
     catch_up,
 )
+from streams.idle import IdleStreams
 from streams.settings import Settings
 from streams.sink import ResultStore
 
@@ -98,7 +104,8 @@ def create_app(settings: Settings) -> faust.App:
         await sent  # acknowledged before the offending message is
 
     async def emit(key: bytes, outcome: Outcome) -> None:
-        """Send an outcome's results and wait until Kafka has them."""
+        """Send an outcome's results and wait until Kafka has them: its windows, then its
+        summary (provisional or final), under the same key."""
         sent = [
             await windows_out.send(key=key, value=encode(Schema.WINDOW_RESULT, window))
             for window in outcome.windows
@@ -186,6 +193,27 @@ def create_app(settings: Settings) -> faust.App:
         finally:
             await store.close()
 
+    idle = IdleStreams(settings.database_url, settings.stream_idle_seconds)
+
+    async def send_samples(messages: Sequence[tuple[bytes, bytes]]) -> None:
+        sent = [await samples.send(key=key, value=value) for key, value in messages]
+        await asyncio.gather(*sent)
+
+    async def close_idle_streams() -> None:
+        try:
+            await idle.close_idle(send_samples)
+        except (OSError, TimeoutError, asyncpg.PostgresError, KafkaError) as exc:
+            # The next tick tries again; nothing was marked closed (see streams.idle).
+            log.warning(
+                "closing idle streams failed, retrying in %g s: %s",
+                settings.stream_idle_check_seconds,
+                exc,
+            )
+
+    # faust types its decorator's result as a bare Callable: registered by a call.
+    app.timer(settings.stream_idle_check_seconds, on_leader=True, name="idle-streams")(
+        close_idle_streams
+    )
     return app
 
 

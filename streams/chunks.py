@@ -4,6 +4,12 @@ This is the windows agent without Faust: it neutralises redelivered chunks by
 their sequence number, refuses gaps and inconsistent chunks, feeds the analysis
 core and turns its results into ``WindowResult`` and ``EcgSummary`` records.
 Everything here is pure, so it is tested without a broker.
+
+A chunk that closes at least one window but does not end the ECG also yields a
+provisional summary (``final`` false): the totals over the windows closed so far, for
+a live lookup. One per such chunk, not per chunk: most chunks of a device's stream
+close nothing, and the summary changes only when a window closes. The final chunk
+yields the final summary (``final`` true), which replaces any provisional one.
 """
 
 from __future__ import annotations
@@ -14,7 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.codec import DecodeError, decode_samples
-from streams.analysis.windows import AnalyserState, AnalysisConfig, feed, finish, start_analysis
+from streams.analysis.windows import (
+    AnalyserState,
+    AnalysisConfig,
+    feed,
+    finish,
+    start_analysis,
+    summary_so_far,
+)
 from streams.records import summary_record, window_record
 
 _STATE = struct.Struct("<BqBq")
@@ -66,6 +79,9 @@ class StreamState:
 
 @dataclass(frozen=True)
 class Outcome:
+    """What applying one chunk gives: the new state, the windows it closed and, when it
+    closed any or ended the ECG, the summary so far (provisional) or the final one."""
+
     state: StreamState
     windows: list[dict[str, Any]] = field(default_factory=list)
     summary: dict[str, Any] | None = None
@@ -86,6 +102,9 @@ def apply_chunk(
     """
     seq = chunk["seq"]
     if state is not None and (state.finished or seq < state.next_seq):
+        if _ends_after_a_late_chunk(state, chunk):
+            assert state.analyser is not None
+            return _finish(state.analyser, chunk, state.next_seq, offset)
         return Outcome(state=state, duplicate=True)
     expected = 0 if state is None else state.next_seq
     if seq != expected:
@@ -117,6 +136,8 @@ def apply_chunk(
         last, ecg = finish(analyser)
         closed += last
         summary = summary_record(chunk, names, ecg)
+    elif closed:
+        summary = summary_record(chunk, names, summary_so_far(analyser), final=False)
     windows = [window_record(chunk, names, window) for window in closed]
     # Once finished, only the marker is kept: later duplicates are recognised
     # without holding the analyser's state.
@@ -127,6 +148,32 @@ def apply_chunk(
         last_offset=offset,
     )
     return Outcome(state=new_state, windows=windows, summary=summary)
+
+
+def _ends_after_a_late_chunk(state: StreamState, chunk: dict[str, Any]) -> bool:
+    """Whether ``chunk`` is the empty final chunk of a stream whose last applied chunk
+    took the same seq: one the gateway answered 503 for (Kafka did not acknowledge it
+    in time), which the producer still delivered after the stream's end had been
+    published at that seq. The end must still end the ECG; the late chunk's samples
+    stay in its results. Nothing else gives an unfinished ECG a final chunk below its
+    next seq: an end is published once the stream's last chunk is acknowledged."""
+    return (
+        chunk["final"]
+        and not state.finished
+        and state.analyser is not None
+        and chunk["seq"] == state.next_seq - 1
+        and not any(chunk["samples"])
+    )
+
+
+def _finish(analyser: AnalyserState, chunk: dict[str, Any], next_seq: int, offset: int) -> Outcome:
+    names = [lead["name"] for lead in chunk["leads"]]
+    closed, ecg = finish(analyser)
+    return Outcome(
+        state=StreamState(next_seq=next_seq, finished=True, analyser=None, last_offset=offset),
+        windows=[window_record(chunk, names, window) for window in closed],
+        summary=summary_record(chunk, names, ecg),
+    )
 
 
 def _start(chunk: dict[str, Any], window_samples: Callable[[float | None], int]) -> AnalyserState:

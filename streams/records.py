@@ -24,7 +24,11 @@ def window_record(chunk: dict[str, Any], names: list[str], window: WindowResult)
     }
 
 
-def summary_record(chunk: dict[str, Any], names: list[str], ecg: EcgResult) -> dict[str, Any]:
+def summary_record(
+    chunk: dict[str, Any], names: list[str], ecg: EcgResult, *, final: bool = True
+) -> dict[str, Any]:
+    """``final`` is False for a summary of the windows closed so far, while the ECG is
+    still arriving; a later one (with more windows, or final) replaces it."""
     return {
         "ecg_id": chunk["ecg_id"],
         "date": chunk["date"],
@@ -32,6 +36,7 @@ def summary_record(chunk: dict[str, Any], names: list[str], ecg: EcgResult) -> d
         "n_windows": ecg.n_windows,
         "leads": [lead_record(name, lead) for name, lead in zip(names, ecg.leads, strict=True)],
         **rhythm_record(ecg.rhythm),
+        "final": final,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from collections.abc import Mapping
@@ -31,6 +32,10 @@ class Settings:
     # How far back (in messages of the partition) to look for an ECG's first
     # chunks when a later one arrives before them and nothing was applied yet.
     backfill_lookback: int = 100_000
+    # A stream that takes no chunk for this long is closed as 'incomplete' (streams.idle);
+    # the leader worker looks for such streams every stream_idle_check_seconds.
+    stream_idle_seconds: float = 300.0
+    stream_idle_check_seconds: float = 15.0
     sink_batch_size: int = 500
     sink_batch_seconds: float = 0.2
     data_dir: Path = Path(tempfile.gettempdir()) / "ecg-streams"
@@ -59,6 +64,14 @@ class Settings:
                 session_timeout_seconds=float(
                     env.get("ECG_STREAMS_SESSION_TIMEOUT_SECONDS", default.session_timeout_seconds)
                 ),
+                stream_idle_seconds=_positive(
+                    env.get("ECG_STREAM_IDLE_SECONDS", default.stream_idle_seconds),
+                    "ECG_STREAM_IDLE_SECONDS",
+                ),
+                stream_idle_check_seconds=_positive(
+                    env.get("ECG_STREAM_IDLE_CHECK_SECONDS", default.stream_idle_check_seconds),
+                    "ECG_STREAM_IDLE_CHECK_SECONDS",
+                ),
                 sink_batch_size=int(env.get("ECG_SINK_BATCH_SIZE", default.sink_batch_size)),
                 sink_batch_seconds=float(
                     env.get("ECG_SINK_BATCH_SECONDS", default.sink_batch_seconds)
@@ -78,3 +91,10 @@ class Settings:
         if sampling_rate is None:
             return self.window_samples_without_rate
         return max(1, round(self.window_seconds * sampling_rate))
+
+
+def _positive(text: str | float, name: str) -> float:
+    value = float(text)
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"{name} must be a number of seconds above 0, got {text!r}")
+    return value

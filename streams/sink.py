@@ -1,5 +1,7 @@
 """The result sink: window results and summaries into PostgreSQL, one batch per
 transaction, as upserts on natural keys so that redelivered events change nothing.
+An ECG's provisional summaries (the windows so far) and its final one share its row:
+a summary never replaces one of higher rank (``summary_rank``).
 
 While the database is unreachable the batch is retried with capped backoff and
 nothing is acknowledged, so the consumer stops pulling (backpressure) and no
@@ -40,12 +42,42 @@ SET start_sample = EXCLUDED.start_sample, end_sample = EXCLUDED.end_sample,
     result = EXCLUDED.result, beats = EXCLUDED.beats
 """
 
+# A summary replaces the stored one unless it ranks lower (see summary_rank): a
+# provisional summary never replaces a final one, nor one with more windows (an older
+# one, redelivered or overtaken). A final summary always does: a redelivered one has the
+# same content.
 _UPSERT_SUMMARIES = """
-INSERT INTO ecg_summaries (ecg_id, n_windows, result)
-SELECT * FROM unnest($1::uuid[], $2::int[], $3::jsonb[])
+INSERT INTO ecg_summaries (ecg_id, n_windows, result, final)
+SELECT * FROM unnest($1::uuid[], $2::int[], $3::jsonb[], $4::boolean[])
 ON CONFLICT (ecg_id) DO UPDATE
-SET n_windows = EXCLUDED.n_windows, result = EXCLUDED.result, completed_at = now()
+SET n_windows = EXCLUDED.n_windows, result = EXCLUDED.result, final = EXCLUDED.final,
+    completed_at = now()
+WHERE EXCLUDED.final
+   OR (NOT ecg_summaries.final AND EXCLUDED.n_windows >= ecg_summaries.n_windows)
 """
+
+
+def is_final(summary: dict[str, Any]) -> bool:
+    """Whether ``summary`` is an ECG's final one; a record without the flag is, as in
+    the schema (every summary written before the flag existed was final)."""
+    return bool(summary.get("final", True))
+
+
+def summary_rank(summary: dict[str, Any]) -> tuple[bool, int]:
+    """Of two summaries of one ECG, the one of higher rank is the newer: a final one
+    beats a provisional one, and of provisional ones the one with more windows."""
+    return is_final(summary), summary["n_windows"]
+
+
+def latest_summaries(summaries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One summary per ECG: the one of highest rank, the last one among equals (as the
+    upsert does across batches)."""
+    kept: dict[Any, dict[str, Any]] = {}
+    for summary in summaries:
+        held = kept.get(summary["ecg_id"])
+        if held is None or summary_rank(summary) >= summary_rank(held):
+            kept[summary["ecg_id"]] = summary
+    return list(kept.values())
 
 
 def window_json(window: dict[str, Any]) -> str:
@@ -86,11 +118,11 @@ class ResultStore:
     ) -> None:
         """Write one batch, retrying until it is stored (or the task is cancelled).
 
-        Redelivered events may repeat a natural key inside one batch; the last
-        one wins, as it would across batches.
+        Redelivered events may repeat a natural key inside one batch: the last window
+        wins, as it would across batches, and the summary of highest rank.
         """
         windows = list({(w["ecg_id"], w["index"]): w for w in windows}.values())
-        summaries = list({s["ecg_id"]: s for s in summaries}.values())
+        summaries = latest_summaries(summaries)
         delay = 0.1
         while True:
             try:
@@ -129,4 +161,5 @@ class ResultStore:
                     [s["ecg_id"] for s in summaries],
                     [s["n_windows"] for s in summaries],
                     [to_json(s) for s in summaries],
+                    [is_final(s) for s in summaries],
                 )

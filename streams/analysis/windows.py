@@ -4,7 +4,8 @@ An ECG arrives as a sequence of chunks. Chunk ``k`` holds, for every lead, the n
 samples from the same start index on; a lead with fewer samples than the longest one
 of a chunk has ended and gets no more. ``feed`` takes the carried state and one chunk
 (one sample to a whole record) and returns the new state and the windows that the
-chunk completed; ``finish`` closes the ECG. Window ``w`` covers samples
+chunk completed; ``finish`` closes the ECG; ``summary_so_far`` is the ECG's result
+over the windows closed so far (what a live lookup shows). Window ``w`` covers samples
 ``[w * W, (w + 1) * W)``. A window closes once its samples are in and, with a
 sampling rate, once the beat detector has finalised every beat before its end; its
 beats are those with an index in the window.
@@ -68,7 +69,15 @@ STATS_PIECES = 2  # pieces per call of accumulate (see feed)
 # The statistics that a window's result shows (an index array, as in lead_stats).
 _SHOWN = np.array([Stat.SAMPLES, Stat.ZERO_CROSSINGS, Stat.SUM, Stat.MIN, Stat.MAX])
 
-__all__ = ["PIECE_VALUES", "AnalyserState", "AnalysisConfig", "feed", "finish", "start_analysis"]
+__all__ = [
+    "PIECE_VALUES",
+    "AnalyserState",
+    "AnalysisConfig",
+    "feed",
+    "finish",
+    "start_analysis",
+    "summary_so_far",
+]
 
 
 def start_analysis(
@@ -166,9 +175,25 @@ def finish(state: AnalyserState) -> tuple[list[WindowResult], EcgResult]:
         )
     size = state.config.window_samples
     state, closed = _close(state, -(-state.frontier // size))
+    return closed, summary_so_far(state)
+
+
+def summary_so_far(state: AnalyserState) -> EcgResult:
+    """The ECG's result over the windows closed so far: what ``finish`` would give for
+    an ECG that ended at the end of its last closed window. The carried totals hold
+    exactly those windows (``_close`` adds a window to them as it emits it), so this
+    reads them without touching the open windows or the detector; once ``finish`` has
+    closed every window it *is* the final result.
+
+    A lead's samples are those within the closed windows (all of them once every window
+    is closed), its zero crossings, mean, extremes and quality verdicts those of the
+    closed windows, and the rhythm that of their beats.
+    """
+    closed_until = min(state.next_window * state.config.window_samples, state.frontier)
+    samples = np.minimum(state.lead_samples, closed_until).tolist()
     leads = tuple(
         lead_result(
-            int(state.lead_samples[i]),
+            samples[i],
             int(state.totals[TOTAL_CROSSINGS, i]),
             state.sums[i],
             (int(state.totals[TOTAL_MIN, i]), int(state.totals[TOTAL_MAX, i])),
@@ -177,7 +202,7 @@ def finish(state: AnalyserState) -> tuple[list[WindowResult], EcgResult]:
         )
         for i in range(state.n_leads)
     )
-    return closed, EcgResult(state.next_window, leads, _rhythm(state, state.rr))
+    return EcgResult(state.next_window, leads, _rhythm(state, state.rr))
 
 
 def _check_range(leads: Sequence[NDArray[np.integer[Any]]]) -> None:

@@ -116,3 +116,10 @@ def new_user(http: httpx.AsyncClient, admin: Account) -> NewUser:
 @pytest.fixture
 async def user(new_user: NewUser) -> Account:
     return await new_user()
+
+
+@pytest.fixture
+async def client(gateway_url: str, user: Account) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that sends the user's access token."""
+    async with httpx.AsyncClient(base_url=gateway_url, headers=user.headers(), timeout=60) as http:
+        yield http

@@ -3,7 +3,6 @@ in the lookup, its windows page by page and its beats; owner only, on record."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -18,12 +17,6 @@ from tests.e2e.test_upload_and_lookup import wait_until_done
 from tests.records import read_record
 
 PROBLEM_JSON = "application/problem+json"
-
-
-@pytest.fixture
-async def client(gateway_url: str, user: Account) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=gateway_url, headers=user.headers(), timeout=60) as http:
-        yield http
 
 
 @pytest.fixture

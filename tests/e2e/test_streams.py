@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -16,47 +15,18 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import Account, NewUser
+from tests.e2e.streaming import (
+    DATE,
+    PROBLEM_JSON,
+    device,
+    open_stream,
+    results,
+    send,
+    upload_whole,
+)
 from tests.e2e.test_tokens import sign
 from tests.e2e.test_upload_and_lookup import wait_until_done
 from tests.records import read_record
-
-PROBLEM_JSON = "application/problem+json"
-DATE = "2024-05-01T10:00:00Z"
-
-
-@pytest.fixture
-async def client(gateway_url: str, user: Account) -> AsyncIterator[httpx.AsyncClient]:
-    """A client that sends the user's access token."""
-    async with httpx.AsyncClient(base_url=gateway_url, headers=user.headers(), timeout=60) as http:
-        yield http
-
-
-def device(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def open_stream(client: httpx.AsyncClient, **fields: Any) -> tuple[str, str]:
-    """A new stream of leads I and II at 500 Hz (unless ``fields`` say otherwise): its id
-    and its ingest token."""
-    body = {"date": DATE, "sampling_rate": 500, "leads": ["I", "ii"], **fields}
-    response = await client.post("/api/v1/ecg/streams", json=body)
-    assert response.status_code == 201, response.text
-    opened = response.json()
-    return opened["id"], opened["ingest_token"]
-
-
-async def send(
-    http: httpx.AsyncClient, ecg_id: str, token: str, seq: int, signal: list[list[int]]
-) -> httpx.Response:
-    body = {"seq": seq, "signal": signal}
-    return await http.post(f"/api/v1/ecg/{ecg_id}/chunks", json=body, headers=device(token))
-
-
-async def all_windows(client: httpx.AsyncClient, ecg_id: str) -> list[dict[str, Any]]:
-    response = await client.get(f"/api/v1/ecg/{ecg_id}/windows?limit=200")
-    assert response.status_code == 200, response.text
-    assert response.json()["next"] is None
-    return [{k: v for k, v in w.items() if k != "ecg_id"} for w in response.json()["windows"]]
 
 
 async def test_a_streamed_record_gives_what_its_upload_gives(
@@ -64,16 +34,7 @@ async def test_a_streamed_record_gives_what_its_upload_gives(
 ) -> None:
     record = read_record(data_dir / "mitdb" / "100")
     signals = record.signals[:, :23_000]  # 63.9 s: six whole windows and a partial one
-    upload = {
-        "date": DATE,
-        "sampling_rate": record.sampling_rate,
-        "leads": [
-            {"name": name, "signal": signal.tolist()}
-            for name, signal in zip(record.lead_names, signals, strict=True)
-        ],
-    }
-    uploaded = await client.post("/api/v1/ecg/", json=upload)
-    assert uploaded.status_code == 202, uploaded.text
+    uploaded = await upload_whole(client, signals, record.lead_names, record.sampling_rate)
     opened = await client.post(
         "/api/v1/ecg/streams",
         json={"date": DATE, "sampling_rate": record.sampling_rate, "leads": record.lead_names},
@@ -110,16 +71,11 @@ async def test_a_streamed_record_gives_what_its_upload_gives(
         ended = await client.post(f"/api/v1/ecg/{stream_id}/end", headers=device(token))
         assert (ended.status_code, ended.json()) == (202, {"seq": len(pieces)})
 
-    streamed = await wait_until_done(client, stream_id)
-    whole = await wait_until_done(client, uploaded.json()["id"])
-    assert streamed["status"] == whole["status"] == "done"
-    assert streamed["summary"] == whole["summary"]
+    streamed = await results(client, stream_id)
+    assert streamed == await results(client, uploaded)
+    assert streamed["status"] == "done"
     assert streamed["summary"]["n_windows"] == 7
-    assert streamed["leads"] == whole["leads"]
-    assert await all_windows(client, stream_id) == await all_windows(client, whole["id"])
-    beats = (await client.get(f"/api/v1/ecg/{stream_id}/beats")).json()
-    assert beats == (await client.get(f"/api/v1/ecg/{whole['id']}/beats")).json()
-    assert len(beats["sample_indices"]) == pytest.approx(80, abs=5)  # ~76 bpm for 64 s
+    assert len(streamed["beats"]["sample_indices"]) == pytest.approx(80, abs=5)  # ~76 bpm
 
 
 async def test_the_owner_may_send_with_an_access_token(client: httpx.AsyncClient) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,6 @@ import numpy as np
 import pytest
 
 from streams.analysis.zero_crossings import count_zero_crossings
-from tests.e2e.conftest import Account
 from tests.records import read_record
 
 REFERENCE_LEADS = {
@@ -27,13 +25,6 @@ REFERENCE_LEADS = {
     "aVF": [9, 2, -2, -9, -3],
 }
 REFERENCE_COUNTS = {"I": 9, "II": 8, "III": 0, "aVR": 9, "aVL": 5, "aVF": 1}
-
-
-@pytest.fixture
-async def client(gateway_url: str, user: Account) -> AsyncIterator[httpx.AsyncClient]:
-    """A client that sends the user's access token."""
-    async with httpx.AsyncClient(base_url=gateway_url, headers=user.headers(), timeout=60) as http:
-        yield http
 
 
 async def wait_until_done(

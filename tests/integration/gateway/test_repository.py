@@ -147,7 +147,7 @@ async def test_results_written_by_the_sink_are_shown(
     assert stored is not None
     assert stored.status == "done"
     assert [lead.zero_crossings for lead in stored.leads] == [1, 11, 21]
-    assert stored.summary == summary
+    assert stored.summary == summary | {"final": True}  # from its column (default true)
     assert stored.window_count == 2
 
 
@@ -172,6 +172,67 @@ async def test_done_waits_for_every_window_of_the_summary(
     stored = await repository.get(upload.id, owner)
     assert stored is not None
     assert stored.status == "done"
+
+
+async def add_summary(
+    connection: asyncpg.Connection, ecg_id: UUID, n_windows: int, *, final: bool
+) -> None:
+    """A summary row as the sink writes it (the sink's upsert guard aside)."""
+    result = {"n_windows": n_windows, "leads": [{"zero_crossings": n_windows}] * 3, "final": final}
+    await connection.execute(
+        "INSERT INTO ecg_summaries (ecg_id, n_windows, result, final)"
+        " VALUES ($1, $2, $3::jsonb, $4) ON CONFLICT (ecg_id) DO UPDATE"
+        " SET n_windows = EXCLUDED.n_windows, result = EXCLUDED.result, final = EXCLUDED.final",
+        ecg_id,
+        n_windows,
+        json.dumps(result),
+        final,
+    )
+
+
+@pytest.mark.parametrize("status", ["receiving", "processing"])
+async def test_a_summary_so_far_shows_but_only_the_final_one_makes_it_done(
+    repository: EcgRepository, owner: UUID, connection: asyncpg.Connection, status: str
+) -> None:
+    upload = make_upload()
+    await repository.add(upload, owner)
+    await connection.execute("UPDATE ecgs SET status = $2 WHERE id = $1", upload.id, status)
+    await add_windows(connection, upload.id, {0: [5], 1: [150]})
+    await add_summary(connection, upload.id, 2, final=False)
+    stored = await repository.get(upload.id, owner)
+    assert stored is not None
+    assert (stored.status, stored.window_count) == (status, 2)
+    assert stored.summary["final"] is False
+    assert stored.summary["n_windows"] == 2
+    assert [lead.zero_crossings for lead in stored.leads] == [2, 2, 2]  # so far
+    beats = await repository.beats(upload.id, owner)
+    assert beats is not None
+    assert (beats.status, beats.sample_indices) == (status, [5, 150])
+
+    await add_summary(connection, upload.id, 3, final=True)
+    stored = await repository.get(upload.id, owner)
+    assert stored is not None
+    assert (stored.status, stored.summary["final"]) == (status, True)  # window 2 is missing
+    await add_windows(connection, upload.id, {2: []})
+    stored = await repository.get(upload.id, owner)
+    assert stored is not None
+    assert (stored.status, stored.summary["final"]) == ("done", True)
+
+
+async def test_an_incomplete_ecg_stays_incomplete_when_its_final_summary_arrives(
+    repository: EcgRepository, owner: UUID, connection: asyncpg.Connection
+) -> None:
+    upload = make_upload()
+    await repository.add(upload, owner)
+    await connection.execute("UPDATE ecgs SET status = 'incomplete' WHERE id = $1", upload.id)
+    await add_windows(connection, upload.id, {0: [5]})
+    await add_summary(connection, upload.id, 1, final=True)
+    stored = await repository.get(upload.id, owner)
+    beats = await repository.beats(upload.id, owner)
+    assert stored is not None
+    assert beats is not None
+    assert (stored.status, beats.status) == ("incomplete", "incomplete")
+    assert stored.summary["final"] is True
 
 
 async def add_windows(

@@ -35,14 +35,28 @@ def window(ecg_id: uuid.UUID, index: int, crossings: int = 1) -> dict[str, Any]:
     }
 
 
-def summary(ecg_id: uuid.UUID, crossings: int = 2) -> dict[str, Any]:
+def summary(
+    ecg_id: uuid.UUID, crossings: int = 2, *, n_windows: int = 2, final: bool = True
+) -> dict[str, Any]:
     return {
         "ecg_id": ecg_id,
         "date": datetime(2024, 5, 1, 10, tzinfo=UTC),
         "sampling_rate": 1.0,
-        "n_windows": 2,
+        "n_windows": n_windows,
         "leads": [{"name": "I", "number_of_samples": 20, "zero_crossings": crossings}],
+        "final": final,
     }
+
+
+async def stored_summary(db: asyncpg.Connection, ecg_id: uuid.UUID) -> tuple[int, bool, int]:
+    """The stored summary's n_windows, final flag and zero crossings of its lead."""
+    row = await db.fetchrow(
+        "SELECT n_windows, final, result FROM ecg_summaries WHERE ecg_id = $1", ecg_id
+    )
+    assert row is not None
+    result = json.loads(row["result"])
+    assert result["final"] == row["final"]
+    return row["n_windows"], row["final"], result["leads"][0]["zero_crossings"]
 
 
 async def test_results_land(db: asyncpg.Connection, store: ResultStore) -> None:
@@ -99,3 +113,68 @@ async def test_a_record_the_database_refuses_raises(store: ResultStore) -> None:
     bad = window(uuid.uuid4(), -1)
     with pytest.raises(asyncpg.CheckViolationError):
         await store.write([bad], [])
+
+
+async def test_summaries_so_far_are_replaced_by_newer_ones(
+    db: asyncpg.Connection, store: ResultStore
+) -> None:
+    ecg_id = uuid.uuid4()
+    await store.write([], [summary(ecg_id, 1, n_windows=1, final=False)])
+    assert await stored_summary(db, ecg_id) == (1, False, 1)
+    await store.write([], [summary(ecg_id, 3, n_windows=2, final=False)])
+    assert await stored_summary(db, ecg_id) == (2, False, 3)
+    await store.write([], [summary(ecg_id, 4, n_windows=3, final=True)])
+    assert await stored_summary(db, ecg_id) == (3, True, 4)
+
+
+async def test_an_older_summary_so_far_never_replaces_a_newer_one(
+    db: asyncpg.Connection, store: ResultStore
+) -> None:
+    ecg_id = uuid.uuid4()
+    await store.write([], [summary(ecg_id, 3, n_windows=2, final=False)])
+    await store.write([], [summary(ecg_id, 1, n_windows=1, final=False)])  # redelivered
+    assert await stored_summary(db, ecg_id) == (2, False, 3)
+
+
+async def test_a_summary_so_far_never_replaces_the_final_one(
+    db: asyncpg.Connection, store: ResultStore
+) -> None:
+    ecg_id = uuid.uuid4()
+    await store.write([], [summary(ecg_id, 4, n_windows=3, final=True)])
+    # A provisional summary redelivered late, even one counting as many windows (the
+    # final chunk closed none) or more (not possible, but never trusted).
+    for n_windows in (2, 3, 4):
+        await store.write([], [summary(ecg_id, 9, n_windows=n_windows, final=False)])
+    assert await stored_summary(db, ecg_id) == (3, True, 4)
+    # A redelivered final summary is an upsert like any other record.
+    await store.write([], [summary(ecg_id, 4, n_windows=3, final=True)])
+    assert await stored_summary(db, ecg_id) == (3, True, 4)
+
+
+async def test_one_batch_keeps_the_newest_summary_whatever_their_order(
+    db: asyncpg.Connection, store: ResultStore
+) -> None:
+    ecg_id, other = uuid.uuid4(), uuid.uuid4()
+    await store.write(
+        [],
+        [
+            summary(ecg_id, 1, n_windows=1, final=False),
+            summary(ecg_id, 4, n_windows=3, final=True),
+            summary(other, 3, n_windows=2, final=False),
+            summary(ecg_id, 3, n_windows=2, final=False),
+            summary(other, 1, n_windows=1, final=False),
+        ],
+    )
+    assert await stored_summary(db, ecg_id) == (3, True, 4)
+    assert await stored_summary(db, other) == (2, False, 3)
+
+
+async def test_a_summary_without_the_flag_is_stored_as_final(
+    db: asyncpg.Connection, store: ResultStore
+) -> None:
+    ecg_id = uuid.uuid4()
+    record = summary(ecg_id, 5)
+    del record["final"]  # as a record of an earlier schema version would be
+    await store.write([], [summary(ecg_id, 1, n_windows=1, final=False), record])
+    final = await db.fetchval("SELECT final FROM ecg_summaries WHERE ecg_id = $1", ecg_id)
+    assert final is True

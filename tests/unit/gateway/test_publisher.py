@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from gateway.errors import KafkaUnavailableError
-from gateway.publisher import SamplePublisher, encode_chunks, message_key
+from gateway.publisher import Backpressure, SamplePublisher, encode_chunks, message_key
 from gateway.settings import Settings
 from gateway.uploads import Lead, Upload
 from schemas.codec import Schema, decode, decode_samples
@@ -81,3 +82,73 @@ async def test_unconnected_publisher_refuses_without_io(settings: Settings) -> N
     with pytest.raises(KafkaUnavailableError):
         await publisher.ping()
     await publisher.stop()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def fail(gate: Backpressure, size: int = 1) -> None:
+    with pytest.raises(KafkaUnavailableError), gate.admit(size):
+        raise KafkaUnavailableError("the message broker did not acknowledge; retry later")
+
+
+def test_after_a_failure_one_probe_goes_through_per_interval() -> None:
+    clock = Clock()
+    gate = Backpressure(max_pending_bytes=1000, probe_interval=5.0, clock=clock)
+    fail(gate)
+    clock.now += 4.9
+    with pytest.raises(KafkaUnavailableError, match="not acknowledging"), gate.admit(1):
+        pass  # refused at once, before the block
+    clock.now += 0.1
+    with (
+        gate.admit(1),  # the probe
+        pytest.raises(KafkaUnavailableError, match="not acknowledging"),
+        gate.admit(1),  # nobody else while the probe is out
+    ):
+        pass
+    with gate.admit(1), gate.admit(1):  # the probe was acknowledged: open to all again
+        assert gate.pending_bytes == 2
+
+
+def test_a_failed_probe_closes_the_gate_for_another_interval() -> None:
+    clock = Clock()
+    gate = Backpressure(max_pending_bytes=1000, probe_interval=5.0, clock=clock)
+    fail(gate)
+    clock.now += 5.0
+    fail(gate)  # the probe failed too
+    clock.now += 4.0
+    with pytest.raises(KafkaUnavailableError), gate.admit(1):
+        pass
+    clock.now += 1.0
+    with gate.admit(1):
+        pass
+    assert gate.pending_bytes == 0
+
+
+def test_a_saturated_producer_refuses_what_does_not_fit() -> None:
+    gate = Backpressure(max_pending_bytes=1000, probe_interval=5.0, clock=Clock())
+    with (
+        gate.admit(5000),  # alone, any size goes
+        pytest.raises(KafkaUnavailableError, match="waiting for the message broker"),
+        gate.admit(1),
+    ):
+        pass
+    with gate.admit(600), gate.admit(400):
+        assert gate.pending_bytes == 1000
+        with pytest.raises(KafkaUnavailableError, match="retry later"), gate.admit(1):
+            pass
+    assert gate.pending_bytes == 0
+
+
+def test_a_cancelled_send_releases_its_bytes_and_counts_as_no_failure() -> None:
+    gate = Backpressure(max_pending_bytes=1000, probe_interval=5.0, clock=Clock())
+    with pytest.raises(asyncio.CancelledError), gate.admit(700):
+        raise asyncio.CancelledError
+    assert gate.pending_bytes == 0
+    with gate.admit(1000):
+        pass

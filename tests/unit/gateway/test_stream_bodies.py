@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import struct
 from typing import Any
 from uuid import UUID
 
+import numpy as np
 import pytest
 
 from gateway.errors import InvalidInputError
-from gateway.stream_bodies import validate_chunk, validate_opening
+from gateway.stream_bodies import parse_binary_chunk, validate_chunk, validate_opening
+from tests.binary_chunks import binary_chunk
 
 LEADS = ("I", "aVR")
 
@@ -89,3 +92,119 @@ def test_a_bad_chunk_says_what_to_fix(
         validate_chunk(document, LEADS, 10)
     assert fields_of(error) == fields
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("width", "signal"),
+    [
+        (2, [[1, -2, 3, 2**15 - 1, -(2**15)], [0, 0, -1, 7, 300]]),
+        (4, [[1, -2, 3, 2**31 - 1, -(2**31)], [0, 2**15, -1, 7, -(2**20)]]),
+    ],
+)
+def test_a_binary_chunk_gives_what_its_json_gives(width: int, signal: list[list[int]]) -> None:
+    binary = parse_binary_chunk(binary_chunk(5, signal, width), LEADS, 10)
+    json = validate_chunk({"seq": 5, "signal": signal}, LEADS, 10)
+    assert binary.seq == json.seq == 5
+    assert binary.number_of_samples == json.number_of_samples == 5
+    for got, expected in zip(binary.signals, json.signals, strict=True):
+        assert got.dtype == expected.dtype == np.int32
+        assert np.array_equal(got, expected)
+        assert got.flags.c_contiguous
+        assert not got.flags.writeable
+
+
+def test_a_binary_chunk_is_interleaved_by_sample_in_the_declared_lead_order() -> None:
+    header = struct.pack("<2sBBQ", b"EC", 1, 2, 9)
+    samples = struct.pack("<6h", 10, 20, -30, 11, 21, -31)  # sample 0 of I, II, III, ...
+    chunk = parse_binary_chunk(header + samples, ("I", "II", "III"), 2)
+    assert chunk.seq == 9
+    assert [signal.tolist() for signal in chunk.signals] == [[10, 11], [20, 21], [-30, -31]]
+
+
+def test_a_binary_chunk_does_not_share_the_buffer_it_was_read_from() -> None:
+    data = bytearray(binary_chunk(0, [[1], [2]], 4))
+    chunk = parse_binary_chunk(data, LEADS, 10)
+    data[12:] = bytes(8)
+    assert [signal.tolist() for signal in chunk.signals] == [[1], [2]]
+
+
+def test_a_binary_chunk_takes_max_samples_and_the_largest_seq() -> None:
+    chunk = parse_binary_chunk(binary_chunk(2**63 - 1, [[1] * 10, [2] * 10]), LEADS, 10)
+    assert (chunk.seq, chunk.number_of_samples) == (2**63 - 1, 10)
+
+
+def header(width: int = 2, seq: int = 0, magic: bytes = b"EC", version: int = 1) -> bytes:
+    return struct.pack("<2sBBQ", magic, version, width, seq)
+
+
+@pytest.mark.parametrize(
+    ("data", "fields", "message"),
+    [
+        (b"", ["header"], "header: the body has 0 bytes; a binary chunk starts with a 12-byte"),
+        (header()[:11], ["header"], "the body has 11 bytes"),
+        (
+            header(magic=b"CE") + bytes(4),
+            ["header.magic"],
+            "header.magic: expected the ASCII magic 'EC' in bytes 0-1, got b'CE'",
+        ),
+        (
+            b'{"seq": 0, "signal": [[1], [2]]}',
+            ["header.magic"],
+            "this looks like a JSON chunk: send it as application/json",
+        ),
+        (
+            header(width=3, version=2) + bytes(4),
+            ["header.version"],
+            "header.version: expected format version 1, got 2",
+        ),
+        (
+            header(width=3) + bytes(6),
+            ["header.sample_width"],
+            "header.sample_width: expected the bytes per sample, 2 (int16) or 4 (int32), got 3",
+        ),
+        (
+            header(seq=2**63) + bytes(4),
+            ["header.seq"],
+            f"header.seq: expected a seq from 0 (the first chunk) to {2**63 - 1}, got {2**63}",
+        ),
+        (
+            header(width=8, seq=2**64 - 1),
+            ["header.sample_width", "header.seq"],
+            "2 problems: header.sample_width: ",
+        ),
+        (
+            header(),
+            ["samples"],
+            "samples: none after the header; a chunk has at least one "
+            "(2 leads x 2 bytes = 4 bytes per sample)",
+        ),
+        (
+            header() + bytes(13),
+            ["samples"],
+            "samples: 13 bytes after the header is not a whole number of samples: "
+            "2 leads x 2 bytes = 4 bytes per sample",
+        ),
+        (
+            header(width=4) + bytes(12),
+            ["samples"],
+            "12 bytes after the header is not a whole number of samples: "
+            "2 leads x 4 bytes = 8 bytes per sample",
+        ),
+        (
+            binary_chunk(0, [[1] * 11, [2] * 11], 4),
+            ["samples"],
+            "samples: has 11 samples per lead; a chunk takes at most 10: send them in several",
+        ),
+    ],
+)
+def test_a_bad_binary_chunk_says_what_to_fix(data: bytes, fields: list[str], message: str) -> None:
+    with pytest.raises(InvalidInputError) as error:
+        parse_binary_chunk(data, LEADS, 10)
+    assert fields_of(error) == fields
+    assert message in str(error.value)
+
+
+def test_a_binary_chunk_of_one_lead_counts_in_its_words() -> None:
+    with pytest.raises(InvalidInputError) as error:
+        parse_binary_chunk(header() + bytes(3), ("MLII",), 10)
+    assert str(error.value).endswith("1 lead x 2 bytes = 2 bytes per sample")

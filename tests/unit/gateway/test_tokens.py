@@ -111,7 +111,7 @@ ATTACKS: dict[str, str] = {
     "wrong audience": sign({"alg": "HS256"}, payload(aud="another-api")),
     "audience list": sign({"alg": "HS256"}, payload(aud=["ecg-pipeline-api", "x"])),
     "wrong issuer": sign({"alg": "HS256"}, payload(iss="https://evil.example")),
-    "issued in the future": sign({"alg": "HS256"}, payload(iat=NOW + 100, exp=NOW + 200)),
+    "issued in the future": sign({"alg": "HS256"}, payload(iat=NOW + 3600, exp=NOW + 3700)),
     "lives too long": sign({"alg": "HS256"}, payload(exp=NOW + 10**6)),
     "sub not a uuid": sign({"alg": "HS256"}, payload(sub="admin")),
     "sid not a uuid": sign({"alg": "HS256"}, payload(sid=42)),
@@ -232,7 +232,7 @@ INGEST_FLAWS: dict[str, dict[str, Any]] = {
     "with a session": {"sid": str(uuid.uuid4())},
     "with a role": {"role": "user"},
     "lives too long": {"exp": NOW + 2 * 24 * 3600},
-    "issued in the future": {"iat": NOW + 100, "exp": NOW + 200},
+    "issued in the future": {"iat": NOW + 3600, "exp": NOW + 3700},
     "wrong audience": {"aud": "another-api"},
 }
 

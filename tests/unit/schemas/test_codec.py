@@ -111,21 +111,44 @@ def old_window() -> dict[str, Any]:
 
 def test_a_message_of_an_earlier_schema_version_is_read_with_the_new_fields_at_defaults() -> None:
     (old_schema,) = load_history_json(Schema.WINDOW_RESULT)
-    parsed = parse_schema(old_schema)
-    out = io.BytesIO()
-    out.write(
-        b"\xc3\x01" + bytes.fromhex(fingerprint(to_parsing_canonical_form(parsed), "CRC-64-AVRO"))
-    )
-    schemaless_writer(out, parsed, old_window())
-    record = decode(Schema.WINDOW_RESULT, out.getvalue())
+    record = decode(Schema.WINDOW_RESULT, single_object(old_schema, old_window()))
     assert record["leads"][0]["zero_crossings"] == 12
     assert record["leads"][0]["quality"] is None
     assert (record["beats"], record["heart_rate_bpm"], record["hrv"]) == ([], None, None)
 
 
-@pytest.mark.parametrize("schema", [Schema.WINDOW_RESULT, Schema.ECG_SUMMARY])
-def test_a_consumer_with_the_earlier_schema_still_reads_new_messages(schema: Schema) -> None:
-    (old_schema,) = load_history_json(schema)
+def single_object(schema: dict[str, Any], record: dict[str, Any]) -> bytes:
+    """``record`` single-object encoded with ``schema`` (an earlier version's)."""
+    parsed = parse_schema(schema)
+    out = io.BytesIO()
+    out.write(
+        b"\xc3\x01" + bytes.fromhex(fingerprint(to_parsing_canonical_form(parsed), "CRC-64-AVRO"))
+    )
+    schemaless_writer(out, parsed, record)
+    return out.getvalue()
+
+
+def test_a_summary_from_before_the_final_flag_reads_as_final() -> None:
+    version_2 = load_history_json(Schema.ECG_SUMMARY)[1]
+    assert "final" not in {field["name"] for field in version_2["fields"]}
+    record = {
+        "ecg_id": uuid.uuid4(),
+        "date": datetime(2024, 5, 1, tzinfo=UTC),
+        "sampling_rate": None,
+        "n_windows": 1,
+        "leads": [{"name": "I", "number_of_samples": 1, "zero_crossings": 0}],
+    }
+    assert decode(Schema.ECG_SUMMARY, single_object(version_2, record))["final"] is True
+
+
+@pytest.mark.parametrize(
+    ("schema", "version"),
+    [(Schema.WINDOW_RESULT, 1), (Schema.ECG_SUMMARY, 1), (Schema.ECG_SUMMARY, 2)],
+)
+def test_a_consumer_with_an_earlier_schema_still_reads_new_messages(
+    schema: Schema, version: int
+) -> None:
+    old_schema = load_history_json(schema)[version - 1]
     current = parse_schema(load_schema_json(schema))
     assert fingerprint_of(schema) != bytes.fromhex(
         fingerprint(to_parsing_canonical_form(parse_schema(old_schema)), "CRC-64-AVRO")
@@ -146,4 +169,6 @@ def test_a_consumer_with_the_earlier_schema_still_reads_new_messages(schema: Sch
     data = encode(schema, record)[HEADER_SIZE:]
     read = schemaless_reader(io.BytesIO(data), current, parse_schema(old_schema))
     assert isinstance(read, dict)
-    assert read["leads"][0] == {"name": "I", "number_of_samples": 1, "zero_crossings": 0}
+    assert set(read) == old_names
+    lead = {"name": "I", "number_of_samples": 1, "zero_crossings": 0}
+    assert read["leads"][0] == lead | {key: None for key in read["leads"][0] if key not in lead}

@@ -62,6 +62,7 @@ def test_chunks_make_windows_and_a_summary() -> None:
     assert lead["min_mv"] == {"value": None, "reason": "no gain"}
     assert second.windows[1]["end_sample"] == 8
     assert second.summary is not None
+    assert second.summary["final"] is True
     assert second.summary["n_windows"] == 2
     assert [
         (lead["name"], lead["number_of_samples"], lead["zero_crossings"])
@@ -72,6 +73,30 @@ def test_chunks_make_windows_and_a_summary() -> None:
     assert "no beat detection" in second.summary["heart_rate_bpm"]["reason"]
     assert second.state.finished
     assert second.state.analyser is None
+
+
+def test_a_chunk_that_closes_a_window_gives_the_summary_so_far() -> None:
+    first = apply(None, chunk(0, 0, [[1, -1, 1], [0, 0, 5]]))
+    assert (first.windows, first.summary) == ([], None)  # closes nothing: no summary
+    second = apply(first.state, chunk(1, 3, [[-1, 1, -1, 1, -1], [-5]]))
+    assert [w["index"] for w in second.windows] == [0, 1]
+    assert second.summary is not None
+    assert second.summary["final"] is False
+    assert second.summary["n_windows"] == 2
+    assert [
+        (lead["name"], lead["number_of_samples"], lead["zero_crossings"])
+        for lead in second.summary["leads"]
+    ] == [("I", 8, 7), ("II", 4, 1)]
+    assert decode(Schema.ECG_SUMMARY, encode(Schema.ECG_SUMMARY, second.summary)) == (
+        second.summary
+    )
+    third = apply(second.state, chunk(2, 8, [[1, 1, 1], []]))
+    assert (third.windows, third.summary) == ([], None)
+    ended = apply(third.state, chunk(3, 11, [[-1], []], final=True))
+    assert ended.summary is not None
+    assert ended.summary["final"] is True
+    assert ended.summary["n_windows"] == 3
+    assert [lead["number_of_samples"] for lead in ended.summary["leads"]] == [12, 4]
 
 
 def test_an_empty_final_chunk_ends_a_stream() -> None:
@@ -162,6 +187,12 @@ def test_catching_up_applies_the_re_read_chunks_before_the_one_that_revealed_the
     outcomes = catch_up(first.state, earlier, chunks[3], window_of_2_seconds, offset=40)
     assert [o.state.last_offset for o in outcomes] == [20, 30, 40]
     assert outcomes[-1].summary == whole.summary
+    # Chunk 1 closed window 0: its outcome carries the summary so far.
+    assert [o.summary and (o.summary["final"], o.summary["n_windows"]) for o in outcomes] == [
+        (False, 1),
+        None,
+        (True, 2),
+    ]
     assert [w["index"] for o in outcomes for w in o.windows] == [0, 1]
 
 
@@ -169,3 +200,25 @@ def test_catching_up_without_the_missing_chunks_still_fails() -> None:
     first = apply_chunk(None, chunk(0, 0, [[1], [1]]), window_of_2_seconds, offset=0)
     with pytest.raises(ChunkGapError):
         catch_up(first.state, [], chunk(2, 2, [[1], [1]]), window_of_2_seconds, offset=5)
+
+
+def test_an_end_published_after_a_late_chunk_of_the_same_seq_still_ends_the_ecg() -> None:
+    """Chunk 1 was answered 503 but delivered after the stream's end, published at seq 1
+    too: the end finishes the ECG with what was applied, late samples included."""
+    first = apply(None, chunk(0, 0, [[1, -1, 1], [0, 0, 5]]))
+    late = apply(first.state, chunk(1, 3, [[-1, 1], [5, 5]]))
+    end = apply(late.state, chunk(1, 3, [[], []], final=True))
+    assert not end.duplicate
+    assert end.state.finished
+    assert end.summary is not None
+    assert end.summary["final"] is True
+    assert [lead["number_of_samples"] for lead in end.summary["leads"]] == [5, 5]
+    assert [w["index"] for w in late.windows + end.windows] == [0, 1]
+    assert apply(end.state, chunk(1, 3, [[], []], final=True)).duplicate
+
+
+def test_a_final_chunk_with_samples_below_the_next_seq_is_a_duplicate() -> None:
+    first = apply(None, chunk(0, 0, [[1, -1, 1], [0, 0, 5]]))
+    second = apply(first.state, chunk(1, 3, [[-1, 1], [5, 5]]))
+    assert apply(second.state, chunk(1, 3, [[-1, 1], [5, 5]], final=True)).duplicate
+    assert apply(second.state, chunk(0, 0, [[], []], final=True)).duplicate

@@ -1,0 +1,134 @@
+"""When each window result of the simulated ECGs arrives on the windows topic, for the
+chunk -> window-result latency of ``ecg simulate``.
+
+It reads as ``ecg tail`` and any downstream consumer do (``schemas.consumer``, no
+consumer group, nothing committed), from the end of every partition, resolved before
+``start`` returns: a window emitted after that is seen. Only the keys it was told to
+watch are decoded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaConnectionError, KafkaError
+
+from schemas.consumer import DecodeError, decode, read_schemas
+
+CONNECT_SECONDS = 10.0
+POLL_MS = 100
+
+
+class WatchError(Exception):
+    """Kafka is unreachable or lacks the topic: the window latency cannot be measured."""
+
+
+@dataclass(frozen=True)
+class Arrival:
+    end_sample: int
+    time: float  # the event loop's clock
+
+
+class WindowWatch:
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self._bootstrap = bootstrap
+        self._topic = topic
+        self._schemas = read_schemas()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        # ECG id (the message key) -> window index -> its first arrival.
+        self.arrivals: dict[bytes, dict[int, Arrival]] = {}
+        self.undecodable = 0
+        self.error: str | None = None  # why reading stopped early
+        self._arrived = asyncio.Event()
+
+    @property
+    def seen(self) -> int:
+        return sum(len(windows) for windows in self.arrivals.values())
+
+    def watch(self, ecg_id: str) -> None:
+        self.arrivals.setdefault(ecg_id.encode(), {})
+
+    async def wait_until_seen(self, count: int) -> None:
+        """Return once ``count`` windows arrived or reading stopped."""
+        while self.seen < count and self.error is None:
+            self._arrived.clear()
+            await self._arrived.wait()
+
+    async def start(self) -> None:
+        """Connect and settle the start offsets, then read in the background."""
+        self._consumer = AIOKafkaConsumer(
+            self._topic,
+            bootstrap_servers=self._bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="latest",
+        )
+        try:
+            async with asyncio.timeout(CONNECT_SECONDS):
+                await self._connect(self._consumer)
+        except BaseException as exc:
+            await self._consumer.stop()
+            if isinstance(exc, TimeoutError):
+                raise WatchError(
+                    f"Kafka at {self._bootstrap} did not answer within {CONNECT_SECONDS:g} s"
+                ) from None
+            if isinstance(exc, (KafkaConnectionError, OSError)):
+                raise WatchError(f"Kafka at {self._bootstrap} is unreachable") from None
+            if isinstance(exc, KafkaError):
+                raise WatchError(f"Kafka at {self._bootstrap} failed: {exc!r}") from None
+            raise
+        self._task = asyncio.create_task(self._read(self._consumer))
+
+    async def _connect(self, consumer: AIOKafkaConsumer) -> None:
+        # A consumer would wait for a missing topic to appear: ask first.
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
+        try:
+            await admin.start()
+            existing = await admin.list_topics()
+        finally:
+            await admin.close()
+        if self._topic not in existing:
+            raise WatchError(f"Kafka at {self._bootstrap} has no topic {self._topic}")
+        # Without a group, start() assigns every partition of the topic.
+        await consumer.start()
+        for partition in consumer.assignment():
+            await consumer.position(partition)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def _read(self, consumer: AIOKafkaConsumer) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=POLL_MS)
+                now = loop.time()
+                for batch in batches.values():
+                    self._record(batch, now)
+        except KafkaError as exc:
+            self.error = f"reading {self._topic} failed: {exc!r}"
+            self._arrived.set()
+
+    def _record(self, batch: list[Any], now: float) -> None:
+        for message in batch:
+            windows = self.arrivals.get(message.key or b"")
+            if windows is None:
+                continue
+            try:
+                window = decode(message.value or b"", self._schemas)
+            except DecodeError:
+                self.undecodable += 1
+                continue
+            windows.setdefault(int(window["index"]), Arrival(int(window["end_sample"]), now))
+            self._arrived.set()

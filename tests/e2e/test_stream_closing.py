@@ -1,0 +1,139 @@
+"""How a device stream closes, through the real gateway, Kafka, worker and database:
+an end that races with chunks in flight never takes a chunk's seq, and a stream that
+falls silent is closed by the pipeline as 'incomplete' with its results so far."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaProducer
+
+from schemas import topics
+from streams.idle import IdleStreams
+from streams.settings import Settings
+from tests.e2e.streaming import device, open_stream, send
+from tests.e2e.test_stream_socket import refused
+from tests.records import read_record
+
+RATE = 360
+
+
+async def wait_for_final_summary(
+    client: httpx.AsyncClient, ecg_id: str, deadline_seconds: float = 90
+) -> dict[str, Any]:
+    """The lookup once the ECG's final summary and all its windows are stored."""
+    deadline = time.monotonic() + deadline_seconds
+    while True:
+        response = await client.get(f"/api/v1/ecg/{ecg_id}")
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        summary = body["summary"]
+        if (
+            summary is not None
+            and summary.get("final", True)
+            and body["windows"]["count"] == summary["n_windows"]
+        ):
+            return body
+        assert time.monotonic() < deadline, f"no final summary for ECG {ecg_id}: {body}"
+        await asyncio.sleep(0.2)
+
+
+async def test_an_end_racing_with_chunks_never_takes_their_seq(
+    client: httpx.AsyncClient, data_dir: Path
+) -> None:
+    """Chunk n and the end sent at once: either the chunk is acknowledged and the end
+    comes after it, or the chunk is refused because the stream ended; in both cases the
+    summary counts exactly the acknowledged samples."""
+    record = read_record(data_dir / "mitdb" / "100")
+    piece = record.signals[:, :500].tolist()
+    for attempt in range(6):
+        ecg_id, token = await open_stream(client, sampling_rate=RATE, leads=record.lead_names)
+        for seq in range(2):
+            assert (await send(client, ecg_id, token, seq, piece)).status_code == 202
+        racing = send(client, ecg_id, token, 2, piece)
+        ending = client.post(f"/api/v1/ecg/{ecg_id}/end", headers=device(token))
+        if attempt % 2:  # either may reach the gateway first
+            ended, chunk = await asyncio.gather(ending, racing)
+        else:
+            chunk, ended = await asyncio.gather(racing, ending)
+        assert ended.status_code == 202, ended.text
+        if chunk.status_code == 202:
+            assert ended.json() == {"seq": 3}
+            acknowledged = 3 * 500
+        else:
+            assert chunk.status_code == 409, chunk.text
+            assert "has ended" in chunk.json()["detail"]
+            assert ended.json() == {"seq": 2}
+            acknowledged = 2 * 500
+        done = await wait_for_final_summary(client, ecg_id)
+        assert done["status"] == "done"
+        assert [lead["number_of_samples"] for lead in done["leads"]] == [acknowledged] * 2
+        assert [lead["number_of_samples"] for lead in done["summary"]["leads"]] == [
+            acknowledged
+        ] * 2
+
+
+async def test_a_silent_stream_is_closed_as_incomplete_with_its_results(
+    client: httpx.AsyncClient,
+    data_dir: Path,
+    database_url: str,
+    kafka_bootstrap: str,
+    gateway_url: str,
+) -> None:
+    record = read_record(data_dir / "mitdb" / "100")
+    signals = record.signals[:, : 25 * RATE]  # two whole windows and half of a third
+    ecg_id, token = await open_stream(client, sampling_rate=RATE, leads=record.lead_names)
+    for seq, start in enumerate(range(0, signals.shape[1], RATE)):
+        chunk = signals[:, start : start + RATE].tolist()
+        assert (await send(client, ecg_id, token, seq, chunk)).status_code == 202
+    chunks = seq + 1
+
+    # The device falls silent: its last chunk is made two hours old, and the pipeline's
+    # idle check runs (as the leader worker's timer runs it) with a one-hour timeout,
+    # which only this stream exceeds.
+    database = await asyncpg.connect(database_url)
+    try:
+        await database.execute(
+            "UPDATE ecg_streams SET last_chunk_at = now() - interval '2 hours' WHERE ecg_id = $1",
+            ecg_id,
+        )
+    finally:
+        await database.close()
+    pipeline = Settings.from_env()
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    await producer.start()
+
+    async def publish(messages: Sequence[tuple[bytes, bytes]]) -> None:
+        for key, value in messages:
+            await producer.send_and_wait(pipeline.topic(topics.SAMPLES), value, key=key)
+
+    try:
+        closed = await IdleStreams(database_url, 3600).close_idle(publish)
+    finally:
+        await producer.stop()
+    assert UUID(ecg_id) in closed
+
+    lookup = (await client.get(f"/api/v1/ecg/{ecg_id}")).json()
+    assert lookup["status"] == "incomplete"
+    done = await wait_for_final_summary(client, ecg_id)
+    assert done["status"] == "incomplete"
+    assert done["summary"]["n_windows"] == 3
+    assert [lead["number_of_samples"] for lead in done["summary"]["leads"]] == [25 * RATE] * 2
+    assert done["summary"]["beat_count"]["value"] > 20
+
+    late = await send(client, ecg_id, token, chunks, signals[:, :RATE].tolist())
+    assert late.status_code == 409, late.text
+    assert "idle timeout" in late.json()["detail"]
+    end = await client.post(f"/api/v1/ecg/{ecg_id}/end", headers=device(token))
+    assert end.status_code == 409, end.text
+    assert "incomplete" in end.json()["detail"]
+    handshake = await refused(gateway_url, ecg_id, token)
+    assert handshake.status_code == 409
+    assert "idle timeout" in handshake.json()["detail"]
