@@ -19,9 +19,10 @@ from aiokafka.errors import KafkaError
 from schemas.codec import Schema, decode, decode_samples
 from streams.idle import IdleStreams, Send
 
-# Older than anything a running test suite leaves behind: only this test's streams
-# are that silent.
-IDLE_SECONDS = 3600.0
+# This test's streams are silent for 2 x IDLE_SECONDS: longer than this test's timeout
+# and shorter than the running pipeline's (ECG_STREAM_IDLE_SECONDS, 300 s), so the stack's
+# own idle timer never closes them first; they are deleted afterwards.
+IDLE_SECONDS = 100.0
 
 
 @pytest.fixture
