@@ -14,6 +14,8 @@ This is the only module that reads ``os.environ``. Everything else receives a
   every chunk, default 10.
 - ``ECG_KAFKA_MAX_PENDING_BYTES``: bytes of messages that may wait for Kafka's
   acknowledgement before uploads and chunks are refused with 503, default 128 MiB.
+- ``ECG_DATABASE_POOL_SIZE``: PostgreSQL connections per gateway process, default 10;
+  a stream's chunk holds one for its Kafka round trip (``gateway.stream_repository``).
 - ``ECG_JWT_SECRET``: the HS256 token-signing key, a secret (never in reprs or logs): at
   least 32 bytes from a random source, e.g. ``python -c "import secrets;
   print(secrets.token_urlsafe(48))"``. Outside development a missing, short, low-entropy
@@ -120,6 +122,8 @@ class Settings:
             raise SettingsError(f"ECG_CHUNK_BYTES must be between {KIB} and {MAX_CHUNK_BYTES}")
         if not self.publish_timeout_seconds > 0:
             raise SettingsError("ECG_PUBLISH_TIMEOUT_SECONDS must be positive")
+        if self.database_pool_size < 1:
+            raise SettingsError("ECG_DATABASE_POOL_SIZE must be positive")
         if self.kafka_max_pending_bytes < MIB:
             raise SettingsError("ECG_KAFKA_MAX_PENDING_BYTES must be at least 1 MiB (1048576)")
         self._check_tokens()
@@ -180,6 +184,9 @@ class Settings:
             ),
             kafka_max_pending_bytes=_integer(
                 source, "ECG_KAFKA_MAX_PENDING_BYTES", defaults.kafka_max_pending_bytes
+            ),
+            database_pool_size=_integer(
+                source, "ECG_DATABASE_POOL_SIZE", defaults.database_pool_size
             ),
             jwt_secret=source.get("ECG_JWT_SECRET", "").strip(),
             jwt_issuer=source.get("ECG_JWT_ISSUER", "").strip() or defaults.jwt_issuer,

@@ -94,7 +94,10 @@ class Settings:
 
 
 def _positive(text: str | float, name: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
     if not (value > 0 and math.isfinite(value)):
         raise ValueError(f"{name} must be a number of seconds above 0, got {text!r}")
     return value

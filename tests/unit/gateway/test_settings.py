@@ -49,6 +49,8 @@ def test_reads_every_variable() -> None:
             "ECG_SESSION_SECONDS": "86400",
             "ECG_INGEST_TOKEN_SECONDS": "7200",
             "ECG_PASSWORD_HASH_CONCURRENCY": "4",
+            "ECG_DATABASE_POOL_SIZE": "40",
+            "ECG_KAFKA_MAX_PENDING_BYTES": str(16 * MIB),
         }
     )
     assert settings.env == "production"
@@ -65,6 +67,8 @@ def test_reads_every_variable() -> None:
     assert settings.session_seconds == 86400
     assert settings.ingest_token_seconds == 7200
     assert settings.password_hash_concurrency == 4
+    assert settings.database_pool_size == 40
+    assert settings.kafka_max_pending_bytes == 16 * MIB
 
 
 @pytest.mark.parametrize("missing", ["ECG_KAFKA_BOOTSTRAP", "ECG_DATABASE_URL", "ECG_JWT_SECRET"])
@@ -94,6 +98,8 @@ def test_no_service_defaults_outside_development(missing: str, env: str) -> None
         ("ECG_INGEST_TOKEN_SECONDS", "0"),
         ("ECG_INGEST_TOKEN_SECONDS", "1d"),
         ("ECG_PASSWORD_HASH_CONCURRENCY", "0"),
+        ("ECG_DATABASE_POOL_SIZE", "0"),
+        ("ECG_KAFKA_MAX_PENDING_BYTES", "1000"),
     ],
 )
 def test_malformed_values_name_the_variable(name: str, value: str) -> None:
