@@ -102,9 +102,9 @@ class IngestEndpoints:
 
     async def chunk(self, request: Request[State]) -> Response:
         claims = self._authenticator.verify_stream(bearer_token(request))
-        ecg_id, owner = await self._writer(request, claims)
+        ecg_id, owner = await stream_writer(self._authenticator, request, claims)
         read = await self._chunk_reader(request)
-        stream = await self._stream(request, ecg_id, owner)
+        stream = await owned_stream(request.state["streams"], ecg_id, owner)
         max_samples = samples_per_chunk(len(stream.leads), 4, self._settings.chunk_bytes)
         chunk = read(stream.leads, max_samples)
         await accept_chunk(stream, chunk, request.state["streams"], request.state["publisher"])
@@ -126,19 +126,10 @@ class IngestEndpoints:
         claims = self._authenticator.verify_stream(bearer_token(request))
         audit = request.state["audit"]
         async with audit.trail(request, "ecg.stream_end", fail_open=True) as trail:
-            ecg_id, owner = await self._writer(request, claims, trail)
-            stream = await self._stream(request, ecg_id, owner)
+            ecg_id, owner = await stream_writer(self._authenticator, request, claims, trail)
+            stream = await owned_stream(request.state["streams"], ecg_id, owner)
             seq = await end_stream(stream, request.state["streams"], request.state["publisher"])
         return JSONResponse({"seq": seq}, status_code=202)
-
-    async def _writer(
-        self, request: Request[State], claims: Claims | IngestClaims, trail: Trail | None = None
-    ) -> tuple[UUID, UUID]:
-        return await stream_writer(self._authenticator, request, claims, trail)
-
-    @staticmethod
-    async def _stream(request: Request[State], ecg_id: UUID, owner: UUID) -> StoredStream:
-        return await owned_stream(request.state["streams"], ecg_id, owner)
 
 
 async def stream_writer(

@@ -10,7 +10,7 @@ stderr that it is reading: an event sent after that line is printed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -53,7 +53,7 @@ async def tail(options: TailOptions, out: TextIO, err: TextIO) -> int:
         auto_offset_reset="earliest" if options.from_beginning else "latest",
     )
     try:
-        partitions = await _connect(consumer, options)
+        partitions = await connect_consumer(consumer, options.bootstrap, options.topics)
         start = "the beginning" if options.from_beginning else "now"
         print(
             f"ecg tail: reading {len(partitions)} partitions of {', '.join(options.topics)}"
@@ -87,34 +87,38 @@ async def tail(options: TailOptions, out: TextIO, err: TextIO) -> int:
         await consumer.stop()
 
 
-async def _connect(consumer: AIOKafkaConsumer, options: TailOptions) -> set[TopicPartition]:
-    """Check that the topics exist, connect, and resolve the start offset of every
-    partition, within ``CONNECT_SECONDS``."""
+async def connect_consumer(
+    consumer: AIOKafkaConsumer,
+    bootstrap: str,
+    topics: Sequence[str],
+    seconds: float = CONNECT_SECONDS,
+) -> set[TopicPartition]:
+    """Check that ``topics`` exist, start the group-less ``consumer`` on them and resolve
+    the start offset of every partition, within ``seconds``; TailError says in one line
+    why not (``ecg simulate``'s window watch connects the same way)."""
     try:
-        async with asyncio.timeout(CONNECT_SECONDS):
+        async with asyncio.timeout(seconds):
             # A consumer would wait for a missing topic to appear: ask first.
-            admin = AIOKafkaAdminClient(bootstrap_servers=options.bootstrap)
+            admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
             try:
                 await admin.start()
                 existing = await admin.list_topics()
             finally:
                 await admin.close()
-            missing = [topic for topic in options.topics if topic not in existing]
+            missing = [topic for topic in topics if topic not in existing]
             if missing:
-                raise TailError(f"no topic {', '.join(missing)} on Kafka at {options.bootstrap}")
+                raise TailError(f"no topic {', '.join(missing)} on Kafka at {bootstrap}")
             # Without a group, start() assigns every partition of the subscribed topics.
             await consumer.start()
             partitions: set[TopicPartition] = consumer.assignment()
             for partition in partitions:
                 await consumer.position(partition)
     except TimeoutError:
-        raise TailError(
-            f"Kafka at {options.bootstrap} did not answer within {CONNECT_SECONDS:g} s"
-        ) from None
+        raise TailError(f"Kafka at {bootstrap} did not answer within {seconds:g} s") from None
     except (KafkaConnectionError, OSError):
-        raise TailError(f"Kafka at {options.bootstrap} is unreachable") from None
+        raise TailError(f"Kafka at {bootstrap} is unreachable") from None
     except KafkaError as exc:
-        raise TailError(f"Kafka at {options.bootstrap} failed: {exc!r}") from None
+        raise TailError(f"Kafka at {bootstrap} failed: {exc!r}") from None
     return partitions
 
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaConnectionError, KafkaError
+from aiokafka.errors import KafkaError
 
+from gateway.tail import TailError, connect_consumer
 from schemas.consumer import DecodeError, decode, read_schemas
 
 CONNECT_SECONDS = 10.0
@@ -70,35 +70,13 @@ class WindowWatch:
             auto_offset_reset="latest",
         )
         try:
-            async with asyncio.timeout(CONNECT_SECONDS):
-                await self._connect(self._consumer)
+            await connect_consumer(self._consumer, self._bootstrap, [self._topic], CONNECT_SECONDS)
         except BaseException as exc:
             await self._consumer.stop()
-            if isinstance(exc, TimeoutError):
-                raise WatchError(
-                    f"Kafka at {self._bootstrap} did not answer within {CONNECT_SECONDS:g} s"
-                ) from None
-            if isinstance(exc, (KafkaConnectionError, OSError)):
-                raise WatchError(f"Kafka at {self._bootstrap} is unreachable") from None
-            if isinstance(exc, KafkaError):
-                raise WatchError(f"Kafka at {self._bootstrap} failed: {exc!r}") from None
+            if isinstance(exc, TailError):
+                raise WatchError(str(exc)) from None
             raise
         self._task = asyncio.create_task(self._read(self._consumer))
-
-    async def _connect(self, consumer: AIOKafkaConsumer) -> None:
-        # A consumer would wait for a missing topic to appear: ask first.
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
-        try:
-            await admin.start()
-            existing = await admin.list_topics()
-        finally:
-            await admin.close()
-        if self._topic not in existing:
-            raise WatchError(f"Kafka at {self._bootstrap} has no topic {self._topic}")
-        # Without a group, start() assigns every partition of the topic.
-        await consumer.start()
-        for partition in consumer.assignment():
-            await consumer.position(partition)
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -98,19 +98,24 @@ def new_user(http: httpx.AsyncClient, admin: Account) -> NewUser:
     """Register a user (as the admin) and log it in."""
 
     async def make() -> Account:
-        account = Account(new_email(), new_password())
-        response = await http.post(
-            "/api/v1/auth/register",
-            json={"email": account.email, "password": account.password},
-            headers=admin.headers(),
-        )
-        assert response.status_code == 201, response.text
-        account.id = response.json()["id"]
-        response = await log_in(http, account)
-        assert response.status_code == 200, response.text
-        return account
+        return await register_user(http, admin)
 
     return make
+
+
+async def register_user(http: httpx.AsyncClient, admin: Account) -> Account:
+    """A new user, registered by ``admin`` and logged in."""
+    account = Account(new_email(), new_password())
+    response = await http.post(
+        "/api/v1/auth/register",
+        json={"email": account.email, "password": account.password},
+        headers=admin.headers(),
+    )
+    assert response.status_code == 201, response.text
+    account.id = response.json()["id"]
+    response = await log_in(http, account)
+    assert response.status_code == 200, response.text
+    return account
 
 
 @pytest.fixture

@@ -4,7 +4,9 @@ once it is done (lookup, windows, beats), to compare a stream with its upload.""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -80,3 +82,33 @@ async def results(
         "windows": await all_windows(client, ecg_id),
         "beats": beats.json(),
     }
+
+
+async def poll_lookup(
+    client: httpx.AsyncClient,
+    ecg_id: str,
+    until: Callable[[dict[str, Any]], bool],
+    what: str,
+    deadline_seconds: float = 90,
+) -> dict[str, Any]:
+    """The lookup of ``ecg_id`` once ``until`` holds for it; fails, saying ``what`` was
+    awaited, after ``deadline_seconds``."""
+    deadline = time.monotonic() + deadline_seconds
+    while True:
+        response = await client.get(f"/api/v1/ecg/{ecg_id}")
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        if until(body):
+            return body
+        assert time.monotonic() < deadline, f"ECG {ecg_id}: {what} did not come: {body}"
+        await asyncio.sleep(0.2)
+
+
+def has_final_summary(lookup: dict[str, Any]) -> bool:
+    """Whether the ECG's final summary and all the windows it counts are stored."""
+    summary = lookup["summary"]
+    return (
+        summary is not None
+        and summary["final"]
+        and lookup["windows"]["count"] == summary["n_windows"]
+    )

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -20,7 +22,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from tests.e2e.conftest import Account, log_in, make_admin, new_email, new_password
+from tests.e2e.conftest import make_admin, register_user
 from tests.e2e.private_stack import PrivateStack, private_stack
 from tests.e2e.streaming import PROBLEM_JSON, device, open_stream, results, send, upload_whole
 from tests.records import read_record
@@ -55,16 +57,26 @@ def signals(data_dir: Path) -> NDArray[np.int32]:
     return record.signals[:, :SAMPLES]
 
 
-async def new_user(http: httpx.AsyncClient, database_url: str) -> Account:
-    """A user registered by a new admin, both through the private gateway."""
-    admin = await make_admin(http, database_url)
-    user = Account(new_email(), new_password())
-    body = {"email": user.email, "password": user.password}
-    registered = await http.post("/api/v1/auth/register", json=body, headers=admin.headers())
-    assert registered.status_code == 201, registered.text
-    login = await log_in(http, user)
-    assert login.status_code == 200, login.text
-    return user
+@asynccontextmanager
+async def user_client(stack: PrivateStack, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the private gateway with a new user's access token (the user is
+    registered by a new admin, both through that gateway)."""
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=60) as http:
+        user = await register_user(http, await make_admin(http, database_url))
+    async with httpx.AsyncClient(
+        base_url=stack.gateway_url, headers=user.headers(), timeout=60
+    ) as client:
+        yield client
+
+
+async def reference(
+    client: httpx.AsyncClient, stack: PrivateStack, signals: NDArray[np.int32]
+) -> dict[str, Any]:
+    """The results of ``signals`` uploaded in one request: what the stream must give,
+    and proof that the private pipeline works before the fault."""
+    whole = await results(client, await upload_whole(client, signals, ["MLII", "V5"], 360))
+    assert whole["status"] == "done", stack.logs()
+    return whole
 
 
 async def next_seq(database_url: str, ecg_id: str) -> int:
@@ -118,16 +130,8 @@ async def test_a_stream_survives_a_kafka_outage(
     record_property: Callable[[str, object], None],
 ) -> None:
     pieces = [signals[:, start : start + CHUNK].tolist() for start in range(0, SAMPLES, CHUNK)]
-    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=60) as http:
-        user = await new_user(http, database_url)
-    async with httpx.AsyncClient(
-        base_url=stack.gateway_url, headers=user.headers(), timeout=60
-    ) as client:
-        # The same signal in one request: the reference, and proof that the private
-        # pipeline works before the fault.
-        uploaded = await upload_whole(client, signals, ["MLII", "V5"], 360)
-        whole = await results(client, uploaded)
-        assert whole["status"] == "done", stack.logs()
+    async with user_client(stack, database_url) as client:
+        whole = await reference(client, stack, signals)
 
         ecg_id, token = await open_stream(client, sampling_rate=360, leads=["MLII", "V5"])
         for seq in range(SENT_BEFORE):

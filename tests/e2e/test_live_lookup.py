@@ -6,27 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import Account
-from tests.e2e.streaming import DATE, all_windows, device, send
+from tests.e2e.streaming import all_windows, device, open_stream, send, upload_whole
 from tests.e2e.test_upload_and_lookup import wait_until_done
 from tests.records import read_record
 
 RATE = 360
 SECONDS = 35  # three whole 10-s windows and a partial one
-
-
-@pytest.fixture
-async def client(gateway_url: str, user: Account) -> AsyncIterator[httpx.AsyncClient]:
-    """A client that sends the user's access token."""
-    async with httpx.AsyncClient(base_url=gateway_url, headers=user.headers(), timeout=60) as http:
-        yield http
 
 
 async def wait_for_summary_so_far(
@@ -56,12 +47,7 @@ async def test_a_live_lookup_shows_the_summary_so_far_then_the_final_one(
     record = read_record(data_dir / "mitdb" / "100")
     assert record.sampling_rate == RATE
     signals = record.signals[:, : SECONDS * RATE]
-    opened = await client.post(
-        "/api/v1/ecg/streams",
-        json={"date": DATE, "sampling_rate": RATE, "leads": record.lead_names},
-    )
-    assert opened.status_code == 201, opened.text
-    ecg_id, token = opened.json()["id"], opened.json()["ingest_token"]
+    ecg_id, token = await open_stream(client, sampling_rate=RATE, leads=record.lead_names)
     first = (await client.get(f"/api/v1/ecg/{ecg_id}")).json()
     assert (first["status"], first["summary"], first["windows"]["count"]) == ("receiving", None, 0)
 
@@ -91,20 +77,9 @@ async def test_a_live_lookup_shows_the_summary_so_far_then_the_final_one(
 
     ended = await client.post(f"/api/v1/ecg/{ecg_id}/end", headers=device(token))
     assert ended.status_code == 202, ended.text
-    uploaded = await client.post(
-        "/api/v1/ecg/",
-        json={
-            "date": DATE,
-            "sampling_rate": RATE,
-            "leads": [
-                {"name": name, "signal": signal.tolist()}
-                for name, signal in zip(record.lead_names, signals, strict=True)
-            ],
-        },
-    )
-    assert uploaded.status_code == 202, uploaded.text
+    uploaded = await upload_whole(client, signals, record.lead_names, RATE)
     streamed = await wait_until_done(client, ecg_id)
-    whole = await wait_until_done(client, uploaded.json()["id"])
+    whole = await wait_until_done(client, uploaded)
     assert streamed["status"] == whole["status"] == "done"
     assert streamed["summary"]["final"] is True
     assert streamed["summary"] == whole["summary"]

@@ -6,38 +6,16 @@ with its results so far."""
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
 
-from tests.e2e.streaming import device, open_stream, send
+from tests.e2e.streaming import device, has_final_summary, open_stream, poll_lookup, send
 from tests.e2e.test_stream_socket import refused
 from tests.records import read_record
 
 RATE = 360
-
-
-async def wait_for_final_summary(
-    client: httpx.AsyncClient, ecg_id: str, deadline_seconds: float = 90
-) -> dict[str, Any]:
-    """The lookup once the ECG's final summary and all its windows are stored."""
-    deadline = time.monotonic() + deadline_seconds
-    while True:
-        response = await client.get(f"/api/v1/ecg/{ecg_id}")
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        summary = body["summary"]
-        if (
-            summary is not None
-            and summary.get("final", True)
-            and body["windows"]["count"] == summary["n_windows"]
-        ):
-            return body
-        assert time.monotonic() < deadline, f"no final summary for ECG {ecg_id}: {body}"
-        await asyncio.sleep(0.2)
 
 
 async def test_an_end_racing_with_chunks_never_takes_their_seq(
@@ -67,7 +45,7 @@ async def test_an_end_racing_with_chunks_never_takes_their_seq(
             assert "has ended" in chunk.json()["detail"]
             assert ended.json() == {"seq": 2}
             acknowledged = 2 * 500
-        done = await wait_for_final_summary(client, ecg_id)
+        done = await poll_lookup(client, ecg_id, has_final_summary, "the final summary")
         assert done["status"] == "done"
         assert [lead["number_of_samples"] for lead in done["leads"]] == [acknowledged] * 2
         assert [lead["number_of_samples"] for lead in done["summary"]["leads"]] == [
@@ -101,11 +79,10 @@ async def test_a_silent_stream_is_closed_as_incomplete_with_its_results(
         )
     finally:
         await database.close()
-    deadline = time.monotonic() + 60
-    while (await client.get(f"/api/v1/ecg/{ecg_id}")).json()["status"] != "incomplete":
-        assert time.monotonic() < deadline, "the pipeline did not close the silent stream"
-        await asyncio.sleep(0.2)
-    done = await wait_for_final_summary(client, ecg_id)
+    await poll_lookup(
+        client, ecg_id, lambda lookup: lookup["status"] == "incomplete", "the idle timeout", 60
+    )
+    done = await poll_lookup(client, ecg_id, has_final_summary, "the final summary")
     assert done["status"] == "incomplete"
     assert done["summary"]["n_windows"] == 3
     assert [lead["number_of_samples"] for lead in done["summary"]["leads"]] == [25 * RATE] * 2

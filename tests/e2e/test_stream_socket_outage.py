@@ -13,18 +13,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection
 
 from tests.e2e.private_stack import PrivateStack, private_stack
-from tests.e2e.streaming import open_stream, results, upload_whole
+from tests.e2e.streaming import open_stream, results
 from tests.e2e.test_kafka_outage import (
     ANSWER_SLACK,
     PUBLISH_TIMEOUT,
     RECOVERY_SECONDS,
-    new_user,
     next_seq,
+    reference,
+    user_client,
 )
 from tests.e2e.test_stream_socket import ack, answer, chunk, dial
 from tests.records import read_record
@@ -70,14 +70,8 @@ async def test_a_websocket_stream_gets_retries_and_no_ack_while_kafka_is_down(
     frames = [
         chunk(seq, signals[:, a : a + CHUNK]) for seq, a in enumerate(range(0, SAMPLES, CHUNK))
     ]
-    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=60) as http:
-        user = await new_user(http, database_url)
-    async with httpx.AsyncClient(
-        base_url=stack.gateway_url, headers=user.headers(), timeout=60
-    ) as client:
-        uploaded = await upload_whole(client, signals, ["MLII", "V5"], 360)
-        whole = await results(client, uploaded)
-        assert whole["status"] == "done", stack.logs()
+    async with user_client(stack, database_url) as client:
+        whole = await reference(client, stack, signals)
         ecg_id, token = await open_stream(client, sampling_rate=360, leads=["MLII", "V5"])
 
         async with dial(stack.gateway_url, ecg_id, token) as socket:

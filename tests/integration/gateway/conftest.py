@@ -16,13 +16,13 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.database import Database
 from gateway.settings import Settings
 from tests.integration.gateway.helpers import Account, open_account, serving
+from tests.kafka import create_topics
 
 Consume = Callable[[str, int], Awaitable[list[Any]]]
 Serve = Callable[[Starlette], AbstractAsyncContextManager[str]]
@@ -40,12 +40,7 @@ def closed_port() -> int:
 @pytest.fixture
 async def topic(kafka_bootstrap: str) -> str:
     name = f"test.gateway.samples.{uuid4().hex}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)])
-    finally:
-        await admin.close()
+    await create_topics(kafka_bootstrap, [name], 3)
     return name
 
 

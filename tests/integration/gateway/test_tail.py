@@ -8,17 +8,16 @@ import asyncio
 import json
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from schemas import topics
 from schemas.codec import Schema, encode
 from streams.sink import to_json
+from tests.kafka import create_topics
 from tests.results import analysed_ecg
 
 ECG = Path(sys.executable).parent / "ecg"
@@ -27,28 +26,8 @@ ECG = Path(sys.executable).parent / "ecg"
 @pytest.fixture
 async def namespace(kafka_bootstrap: str) -> str:
     prefix = f"test-tail-{uuid.uuid4().hex[:10]}."
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [
-                NewTopic(prefix + name, num_partitions=3, replication_factor=1)
-                for name in (topics.WINDOWS, topics.SUMMARIES)
-            ]
-        )
-    finally:
-        await admin.close()
+    await create_topics(kafka_bootstrap, [prefix + topics.WINDOWS, prefix + topics.SUMMARIES], 3)
     return prefix
-
-
-@pytest.fixture
-async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    client = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
-    await client.start()
-    try:
-        yield client
-    finally:
-        await client.stop()
 
 
 async def publish(

@@ -5,19 +5,14 @@ from __future__ import annotations
 import uuid
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from streams.backfill import ChunkReader
+from tests.kafka import create_topics
 
 
 async def test_reads_the_messages_of_one_key_in_a_range(kafka_bootstrap: str) -> None:
     topic = f"test.backfill.{uuid.uuid4().hex}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
-    finally:
-        await admin.close()
+    await create_topics(kafka_bootstrap, [topic])
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
     await producer.start()
     try:

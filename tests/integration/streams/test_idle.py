@@ -13,11 +13,11 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
 from schemas.codec import Schema, decode, decode_samples
 from streams.idle import IdleStreams, Send
+from tests.kafka import create_topics
 
 # This test's streams are silent for 2 x IDLE_SECONDS: longer than this test's timeout
 # and shorter than the running pipeline's (ECG_STREAM_IDLE_SECONDS, 300 s), so the stack's
@@ -28,23 +28,8 @@ IDLE_SECONDS = 100.0
 @pytest.fixture
 async def topic(kafka_bootstrap: str) -> str:
     name = f"test-idle-{uuid.uuid4().hex[:10]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1)])
-    finally:
-        await admin.close()
+    await create_topics(kafka_bootstrap, [name])
     return name
-
-
-@pytest.fixture
-async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    client = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
-    await client.start()
-    try:
-        yield client
-    finally:
-        await client.stop()
 
 
 def sender(producer: AIOKafkaProducer, topic: str) -> Send:

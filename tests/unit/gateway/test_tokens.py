@@ -168,18 +168,8 @@ def test_clocks_may_differ_by_a_few_seconds(tokens: Tokens) -> None:
 
 
 def ingest_payload(**changes: Any) -> dict[str, Any]:
-    claims: dict[str, Any] = {
-        "iss": "ecg-pipeline",
-        "aud": "ecg-pipeline-api",
-        "sub": str(uuid.uuid4()),
-        "iat": now() - 10,
-        "exp": now() + 600,
-        "jti": str(uuid.uuid4()),
-        "ecg": str(uuid.uuid4()),
-        "token_use": "ingest",
-    }
-    claims.update(changes)
-    return {name: value for name, value in claims.items() if value is not None}
+    """An ingest token's claims: no session, no role, the stream's ECG id."""
+    return payload("ingest", **{"sid": None, "ecg": str(uuid.uuid4()), **changes})
 
 
 def test_an_ingest_token_names_its_stream_and_owner(tokens: Tokens) -> None:
