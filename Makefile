@@ -105,7 +105,7 @@ bench-login: venv
 bench-analysis: venv
 	@OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PYTHON) -m bench.analysis --runs 3
 
-# Scores the QRS detector on ../shared/data (or $ECG_DATA_DIR) beside NeuroKit2; one table.
+# Scores the QRS detector on the records in data/ beside NeuroKit2; one table.
 # EXTRA="dir ..." also scores every annotated WFDB record under those folders.
 eval: venv
 	@OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PYTHON) -m bench.eval $(if $(EXTRA),--extra $(EXTRA))

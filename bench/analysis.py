@@ -21,11 +21,12 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
+from bench.records import DATA
+from gateway.wfdb import Record, read_record
 from streams.analysis import qrs
 from streams.analysis.windows import (
     PIECE_VALUES,
@@ -35,9 +36,7 @@ from streams.analysis.windows import (
     finish,
     start_analysis,
 )
-from tests.records import Record, read_record
 
-DATA = Path(os.environ.get("ECG_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
 RECORDS = ("mitdb/100", "mitdb/103", "mitdb/105", "mitdb/106", "mitdb/118", "ptbdb/s0010_re")
 
 

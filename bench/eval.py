@@ -22,7 +22,7 @@ Resampling is done honestly, as a recorder at that rate would have sampled:
 rounded back to integer ADC units, and the annotation times scaled by the rate
 ratio and rounded.
 
-Records come from ``$ECG_DATA_DIR`` or ``../shared/data`` beside the repository.
+Records come from the repository's ``data/`` folder.
 ``--extra DIR ...`` also scores every annotated WFDB record found under the given
 folders (for instance the rest of the MIT-BIH Arrhythmia Database from PhysioNet), at
 its own sampling rate, and adds their gross: the detector is not tuned to the five.
@@ -31,7 +31,6 @@ its own sampling rate, and adds their gross: the detector is not tuned to the fi
 from __future__ import annotations
 
 import argparse
-import os
 import time
 import warnings
 from collections.abc import Sequence
@@ -43,12 +42,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import signal
 
+from bench.records import DATA
+from gateway.wfdb import read_record
 from streams.analysis.qrs import detect_beats, finish_detector, start_detector
-from tests.records import read_record
 
-DATA = Path(
-    os.environ.get("ECG_DATA_DIR", Path(__file__).resolve().parents[1] / ".." / "shared" / "data")
-)
 RECORDS = ("100", "103", "105", "106", "118")
 RATES = (360.0, 128.0, 250.0, 500.0, 1000.0)
 TOLERANCE_S = 0.150

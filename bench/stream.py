@@ -20,10 +20,10 @@ from pathlib import Path
 import httpx
 
 from bench.accounts import bench_user
+from bench.records import DATA
 from gateway.simulation import CHUNK_FORMATS, TRANSPORTS, SimulationOptions, simulate
 from gateway.simulation_report import render_report, report_dict
 
-DATA = Path(os.environ.get("ECG_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
 DEFAULT_RECORD = DATA / "mitdb" / "100"
 
 

@@ -23,9 +23,10 @@ import httpx
 import numpy as np
 
 from bench.accounts import bench_user, log_in
-from tests.records import read_record
+from bench.records import DATA
+from gateway.wfdb import read_record
 
-DEFAULT_RECORD = Path(__file__).resolve().parents[2] / "shared" / "data" / "mitdb" / "100"
+DEFAULT_RECORD = DATA / "mitdb" / "100"
 
 
 def upload_body(record_path: Path) -> bytes:

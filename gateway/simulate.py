@@ -1,7 +1,7 @@
 """``ecg simulate RECORD``: stream a WFDB record through the gateway as N devices at
 real time or k times faster, and say what came of it.
 
-    ecg simulate ../shared/data/mitdb/100 --email E [--password-stdin] [--devices N]
+    ecg simulate data/mitdb/100 --email E [--password-stdin] [--devices N]
         [--speed K|max] [--duration SECONDS] [--chunk-seconds S] [--window-seconds W]
         [--gateway URL] [--transport http|ws] [--format json|binary]
         [--bootstrap HOST:PORT] [--namespace PREFIX] [--json]

@@ -1,5 +1,5 @@
 """A small reader of WFDB records (formats 212 and 16), such as those of MIT-BIH and
-PTB in ../shared/data: ``ecg simulate`` streams them, the tests and benchmarks read
+PTB in the repository's data/ folder: ``ecg simulate`` streams them, the tests and benchmarks read
 them. numpy only: the ``wfdb`` package would pull pandas and matplotlib into the
 gateway's dependencies for two binary formats."""
 

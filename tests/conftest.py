@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-DATA = Path(os.environ.get("ECG_DATA_DIR", REPO.parent / "shared" / "data"))
+DATA = REPO / "data"
 
 
 def _required(name: str) -> str:

@@ -1,5 +1,5 @@
-"""The WFDB records in ../shared/data, read with the package's reader (``gateway.wfdb``,
-which ``ecg simulate`` uses too)."""
+"""The WFDB records in the repository's data/ folder, read with the package's reader
+(``gateway.wfdb``, which ``ecg simulate`` uses too)."""
 
 from gateway.wfdb import Record, read_record
 

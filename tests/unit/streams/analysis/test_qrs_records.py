@@ -1,4 +1,4 @@
-"""The QRS detector on annotated MIT-BIH records (../shared/data or $ECG_DATA_DIR).
+"""The QRS detector on annotated MIT-BIH records (the repository's data/ folder).
 
 The thresholds are this detector's measured scores less a small margin, so a
 change that costs accuracy fails here; ``make eval`` prints the full table.
