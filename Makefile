@@ -1,7 +1,8 @@
 # Local development and CI entry points; see README.md ("Running locally").
 #   make up      start PostgreSQL, Kafka, migrations, topics, worker and gateway (no Docker)
 #   make down    stop what `make up` started
-#   make test    lint, type-check, then the whole test suite against real services
+#   make test    lint (with the import contracts), type-check, then the whole test suite
+#                against real services
 #   make admin EMAIL=... [PASSWORD=...]   create an admin (or reset its password) in
 #                the database of the pipeline that `make up` started
 # Downloads are cached in $(ECG_CACHE_DIR), outside the repository.
@@ -36,7 +37,7 @@ help:
 	@echo "make admin EMAIL=... [PASSWORD=...]  create an admin (or reset its password) in the"
 	@echo "                running pipeline; without PASSWORD it is asked for"
 	@echo "make test       lint + typecheck + pytest against real PostgreSQL and Kafka"
-	@echo "make lint       ruff check and ruff format --check"
+	@echo "make lint       ruff check, ruff format --check, and the import contracts (lint-imports)"
 	@echo "make fmt        ruff check --fix and ruff format"
 	@echo "make typecheck  mypy --strict"
 	@echo "make bench-upload  time uploads of MIT-BIH record 100 through the running stack (after make up)"
@@ -76,6 +77,7 @@ admin: venv
 lint: venv
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports --no-cache --no-logo
 
 fmt: venv
 	.venv/bin/ruff check --fix .
