@@ -103,16 +103,19 @@ async def test_unknown_email_costs_as_much_as_a_wrong_password(
 ) -> None:
     user = await new_user(database, "a long passphrase")
 
-    async def median(email: str) -> float:
-        times = []
-        for _ in range(9):
-            started = time.perf_counter()
-            with pytest.raises(InvalidCredentialsError):
-                await accounts.login(email, "not it", random_address())
-            times.append(time.perf_counter() - started)
-        return sorted(times)[4]
+    async def duration(email: str) -> float:
+        started = time.perf_counter()
+        with pytest.raises(InvalidCredentialsError):
+            await accounts.login(email, "not it", random_address())
+        return time.perf_counter() - started
 
-    ratio = await median(new_email()) / await median(user.email)
+    # The two kinds alternate, so a busy machine slows both alike; 9 failures stay
+    # below the account's throttle.
+    unknown, known = [], []
+    for _ in range(9):
+        unknown.append(await duration(new_email()))
+        known.append(await duration(user.email))
+    ratio = sorted(unknown)[4] / sorted(known)[4]
     assert 0.6 < ratio < 1.6, ratio
 
 
