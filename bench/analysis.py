@@ -30,7 +30,7 @@ from gateway.wfdb import Record, read_record
 from streams.analysis import qrs
 from streams.analysis.windows import (
     PIECE_VALUES,
-    AnalyserState,
+    AnalyserMemory,
     AnalysisConfig,
     feed,
     finish,
@@ -83,7 +83,7 @@ def analyse(
         state, windows = feed(state, list(signals[:, start : start + chunk]))
         beats += sum(w.beats.size for w in windows)
         if state_bytes:
-            state = AnalyserState.from_bytes(state.to_bytes())
+            state = AnalyserMemory.from_bytes(state.to_bytes())
     windows, _ = finish(state)
     return beats + sum(w.beats.size for w in windows)
 

@@ -1,12 +1,13 @@
-"""The Faust application: topics, the per-ECG state table, and two agents.
+"""The Faust application: its clients, topics, the per-ECG state table, two agents and
+a timer, built from ``Settings`` by ``create_app``.
 
-- ``windows`` reads sample chunks, keeps each ECG's bounded analysis state in a
+- ``windows`` reads sample chunks, keeps each ECG's state (``streams.chunks``) in a
   changelogged table, and emits window results; after a chunk that closed a window,
   the summary so far (``final`` false); after the final chunk, the final summary.
-- ``sink`` reads both result topics and writes them to PostgreSQL in batches.
-
-and a timer on the group's leader that closes device streams silent for longer than
-``stream_idle_seconds`` (``streams.idle``).
+- ``sink`` reads both result topics and writes them to PostgreSQL in batches
+  (``streams.sink``).
+- ``idle-streams``, on the group's leader, closes device streams silent for longer
+  than ``stream_idle_seconds`` (``streams.idle``).
 
 Delivery is at least once: a chunk seen again is recognised by its sequence
 number, and the sink's upserts make a repeated result harmless. What cannot be
@@ -18,28 +19,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from functools import partial
 from typing import Any, cast
 
 import asyncpg
 import faust
 from aiokafka.errors import KafkaError
 from faust.tables.table import Table
-from faust.types import EventT, StreamT
+from faust.types import StreamT, TopicT
 
 from schemas import topics
 from schemas.codec import DecodeError, Schema, decode, encode
-from streams.backfill import ChunkReader
-from streams.chunks import (
-    ChunkGapError,
-    InvalidChunkError,
-    Outcome,
-    StreamState,
-    apply_chunk,
-    catch_up,
-)
-from streams.idle import IdleStreams
+from streams.backfill import apply_or_catch_up
+from streams.chunks import InvalidChunkError, Outcome, StreamState
+from streams.clients import Clients
+from streams.dead_letters import send_dead_letter
 from streams.settings import Settings
-from streams.sink import ResultStore
+from streams.sink import sink_results
 
 log = logging.getLogger(__name__)
 
@@ -66,142 +62,60 @@ def create_app(settings: Settings) -> faust.App:
         broker_heartbeat_interval=settings.session_timeout_seconds / 4,
         web_enabled=False,
     )
+    # Started before the agents and the timer, stopped after them.
+    clients = Clients(settings)
+    app.add_dependency(clients)
+
     name = settings.topic
     samples = app.topic(name(topics.SAMPLES), **RAW)
     windows_out = app.topic(name(topics.WINDOWS), **RAW)
     summaries_out = app.topic(name(topics.SUMMARIES), **RAW)
-    dead_letters = app.topic(name(topics.DEAD_LETTERS), **RAW)
     results = app.topic(name(topics.WINDOWS), name(topics.SUMMARIES), **RAW)
-    result_schemas = {
-        name(topics.WINDOWS): Schema.WINDOW_RESULT,
-        name(topics.SUMMARIES): Schema.ECG_SUMMARY,
-    }
-    state = cast(
+    dead_letter = partial(send_dead_letter, app.topic(name(topics.DEAD_LETTERS), **RAW))
+    states = cast(
         "Table[bytes, bytes]",
         app.Table("ecg-stream-state", default=None, key_type=bytes, value_type=bytes),
     )
     # Tables take no serializer arguments and would JSON-encode bytes: the state is
     # already compact bytes, so its changelog carries it raw.
-    state.key_serializer = state.value_serializer = "raw"
-
-    async def dead_letter(event: EventT[bytes], reason: str) -> None:
-        message = event.message
-        log.warning(
-            "dead letter from %s[%d]@%d: %s",
-            message.topic,
-            message.partition,
-            message.offset,
-            reason,
-        )
-        record = {
-            "topic": message.topic,
-            "partition": message.partition,
-            "offset": message.offset,
-            "reason": reason,
-            "payload": message.value or b"",
-        }
-        sent = await dead_letters.send(key=message.key, value=encode(Schema.DEAD_LETTER, record))
-        await sent  # acknowledged before the offending message is
-
-    async def emit(key: bytes, outcome: Outcome) -> None:
-        """Send an outcome's results and wait until Kafka has them: its windows, then its
-        summary (provisional or final), under the same key."""
-        sent = [
-            await windows_out.send(key=key, value=encode(Schema.WINDOW_RESULT, window))
-            for window in outcome.windows
-        ]
-        if outcome.summary is not None:
-            summary = encode(Schema.ECG_SUMMARY, outcome.summary)
-            sent.append(await summaries_out.send(key=key, value=summary))
-        await asyncio.gather(*sent)
-
-    async def reread(
-        reader: ChunkReader, event: EventT[bytes], key: bytes, current: StreamState | None
-    ) -> list[tuple[int, dict[str, Any]]]:
-        """The ECG's chunks between its last applied one and ``event``, from Kafka."""
-        message = event.message
-        start = (
-            current.last_offset + 1
-            if current is not None and current.last_offset >= 0
-            else max(0, message.offset - settings.backfill_lookback)
-        )
-        found = await reader.read(message.topic, message.partition, start, message.offset, key)
-        return [(offset, decode(Schema.SAMPLE_CHUNK, value)) for offset, value in found]
+    states.key_serializer = states.value_serializer = "raw"
 
     @app.agent(samples, name="windows")
     async def windows(stream: StreamT[bytes]) -> None:
-        reader = ChunkReader(settings.kafka_bootstrap)
-        try:
-            async for event in stream.events():
-                await on_chunk(reader, event)
-        finally:
-            await reader.close()
-
-    async def on_chunk(reader: ChunkReader, event: EventT[bytes]) -> None:
-        offset = event.message.offset
-        try:
-            chunk = decode(Schema.SAMPLE_CHUNK, event.value)
-            key = str(chunk["ecg_id"]).encode()
-            raw = state.get(key)
-            current = StreamState.from_bytes(raw) if raw else None
+        async for event in stream.events():
             try:
-                outcomes = [apply_chunk(current, chunk, settings.window_samples, offset)]
-            except ChunkGapError:
-                earlier = await reread(reader, event, key, current)
-                outcomes = catch_up(current, earlier, chunk, settings.window_samples, offset)
-        except (DecodeError, InvalidChunkError) as exc:
-            await dead_letter(event, str(exc))
-            return
-        if outcomes[-1].duplicate:
-            return
-        # The state moves on only once Kafka has the results: if the worker dies
-        # in between, the chunk is processed again from the old state and the same
-        # results are sent again (the sink upserts them). Only chunks that close a
-        # window wait for a round trip.
-        for outcome in outcomes:
-            await emit(key, outcome)
-        state[key] = outcomes[-1].state.to_bytes()
+                chunk = decode(Schema.SAMPLE_CHUNK, event.value)
+                key = str(chunk["ecg_id"]).encode()
+                raw = states.get(key)
+                state = StreamState.from_bytes(raw) if raw else None
+                outcomes = await apply_or_catch_up(clients.reader, state, event, chunk, settings)
+            except (DecodeError, InvalidChunkError) as exc:
+                await dead_letter(event, str(exc))
+                continue
+            if outcomes[-1].duplicate:
+                continue
+            # The state moves on only once Kafka has the results: if the worker dies
+            # in between, the chunk is processed again from the old state and the same
+            # results are sent again (the sink upserts them). Only chunks that close a
+            # window wait for a round trip.
+            for outcome in outcomes:
+                await emit(windows_out, summaries_out, key, outcome)
+            states[key] = outcomes[-1].state.to_bytes()
 
     @app.agent(results, name="sink")
     async def sink(stream: StreamT[bytes]) -> None:
-        store = ResultStore(settings.database_url)
-        try:
-            async for events in cast("faust.Stream[bytes]", stream).noack_take(
-                settings.sink_batch_size, within=settings.sink_batch_seconds
-            ):
-                decoded = []
-                for event in cast(list[EventT[bytes]], events):
-                    try:
-                        decoded.append(
-                            (event, decode(result_schemas[event.message.topic], event.value))
-                        )
-                    except DecodeError as exc:
-                        await dead_letter(event, str(exc))
-                try:
-                    await store.write(*split_results(decoded, name(topics.WINDOWS)))
-                except asyncpg.PostgresError:
-                    # One bad record must not block the rest: store one by one.
-                    for event, record in decoded:
-                        try:
-                            await store.write(
-                                *split_results([(event, record)], name(topics.WINDOWS))
-                            )
-                        except asyncpg.PostgresError as exc:
-                            await dead_letter(event, f"rejected by the database: {exc}")
-                for event in cast(list[EventT[bytes]], events):
-                    await stream.ack(event)
-        finally:
-            await store.close()
-
-    idle = IdleStreams(settings.database_url, settings.stream_idle_seconds)
-
-    async def send_samples(messages: Sequence[tuple[bytes, bytes]]) -> None:
-        sent = [await samples.send(key=key, value=value) for key, value in messages]
-        await asyncio.gather(*sent)
+        await sink_results(
+            stream,
+            clients.store,
+            dead_letter,
+            windows_topic=name(topics.WINDOWS),
+            batch_size=settings.sink_batch_size,
+            batch_seconds=settings.sink_batch_seconds,
+        )
 
     async def close_idle_streams() -> None:
         try:
-            await idle.close_idle(send_samples)
+            await clients.idle.close_idle(partial(send_all, samples))
         except (OSError, TimeoutError, asyncpg.PostgresError, KafkaError) as exc:
             # The next tick tries again; nothing was marked closed (see streams.idle).
             log.warning(
@@ -217,10 +131,20 @@ def create_app(settings: Settings) -> faust.App:
     return app
 
 
-def split_results(
-    decoded: list[tuple[EventT[bytes], dict[str, Any]]], windows_topic: str
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Decoded results as (window results, summaries)."""
-    windows = [record for event, record in decoded if event.message.topic == windows_topic]
-    summaries = [record for event, record in decoded if event.message.topic != windows_topic]
-    return windows, summaries
+async def emit(windows: TopicT, summaries: TopicT, key: bytes, outcome: Outcome) -> None:
+    """Send an outcome's results and wait until Kafka has them: its windows, then its
+    summary (provisional or final), under the same key."""
+    sent = [
+        await windows.send(key=key, value=encode(Schema.WINDOW_RESULT, window))
+        for window in outcome.windows
+    ]
+    if outcome.summary is not None:
+        summary = encode(Schema.ECG_SUMMARY, outcome.summary)
+        sent.append(await summaries.send(key=key, value=summary))
+    await asyncio.gather(*sent)
+
+
+async def send_all(topic: TopicT, messages: Sequence[tuple[bytes, bytes]]) -> None:
+    """Send ``(key, value)`` messages to ``topic`` and wait until Kafka has them all."""
+    sent = [await topic.send(key=key, value=value) for key, value in messages]
+    await asyncio.gather(*sent)

@@ -13,10 +13,54 @@ what it finds before going on. Reading is bounded by that range.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from faust.types import EventT
+
+from schemas.codec import Schema, decode
+from streams.chunks import ChunkGapError, Outcome, StreamState, apply_chunk, catch_up
+from streams.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+async def apply_or_catch_up(
+    reader: ChunkReader,
+    state: StreamState | None,
+    event: EventT[bytes],
+    chunk: dict[str, Any],
+    settings: Settings,
+) -> list[Outcome]:
+    """Apply ``chunk`` (decoded from ``event``) to its ECG's ``state``; if chunks are
+    missing before it, re-read them from Kafka and apply them first. Raises
+    ``InvalidChunkError`` (``ChunkGapError`` if some are still missing)."""
+    offset = event.message.offset
+    try:
+        return [apply_chunk(state, chunk, settings.window_samples, offset)]
+    except ChunkGapError:
+        key = str(chunk["ecg_id"]).encode()
+        earlier = await read_missing(reader, event, key, state, settings.backfill_lookback)
+        return catch_up(state, earlier, chunk, settings.window_samples, offset)
+
+
+async def read_missing(
+    reader: ChunkReader,
+    event: EventT[bytes],
+    key: bytes,
+    state: StreamState | None,
+    lookback: int,
+) -> list[tuple[int, dict[str, Any]]]:
+    """The ``(offset, chunk)`` of the ECG's chunks between its last applied one and
+    ``event``; with none applied yet, from up to ``lookback`` messages before it."""
+    message = event.message
+    start = (
+        state.last_offset + 1
+        if state is not None and state.last_offset >= 0
+        else max(0, message.offset - lookback)
+    )
+    found = await reader.read(message.topic, message.partition, start, message.offset, key)
+    return [(offset, decode(Schema.SAMPLE_CHUNK, value)) for offset, value in found]
 
 
 class ChunkReader:

@@ -1,4 +1,4 @@
-"""From one decoded sample chunk and the ECG's carried state to the events to emit.
+"""From one decoded sample chunk and the ECG's state to the events to emit.
 
 This is the windows agent without Faust: it neutralises redelivered chunks by
 their sequence number, refuses gaps and inconsistent chunks, feeds the analysis
@@ -21,7 +21,7 @@ from typing import Any
 
 from schemas.codec import DecodeError, decode_samples
 from streams.analysis.windows import (
-    AnalyserState,
+    AnalyserMemory,
     AnalysisConfig,
     feed,
     finish,
@@ -49,13 +49,13 @@ class ChunkGapError(InvalidChunkError):
 
 @dataclass(frozen=True)
 class StreamState:
-    """What is carried per ECG between chunks: the next expected sequence
-    number, whether the final chunk was seen, the Kafka offset of the last chunk
-    applied (-1 before the first), and the analyser's state."""
+    """An ECG's state, the value of the windows agent's table: the next expected
+    sequence number, whether the final chunk was seen, the Kafka offset of the last
+    chunk applied (-1 before the first), and the analyser's memory."""
 
     next_seq: int
     finished: bool
-    analyser: AnalyserState | None
+    analyser: AnalyserMemory | None
     last_offset: int = -1
 
     def to_bytes(self) -> bytes:
@@ -71,7 +71,7 @@ class StreamState:
             if version != _VERSION:
                 raise ValueError(f"unknown stream state version {version}")
             rest = data[_STATE.size :]
-            analyser = AnalyserState.from_bytes(rest) if rest else None
+            analyser = AnalyserMemory.from_bytes(rest) if rest else None
         except (ValueError, struct.error) as exc:
             raise InvalidChunkError(f"the ECG's carried state cannot be read: {exc}") from exc
         return cls(next_seq, bool(finished), analyser, last_offset)
@@ -166,7 +166,7 @@ def _ends_after_a_late_chunk(state: StreamState, chunk: dict[str, Any]) -> bool:
     )
 
 
-def _finish(analyser: AnalyserState, chunk: dict[str, Any], next_seq: int, offset: int) -> Outcome:
+def _finish(analyser: AnalyserMemory, chunk: dict[str, Any], next_seq: int, offset: int) -> Outcome:
     names = [lead["name"] for lead in chunk["leads"]]
     closed, ecg = finish(analyser)
     return Outcome(
@@ -176,7 +176,7 @@ def _finish(analyser: AnalyserState, chunk: dict[str, Any], next_seq: int, offse
     )
 
 
-def _start(chunk: dict[str, Any], window_samples: Callable[[float | None], int]) -> AnalyserState:
+def _start(chunk: dict[str, Any], window_samples: Callable[[float | None], int]) -> AnalyserMemory:
     """The analyser for the ECG of its first chunk: its rate, and each lead's gain and baseline."""
     leads = chunk["leads"]
     config = AnalysisConfig(

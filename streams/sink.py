@@ -3,9 +3,11 @@ transaction, as upserts on natural keys so that redelivered events change nothin
 An ECG's provisional summaries (the windows so far) and its final one share its row:
 a summary never replaces one of higher rank (``summary_rank``).
 
-While the database is unreachable the batch is retried with capped backoff and
-nothing is acknowledged, so the consumer stops pulling (backpressure) and no
-result is dropped; offsets move only after the batch is written.
+``sink_results`` is the sink agent's loop: accumulate a batch, write it in one
+transaction, acknowledge it, start the next one empty. While the database is
+unreachable the batch is retried with capped backoff and nothing is acknowledged, so
+the consumer stops pulling (backpressure) and no result is dropped; offsets move only
+after the batch is written.
 """
 
 from __future__ import annotations
@@ -16,9 +18,14 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
+import faust
+from faust.types import EventT, StreamT
+
+from schemas.codec import DecodeError, Schema, decode
+from streams.dead_letters import DeadLetter
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +107,65 @@ def _json_default(value: object) -> str:
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+async def sink_results(
+    stream: StreamT[bytes],
+    store: ResultStore,
+    dead_letter: DeadLetter,
+    *,
+    windows_topic: str,
+    batch_size: int,
+    batch_seconds: float,
+) -> None:
+    """Write the results of ``stream`` (window results from ``windows_topic``, summaries
+    from the other topic) in batches of up to ``batch_size``, or what arrived within
+    ``batch_seconds``. Each batch is acknowledged once written (``store.write`` retries
+    until it is), and the next one starts empty."""
+    taken = cast("faust.Stream[bytes]", stream).noack_take(batch_size, within=batch_seconds)
+    async for events in taken:
+        batch = cast(list[EventT[bytes]], events)
+        await write_batch(store, batch, dead_letter, windows_topic)
+        for event in batch:
+            await stream.ack(event)
+
+
+async def write_batch(
+    store: ResultStore,
+    events: Sequence[EventT[bytes]],
+    dead_letter: DeadLetter,
+    windows_topic: str,
+) -> None:
+    """Decode and write ``events`` in one transaction. What cannot be decoded goes to
+    the dead letters; if the database refuses the batch, its results are written one
+    by one and those it refuses go to the dead letters: one bad record must not block
+    the rest."""
+    decoded = []
+    for event in events:
+        schema = (
+            Schema.WINDOW_RESULT if event.message.topic == windows_topic else Schema.ECG_SUMMARY
+        )
+        try:
+            decoded.append((event, decode(schema, event.value)))
+        except DecodeError as exc:
+            await dead_letter(event, str(exc))
+    try:
+        await store.write(*split_results(decoded, windows_topic))
+    except asyncpg.PostgresError:
+        for event, record in decoded:
+            try:
+                await store.write(*split_results([(event, record)], windows_topic))
+            except asyncpg.PostgresError as exc:
+                await dead_letter(event, f"rejected by the database: {exc}")
+
+
+def split_results(
+    decoded: Sequence[tuple[EventT[bytes], dict[str, Any]]], windows_topic: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Decoded results as (window results, summaries)."""
+    windows = [record for event, record in decoded if event.message.topic == windows_topic]
+    summaries = [record for event, record in decoded if event.message.topic != windows_topic]
+    return windows, summaries
 
 
 class ResultStore:

@@ -1,4 +1,4 @@
-"""The beat detector as the analyser sees it: four functions and a state with bytes.
+"""The beat detector as the analyser sees it: four functions and a memory with bytes.
 
 ``qrs_detector()`` is the pipeline's detector (``streams.analysis.qrs``); tests may
 hand the analyser another one with the same contract: ``detect`` takes the next
@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from streams.analysis import qrs
 
 
-class DetectorState(Protocol):
+class DetectorMemory(Protocol):
     def to_bytes(self) -> bytes: ...
 
 
@@ -28,10 +28,10 @@ Leads = Sequence[NDArray[np.integer[Any]]]
 
 @dataclass(frozen=True)
 class BeatDetector:
-    start: Callable[[int, float], DetectorState]
-    detect: Callable[[Any, Leads], tuple[DetectorState, NDArray[np.int64], int]]
+    start: Callable[[int, float], DetectorMemory]
+    detect: Callable[[Any, Leads], tuple[DetectorMemory, NDArray[np.int64], int]]
     finish: Callable[[Any], NDArray[np.int64]]
-    load: Callable[[bytes], DetectorState]
+    load: Callable[[bytes], DetectorMemory]
 
 
 def qrs_detector() -> BeatDetector:
@@ -39,5 +39,5 @@ def qrs_detector() -> BeatDetector:
         start=qrs.start_detector,
         detect=qrs.detect_beats,
         finish=qrs.finish_detector,
-        load=qrs.DetectorState.from_bytes,
+        load=qrs.QrsMemory.from_bytes,
     )

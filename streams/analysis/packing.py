@@ -1,6 +1,6 @@
-"""Compact binary packing of carried analysis state.
+"""Compact binary packing of the analyser's memory.
 
-A state is written as a sequence of values and read back in the same order: opaque
+A memory is written as a sequence of values and read back in the same order: opaque
 blobs with a length, float arrays, integer arrays in the narrowest of int8/16/32/64
 that holds them (optionally chosen row by row), and Python integers of any size up to
 16 bytes (two's complement: the per-ECG sums of samples and of squared RR intervals).
@@ -83,7 +83,7 @@ class Reader:
     def _take(self, size: int) -> memoryview:
         end = self._offset + size
         if end > len(self._data):
-            raise ValueError("analysis state is truncated")
+            raise ValueError("analyser memory is truncated")
         view = self._data[self._offset : end]
         self._offset = end
         return view
@@ -118,4 +118,4 @@ class Reader:
 
     def done(self) -> None:
         if self._offset != len(self._data):
-            raise ValueError(f"{len(self._data) - self._offset} unexpected bytes after the state")
+            raise ValueError(f"{len(self._data) - self._offset} unexpected bytes after the memory")

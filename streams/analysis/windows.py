@@ -2,8 +2,8 @@
 
 An ECG arrives as a sequence of chunks. Chunk ``k`` holds, for every lead, the next
 samples from the same start index on; a lead with fewer samples than the longest one
-of a chunk has ended and gets no more. ``feed`` takes the carried state and one chunk
-(one sample to a whole record) and returns the new state and the windows that the
+of a chunk has ended and gets no more. ``feed`` takes the analyser's memory and one chunk
+(one sample to a whole record) and returns its new memory and the windows that the
 chunk completed; ``finish`` closes the ECG; ``summary_so_far`` is the ECG's result
 over the windows closed so far (what a live lookup shows). Window ``w`` covers samples
 ``[w * W, (w + 1) * W)``. A window closes once its samples are in and, with a
@@ -13,8 +13,8 @@ beats are those with an index in the window.
 Chunk invariance: every statistic is an integer sum, minimum or maximum (see
 ``lead_stats``, ``rhythm``), the detector is chunk invariant by contract, and floats
 appear only when a result is emitted, so any chunking gives bitwise the results of
-one-shot processing. The state holds a few numbers per lead, the windows that wait
-for the detector, their beats, and the detector's state: bounded by the window length
+one-shot processing. The memory holds a few numbers per lead, the windows that wait
+for the detector, their beats, and the detector's memory: bounded by the window length
 and the detector's look-ahead, whatever the ECG's length (``state_size`` in
 ``bench/analysis.py``).
 """
@@ -29,8 +29,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from streams.analysis.analyser import (
+    N_TOTALS,
+    TOTAL_CROSSINGS,
+    TOTAL_MAX,
+    TOTAL_MIN,
+    TOTAL_VERDICTS,
+    AnalyserMemory,
+    AnalysisConfig,
+)
 from streams.analysis.bands import bands_for
-from streams.analysis.detector import BeatDetector, DetectorState, qrs_detector
+from streams.analysis.detector import BeatDetector, DetectorMemory, qrs_detector
 from streams.analysis.lead_stats import (
     INT64_MAX,
     INT64_MIN,
@@ -53,15 +62,6 @@ from streams.analysis.rhythm import (
     rhythm_measures,
     sum_window_intervals,
 )
-from streams.analysis.state import (
-    N_TOTALS,
-    TOTAL_CROSSINGS,
-    TOTAL_MAX,
-    TOTAL_MIN,
-    TOTAL_VERDICTS,
-    AnalyserState,
-    AnalysisConfig,
-)
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 PIECE_VALUES = 2**17  # samples over all leads per piece of a chunk (see feed)
@@ -71,7 +71,7 @@ _SHOWN = np.array([Stat.SAMPLES, Stat.ZERO_CROSSINGS, Stat.SUM, Stat.MIN, Stat.M
 
 __all__ = [
     "PIECE_VALUES",
-    "AnalyserState",
+    "AnalyserMemory",
     "AnalysisConfig",
     "feed",
     "finish",
@@ -82,11 +82,11 @@ __all__ = [
 
 def start_analysis(
     n_leads: int, config: AnalysisConfig, detector: BeatDetector | None = None
-) -> AnalyserState:
-    """The state before an ECG's first sample; ``detector`` defaults to the QRS detector."""
+) -> AnalyserMemory:
+    """The memory before an ECG's first sample; ``detector`` defaults to the QRS detector."""
     config.check(n_leads)
     rate = config.sampling_rate
-    state: DetectorState | None = None
+    state: DetectorMemory | None = None
     reason: str | None = NO_SAMPLING_RATE
     if rate is not None:
         detector = detector or qrs_detector()
@@ -96,7 +96,7 @@ def start_analysis(
             reason = f"no beat detection: {exc}"
     totals = np.zeros((N_TOTALS, n_leads), dtype=np.int64)
     totals[TOTAL_MIN], totals[TOTAL_MAX] = INT64_MAX, INT64_MIN
-    return AnalyserState(
+    return AnalyserMemory(
         config=config,
         frontier=0,
         next_window=0,
@@ -117,8 +117,8 @@ def start_analysis(
 
 
 def feed(
-    state: AnalyserState, leads: Sequence[NDArray[np.integer[Any]]]
-) -> tuple[AnalyserState, list[WindowResult]]:
+    state: AnalyserMemory, leads: Sequence[NDArray[np.integer[Any]]]
+) -> tuple[AnalyserMemory, list[WindowResult]]:
     """Add one chunk (one array per lead, starting at ``state.frontier``)."""
     if len(leads) != state.n_leads:
         raise ValueError(f"expected {state.n_leads} leads, got {len(leads)}")
@@ -163,7 +163,7 @@ def feed(
     return _close(state, closable // size)
 
 
-def finish(state: AnalyserState) -> tuple[list[WindowResult], EcgResult]:
+def finish(state: AnalyserMemory) -> tuple[list[WindowResult], EcgResult]:
     """Close the ECG: its remaining windows (the last one may be partial) and its totals."""
     if state.detector is not None:
         assert state.beat_detector is not None
@@ -178,7 +178,7 @@ def finish(state: AnalyserState) -> tuple[list[WindowResult], EcgResult]:
     return closed, summary_so_far(state)
 
 
-def summary_so_far(state: AnalyserState) -> EcgResult:
+def summary_so_far(state: AnalyserMemory) -> EcgResult:
     """The ECG's result over the windows closed so far: what ``finish`` would give for
     an ECG that ended at the end of its last closed window. The carried totals hold
     exactly those windows (``_close`` adds a window to them as it emits it), so this
@@ -214,7 +214,7 @@ def _check_range(leads: Sequence[NDArray[np.integer[Any]]]) -> None:
 
 
 def _as_matrix(
-    state: AnalyserState, leads: Sequence[NDArray[np.integer[Any]]], a: int, b: int
+    state: AnalyserMemory, leads: Sequence[NDArray[np.integer[Any]]], a: int, b: int
 ) -> Int32s:
     """Samples ``[a, b)`` of the chunk as leads by samples (one piece at a time: the copy
     stays in the CPU cache for the passes over it); a lead that ends goes on with its
@@ -231,7 +231,7 @@ def _as_matrix(
 
 
 def _add_piece(
-    state: AnalyserState,
+    state: AnalyserMemory,
     open_stats: Int64s,
     carry: LeadCarry,
     x: Int32s,
@@ -274,7 +274,7 @@ def _append_beats(pending: Int64s, found: NDArray[np.int64], previous: int) -> I
     return np.concatenate((pending, found))
 
 
-def _close(state: AnalyserState, until: int) -> tuple[AnalyserState, list[WindowResult]]:
+def _close(state: AnalyserMemory, until: int) -> tuple[AnalyserMemory, list[WindowResult]]:
     """Emit the windows before window index ``until``."""
     if until <= state.next_window:
         return state, []
@@ -347,12 +347,12 @@ def _close(state: AnalyserState, until: int) -> tuple[AnalyserState, list[Window
     )
 
 
-def _lead_scale(state: AnalyserState, lead: int) -> LeadScale:
+def _lead_scale(state: AnalyserMemory, lead: int) -> LeadScale:
     rate = state.config.sampling_rate
     return LeadScale(state.config.scale(lead)[0], rate, bands_for(rate))
 
 
-def _rhythm(state: AnalyserState, sums: RrSums) -> Rhythm:
+def _rhythm(state: AnalyserMemory, sums: RrSums) -> Rhythm:
     if state.no_beats_reason is not None:
         return missing_rhythm(state.no_beats_reason)
     return rhythm_measures(sums, state.config.sampling_rate)

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from streams.analysis.detector import BeatDetector
 from streams.analysis.results import EcgResult, WindowResult
 from streams.analysis.windows import (
-    AnalyserState,
+    AnalyserMemory,
     AnalysisConfig,
     feed,
     finish,
@@ -39,7 +39,7 @@ def record_100(data_dir: Path) -> Leads:
 
 def so_far_in_chunks(
     leads: Leads, config: AnalysisConfig, size: int, detector: BeatDetector | None = None
-) -> list[tuple[AnalyserState, list[WindowResult], EcgResult]]:
+) -> list[tuple[AnalyserMemory, list[WindowResult], EcgResult]]:
     """After each chunk of ``size`` samples: the state, every window emitted so far and
     the summary so far."""
     state = start_analysis(len(leads), config, detector)
@@ -108,7 +108,7 @@ def test_a_summary_so_far_leaves_the_state_as_it_was(record_100: Leads) -> None:
     assert state.to_bytes() == before
     (last, final), (last_again, final_again) = (
         finish(state),
-        finish(AnalyserState.from_bytes(before)),
+        finish(AnalyserMemory.from_bytes(before)),
     )
     assert (plain(last), final) == (plain(last_again), final_again)
 

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from streams.analysis.detector import BeatDetector
 from streams.analysis.results import EcgResult, WindowResult
 from streams.analysis.windows import (
-    AnalyserState,
+    AnalyserMemory,
     AnalysisConfig,
     feed,
     finish,
@@ -45,7 +45,7 @@ def run(
         windows += closed
         data = state.to_bytes()
         largest = max(largest, len(data))
-        state = AnalyserState.from_bytes(data, detector)
+        state = AnalyserMemory.from_bytes(data, detector)
         assert state.to_bytes() == data
     last, ecg = finish(state)
     return windows + last, ecg, largest

@@ -20,7 +20,7 @@ _HEAD = struct.Struct("<qqqI")
 
 
 @dataclass(frozen=True)
-class ThresholdState:
+class ThresholdMemory:
     frontier: int
     last: int  # last sample of lead 0 (THRESHOLD before the first)
     lag: int
@@ -31,19 +31,19 @@ class ThresholdState:
         return head + np.array(self.pending, dtype="<i8").tobytes()
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> ThresholdState:
+    def from_bytes(cls, data: bytes) -> ThresholdMemory:
         frontier, last, lag, count = _HEAD.unpack_from(data)
         pending = np.frombuffer(data, dtype="<i8", count=count, offset=_HEAD.size)
         return cls(frontier, last, lag, tuple(int(p) for p in pending))
 
 
 def threshold_detector(lag: int) -> BeatDetector:
-    def start(n_leads: int, sampling_rate: float) -> ThresholdState:
-        return ThresholdState(0, THRESHOLD, lag, ())
+    def start(n_leads: int, sampling_rate: float) -> ThresholdMemory:
+        return ThresholdMemory(0, THRESHOLD, lag, ())
 
     def detect(
-        state: ThresholdState, leads: Sequence[NDArray[np.integer[Any]]]
-    ) -> tuple[ThresholdState, NDArray[np.int64], int]:
+        state: ThresholdMemory, leads: Sequence[NDArray[np.integer[Any]]]
+    ) -> tuple[ThresholdMemory, NDArray[np.int64], int]:
         lead = np.asarray(leads[0], dtype=np.int64)
         before = np.concatenate(([state.last], lead[:-1]))
         rising = np.flatnonzero((before < THRESHOLD) & (lead >= THRESHOLD)) + state.frontier
@@ -53,10 +53,10 @@ def threshold_detector(lag: int) -> BeatDetector:
         ready = tuple(p for p in pending if p < finalized)
         rest = tuple(p for p in pending if p >= finalized)
         last = int(lead[-1]) if lead.size else state.last
-        new = ThresholdState(frontier, last, state.lag, rest)
+        new = ThresholdMemory(frontier, last, state.lag, rest)
         return new, np.array(ready, dtype=np.int64), finalized
 
-    def finish(state: ThresholdState) -> NDArray[np.int64]:
+    def finish(state: ThresholdMemory) -> NDArray[np.int64]:
         return np.array(state.pending, dtype=np.int64)
 
-    return BeatDetector(start=start, detect=detect, finish=finish, load=ThresholdState.from_bytes)
+    return BeatDetector(start=start, detect=detect, finish=finish, load=ThresholdMemory.from_bytes)

@@ -1,8 +1,8 @@
-"""Compact, versioned bytes for the QRS detector's carried state.
+"""Compact, versioned bytes for the QRS detector's memory.
 
-Little-endian throughout: a header, the decision state's scalars and lists, then
+Little-endian throughout: a header, the decision memory's scalars and lists, then
 the front end's arrays, whose shapes follow from the lead count and the
-sampling rate. Floats are stored at the width they are computed in, so a state
+sampling rate. Floats are stored at the width they are computed in, so a memory
 read back continues exactly as the original would.
 """
 
@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from streams.analysis.qrs_decision_state import Candidate, DecisionState
-from streams.analysis.qrs_feature import Candidates, FeatureState
-from streams.analysis.qrs_params import DetectorParams
+from streams.analysis.qrs.decision_memory import Candidate, DecisionMemory
+from streams.analysis.qrs.feature import Candidates, FeatureMemory
+from streams.analysis.qrs.params import DetectorParams
 
 VERSION = 2
 HEADER = struct.Struct("<BHdqq")  # version, leads, sampling rate, frontier, finalized
@@ -30,13 +30,13 @@ class _Reader:
 
     def take(self, dtype: str, count: int) -> NDArray[Any]:
         if self.offset + count * np.dtype(dtype).itemsize > len(self.data):
-            raise ValueError("QRS detector state is truncated")
+            raise ValueError("QRS detector memory is truncated")
         array = np.frombuffer(self.data, dtype=dtype, count=count, offset=self.offset)
         self.offset += array.nbytes
         return array
 
 
-def pack_decision(d: DecisionState) -> bytes:
+def pack_decision(d: DecisionMemory) -> bytes:
     n = d.n_leads
     queue = ([d.tentative] if d.tentative is not None else []) + d.queue
     parts = [
@@ -78,7 +78,7 @@ def pack_decision(d: DecisionState) -> bytes:
     return b"".join(parts)
 
 
-def unpack_decision(reader: _Reader, n_leads: int) -> DecisionState:
+def unpack_decision(reader: _Reader, n_leads: int) -> DecisionMemory:
     fields = _SCALARS.unpack_from(reader.data, reader.offset)
     reader.offset += _SCALARS.size
     (learned, learning_end, signal, noise, seen, last_beat, last_peak, last_r) = fields[:8]
@@ -102,7 +102,7 @@ def unpack_decision(reader: _Reader, n_leads: int) -> DecisionState:
     runners_f = reader.take("<f8", n_runners).tolist()
     runners_up = [(i[0], f, i[1]) for i, f in zip(runners_i, runners_f, strict=True)]
     tentative = queue.pop(0) if has_tentative else None
-    return DecisionState(
+    return DecisionMemory(
         n_leads=n,
         learned=learned,
         learning_end=learning_end,
@@ -134,7 +134,7 @@ def unpack_decision(reader: _Reader, n_leads: int) -> DecisionState:
     )
 
 
-def pack_feature(f: FeatureState) -> bytes:
+def pack_feature(f: FeatureMemory) -> bytes:
     held = f.held
     parts = [struct.pack("<HHq", f.recent.shape[0], held.size, f.last_candidate)]
     for array in (f.zi, f.last_u, f.partial, f.block_peak, f.peaks, f.last_scale):
@@ -152,7 +152,7 @@ def pack_feature(f: FeatureState) -> bytes:
 
 def unpack_feature(
     reader: _Reader, n_leads: int, frontier: int, params: DetectorParams
-) -> FeatureState:
+) -> FeatureMemory:
     n_recent, n_held, last_candidate = struct.unpack_from("<HHq", reader.data, reader.offset)
     reader.offset += 12
     n, order = n_leads, params.a.size - 1
@@ -173,7 +173,7 @@ def unpack_feature(
         reader.take("<f4", n_held * n).reshape(n_held, n).astype(np.float32) for _ in range(3)
     )
     held = Candidates(held_index, value, peak, held_r_index, r_value)
-    return FeatureState(
+    return FeatureMemory(
         zi=zi,
         last_u=last_u,
         partial=partial,

@@ -37,9 +37,9 @@ from __future__ import annotations
 import math
 import statistics
 
-from streams.analysis.qrs_decision_state import Candidate, DecisionState
-from streams.analysis.qrs_fusion import Fusion
-from streams.analysis.qrs_params import DetectorParams
+from streams.analysis.qrs.decision_memory import Candidate, DecisionMemory
+from streams.analysis.qrs.fusion import Fusion
+from streams.analysis.qrs.params import DetectorParams
 
 PREMATURE = 0.75  # of the RR interval
 EXPECTED = (0.8, 1.25)  # window of the next beat, in RR intervals
@@ -57,7 +57,7 @@ ON_TIME = 0.16  # of the RR interval, either side of the expected time
 TIMING = (2.0, 0.2)  # a candidate's weight: 1 - 2 x its RR intervals off time, at least 0.2
 
 
-def add_rr(s: DecisionState, rr: int, params: DetectorParams) -> None:
+def add_rr(s: DecisionMemory, rr: int, params: DetectorParams) -> None:
     """A new RR interval (samples): the expected interval follows the intervals
     within the rhythm range, and restarts from the median after eight outliers."""
     s.rr.append(rr)
@@ -77,7 +77,7 @@ def add_rr(s: DecisionState, rr: int, params: DetectorParams) -> None:
         s.rr_mean = float(params.max_rr)
 
 
-def rhythm_first(s: DecisionState) -> bool:
+def rhythm_first(s: DecisionMemory) -> bool:
     """Whether the rhythm is steady while some lead is noisy: then timing outweighs
     strength (see the module's docstring)."""
     rhythm = s.rhythm
@@ -87,7 +87,7 @@ def rhythm_first(s: DecisionState) -> bool:
     return max(s.rr) - rhythm <= limit and rhythm - min(s.rr) <= limit
 
 
-def timing(s: DecisionState, index: int) -> float:
+def timing(s: DecisionMemory, index: int) -> float:
     """How well a beat at sample ``index`` keeps the rhythm: 1 at the expected time,
     falling by 2 for each RR interval off it, and at least 0.2."""
     rhythm = s.rhythm
@@ -102,7 +102,7 @@ def _distinct(relative: list[float], lead_noise: list[float]) -> bool:
     )
 
 
-def _typical(s: DecisionState, c: Candidate) -> bool:
+def _typical(s: DecisionMemory, c: Candidate) -> bool:
     """Whether every lead sees the candidate as it sees its typical beat (integral and
     peak energy within a factor 2): a normal QRS arriving early, as in atrial
     fibrillation or a run of atrial premature beats, not an artefact."""
@@ -114,7 +114,7 @@ def _typical(s: DecisionState, c: Candidate) -> bool:
 
 
 def displaced(
-    s: DecisionState,
+    s: DecisionMemory,
     fusion: Fusion,
     params: DetectorParams,
     c: Candidate,

@@ -3,14 +3,14 @@
 A candidate travels as a tuple of plain Python numbers (the decisions look at
 one candidate at a time, where numpy's per-call cost would dominate): its
 sample index, then per lead its integral, peak frame energy, R-peak index and
-band-pass extremum (see ``qrs_feature.Candidates``).
+band-pass extremum (see ``feature.Candidates``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from streams.analysis.qrs_params import DetectorParams
+from streams.analysis.qrs.params import DetectorParams
 
 NEVER = -(2**62)
 
@@ -21,8 +21,8 @@ Pending = tuple[int, float, float, int]
 
 
 @dataclass(slots=True)
-class DecisionState:
-    """Mutable while a chunk is decided; ``qrs`` copies it before and freezes it after."""
+class DecisionMemory:
+    """Mutable while a chunk is decided; ``detector`` copies it before and freezes it after."""
 
     n_leads: int
     learned: bool = False
@@ -58,7 +58,7 @@ class DecisionState:
     # Candidates that gave way to a stronger one just after: index, strength, R peak.
     runners_up: list[tuple[int, float, int]] = field(default_factory=list)
 
-    def copy(self) -> DecisionState:
+    def copy(self) -> DecisionMemory:
         """A copy that shares nothing mutable (candidates are tuples and stay shared)."""
         return replace(
             self,
@@ -83,9 +83,9 @@ class DecisionState:
         return self.rr_mean if len(self.rr) >= 4 else 0.0
 
 
-def start_decisions(n_leads: int, params: DetectorParams) -> DecisionState:
+def start_decisions(n_leads: int, params: DetectorParams) -> DecisionMemory:
     ones = [1.0] * n_leads
-    return DecisionState(
+    return DecisionMemory(
         n_leads=n_leads,
         learning_end=params.learning,
         ref_value=list(ones),

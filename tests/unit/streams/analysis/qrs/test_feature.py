@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from streams.analysis.qrs_feature import (
+from streams.analysis.qrs.feature import (
     Candidates,
     compute_feature,
     final_candidates,
     start_feature,
 )
-from streams.analysis.qrs_params import detector_params
+from streams.analysis.qrs.params import detector_params
 
 RATE = 360.0
 PAIR_GAP_S = 0.13  # the integrals' maxima of the two pulses lie within 100 ms

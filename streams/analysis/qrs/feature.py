@@ -11,7 +11,7 @@ length. The local maxima of each lead's integral that top the lead's maxima of
 the previous 100 ms, and are not topped by one in the next 100 ms, are candidate
 beats; the leads' candidates are merged, and every candidate carries every lead's
 measurements (integral, peak frame energy, and the band-pass extremum that
-locates the R peak at full rate) for ``qrs_decision`` to weigh. A candidate is
+locates the R peak at full rate) for ``decision`` to weigh. A candidate is
 measured when its maximum is found and held until the next 100 ms have shown
 whether it stays (so candidates reach the decisions 100 ms later).
 
@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import signal
 
-from streams.analysis.qrs_params import CAP, QUANTUM, DetectorParams
+from streams.analysis.qrs.params import CAP, QUANTUM, DetectorParams
 
 _HISTORY = 8  # blocks in the scale median
 # Frame energies (ADC units squared) below this are rounding noise of the filter, not
@@ -49,7 +49,7 @@ class Candidates:
     """Candidate beats confirmed by one chunk, in index order (C candidates, L leads)."""
 
     index: Ints  # (C,) last sample of the frame where a lead's integral peaked
-    # Measurements are float32: they are carried in the state while a candidate waits.
+    # Measurements are float32: they are carried in the memory while a candidate waits.
     value: NDArray[np.float32]  # (C, L) each lead's integral there, ADC units² per sample
     peak: NDArray[np.float32]  # (C, L) each lead's largest frame energy within the window
     r_index: Ints  # (C, L) each lead's band-pass extremum: the R peak it sees
@@ -64,7 +64,7 @@ _CANDIDATE_FIELDS = tuple(f.name for f in fields(Candidates))
 
 
 @dataclass(frozen=True, eq=False)
-class FeatureState:
+class FeatureMemory:
     """What the front end carries from one chunk to the next (L leads)."""
 
     zi: Floats  # (L, 4) band-pass filter state
@@ -82,9 +82,9 @@ class FeatureState:
     last_candidate: int  # frame of the last candidate, merged or not
 
 
-def start_feature(n_leads: int, params: DetectorParams) -> FeatureState:
+def start_feature(n_leads: int, params: DetectorParams) -> FeatureMemory:
     zeros = np.zeros(n_leads)
-    return FeatureState(
+    return FeatureMemory(
         zi=np.zeros((n_leads, params.a.size - 1)),
         last_u=zeros,
         partial=np.zeros((n_leads, 0)),
@@ -120,7 +120,7 @@ def _valid_median(history: Floats) -> Floats:
     return np.where(count > 0, (0.5 * (low + high))[..., 0], np.nan)
 
 
-def _frame_energies(state: FeatureState, energy: Floats, frame: int) -> tuple[Floats, Floats]:
+def _frame_energies(state: FeatureMemory, energy: Floats, frame: int) -> tuple[Floats, Floats]:
     """Energies of the frames this chunk completes, and the open frame's energies.
 
     A frame's energies are added in a fixed order, whatever the chunking: the open
@@ -150,7 +150,7 @@ def _frame_energies(state: FeatureState, energy: Floats, frame: int) -> tuple[Fl
 
 
 def _scales(
-    state: FeatureState, frames: Floats, first_frame: int, params: DetectorParams
+    state: FeatureMemory, frames: Floats, first_frame: int, params: DetectorParams
 ) -> tuple[Floats, Floats, Floats]:
     """Each frame's scale (the median of its lead's last eight 1-s maxima; in the
     first second, the lead's running maximum), the open block's max and the history."""
@@ -207,8 +207,8 @@ def _merge(frames: Ints, last_candidate: int, params: DetectorParams) -> tuple[I
 
 
 def compute_feature(
-    state: FeatureState, leads: Floats, start: int, params: DetectorParams
-) -> tuple[FeatureState, Candidates]:
+    state: FeatureMemory, leads: Floats, start: int, params: DetectorParams
+) -> tuple[FeatureMemory, Candidates]:
     """Run the front end on one chunk (leads x samples, starting at sample ``start``)."""
     length = leads.shape[1]
     k = params.frame
@@ -285,7 +285,7 @@ def compute_feature(
         u_tail = u[:, -span:].astype(np.float32)
     else:
         u_tail = np.concatenate((u_tail, u.astype(np.float32)), axis=1)[:, -span:]
-    new_state = FeatureState(
+    new_state = FeatureMemory(
         zi=np.asarray(zi, dtype=np.float64),
         last_u=u[:, -1].copy(),
         partial=partial,
@@ -411,7 +411,7 @@ def _measure(
     )
 
 
-def final_candidates(state: FeatureState, frontier: int, params: DetectorParams) -> Candidates:
+def final_candidates(state: FeatureMemory, frontier: int, params: DetectorParams) -> Candidates:
     """At the end of the signal: the held candidates that stay against the maxima that
     came, and the last complete frame, if a lead's integral was still rising into it
     (a beat right at the end has no right neighbour to confirm it)."""

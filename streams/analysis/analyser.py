@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from streams.analysis.detector import BeatDetector, DetectorState, qrs_detector
+from streams.analysis.detector import BeatDetector, DetectorMemory, qrs_detector
 from streams.analysis.lead_stats import INT64_MAX, INT64_MIN, N_STATS, Int64s, LeadCarry, Stat
 from streams.analysis.packing import Reader, Writer
 from streams.analysis.quality import VERDICTS
@@ -76,7 +76,7 @@ class AnalysisConfig:
 
 
 @dataclass(frozen=True, eq=False)
-class AnalyserState:
+class AnalyserMemory:
     config: AnalysisConfig
     frontier: int  # samples so far of the longest lead
     next_window: int  # index of the first window not emitted yet
@@ -85,7 +85,7 @@ class AnalyserState:
     lead_samples: Int64s
     totals: Int64s  # (N_TOTALS, leads)
     sums: tuple[int, ...]  # per lead, sum of the samples of the windows closed so far
-    detector: DetectorState | None
+    detector: DetectorMemory | None
     no_beats_reason: str | None  # why there is no detector
     finalized: int  # the detector's finalized_until
     pending_beats: Int64s  # final beats of windows not emitted yet
@@ -102,12 +102,12 @@ class AnalyserState:
         return _write(self)
 
     @classmethod
-    def from_bytes(cls, data: bytes, detector: BeatDetector | None = None) -> AnalyserState:
+    def from_bytes(cls, data: bytes, detector: BeatDetector | None = None) -> AnalyserMemory:
         """``detector`` (the QRS detector by default) reads the detector's own bytes."""
         return _read(data, detector)
 
 
-def _write(state: AnalyserState) -> bytes:
+def _write(state: AnalyserMemory) -> bytes:
     config, n = state.config, state.n_leads
     rate = config.sampling_rate
     header = _HEADER.pack(
@@ -139,11 +139,11 @@ def _write(state: AnalyserState) -> bytes:
     return out.to_bytes()
 
 
-def _read(data: bytes, detector: BeatDetector | None) -> AnalyserState:
+def _read(data: bytes, detector: BeatDetector | None) -> AnalyserMemory:
     reader = Reader(data)
     header = reader.blob()
     if not header or header[0] != VERSION:
-        raise ValueError(f"unknown analyser state version {header[0] if header else None}")
+        raise ValueError(f"unknown analyser memory version {header[0] if header else None}")
     (_, n, window, rate, frontier, next_window, n_open, finalized, previous_beat,
      previous_rr, has_detector) = _HEADER.unpack(header)  # fmt: skip
     scale = reader.array("<f8", np.float64).tolist()
@@ -166,7 +166,7 @@ def _read(data: bytes, detector: BeatDetector | None) -> AnalyserState:
     if has_detector:
         detector = detector or qrs_detector()
         detector_state = detector.load(detector_bytes)
-    return AnalyserState(
+    return AnalyserMemory(
         config=config,
         frontier=frontier,
         next_window=next_window,

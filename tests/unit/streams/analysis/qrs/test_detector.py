@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from streams.analysis.qrs import DetectorState, detect_beats, finish_detector, start_detector
+from streams.analysis.qrs import QrsMemory, detect_beats, finish_detector, start_detector
 
 INT32 = np.iinfo(np.int32)
 
@@ -197,7 +197,7 @@ def test_state_round_trips_through_bytes() -> None:
     x, _ = synthetic_ecg(500.0, seconds=7.3)
     state, _, _ = detect_beats(start_detector(3, 500.0), [as_adc(x)] * 3)
     data = state.to_bytes()
-    again = DetectorState.from_bytes(data)
+    again = QrsMemory.from_bytes(data)
     assert again.to_bytes() == data
     assert again.frontier == state.frontier
 
@@ -205,13 +205,13 @@ def test_state_round_trips_through_bytes() -> None:
 def test_corrupt_state_bytes_are_refused() -> None:
     data = start_detector(2, 360.0).to_bytes()
     with pytest.raises(ValueError, match="version"):
-        DetectorState.from_bytes(b"\x09" + data[1:])
+        QrsMemory.from_bytes(b"\x09" + data[1:])
     with pytest.raises(ValueError, match="truncated"):
-        DetectorState.from_bytes(data[:-3])
+        QrsMemory.from_bytes(data[:-3])
     with pytest.raises(ValueError, match="truncated"):
-        DetectorState.from_bytes(data[:5])
+        QrsMemory.from_bytes(data[:5])
     with pytest.raises(ValueError, match="trailing"):
-        DetectorState.from_bytes(data + b"\x00")
+        QrsMemory.from_bytes(data + b"\x00")
 
 
 def test_state_of_twelve_leads_at_500_hz_stays_small() -> None:

@@ -16,7 +16,7 @@ beat or a noise candidate), so they are recomputed then.
 
 from __future__ import annotations
 
-from streams.analysis.qrs_decision_state import Candidate, DecisionState
+from streams.analysis.qrs.decision_memory import Candidate, DecisionMemory
 
 CLIP = 2.0  # a lead's relative integral counts at most this much
 NOISE_FLOOR = 0.1  # added to a lead's noise before weighting: no lead is ever trusted alone
@@ -25,7 +25,7 @@ _QUICK_BEATS = 8
 
 
 class Fusion:
-    """The lead weights of one decision state (which it reads, and updates through
+    """The lead weights of one decision memory (which it reads, and updates through
     ``add_noise``, ``learn_beat`` and ``learn``).
 
     The hot paths are plain loops over the leads, each computing everything that one
@@ -34,7 +34,7 @@ class Fusion:
 
     __slots__ = ("clip", "s", "shares", "to_peak", "to_score", "to_value")
 
-    def __init__(self, state: DecisionState) -> None:
+    def __init__(self, state: DecisionMemory) -> None:
         self.s = state
         self.shares: list[float] = []
         self.to_value: list[float] = []

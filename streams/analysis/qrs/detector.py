@@ -7,10 +7,10 @@ the detector is sure of it; ``finalized_until`` says up to where the beats are
 complete. The method -- Pan-Tompkins energy detection per lead, fused across
 leads by their noise, with adaptive thresholds, search-back, a rhythm check
 for premature candidates and, in a steady rhythm amid noise, the rhythm first --
-is described in ``qrs_feature``, ``qrs_decision``, ``qrs_fusion`` and
-``qrs_rhythm``.
+is described in ``feature``, ``decision``, ``fusion`` and
+``rhythm``.
 
-The state is bounded whatever the ECG's length: per lead the band-pass filter's
+The memory is bounded whatever the ECG's length: per lead the band-pass filter's
 state, eight 1-s maxima, the last ~0.25 s of band-pass output and ~150 ms of
 frame energies, the lead's integral maxima of the last 200 ms; then the few
 candidates still undecided (at most about 2 s of them, and those of the last
@@ -39,18 +39,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from streams.analysis.qrs_decision import decide, earliest_r_peak, finish_decisions
-from streams.analysis.qrs_decision_state import DecisionState, start_decisions
-from streams.analysis.qrs_feature import (
-    FeatureState,
-    compute_feature,
-    final_candidates,
-    first_unconfirmed,
-    lowest_future_r_index,
-    start_feature,
-)
-from streams.analysis.qrs_params import DetectorParams, detector_params
-from streams.analysis.qrs_state import (
+from streams.analysis.qrs.decision import decide, earliest_r_peak, finish_decisions
+from streams.analysis.qrs.decision_memory import DecisionMemory, start_decisions
+from streams.analysis.qrs.encoding import (
     HEADER,
     VERSION,
     pack_decision,
@@ -59,17 +50,26 @@ from streams.analysis.qrs_state import (
     unpack_decision,
     unpack_feature,
 )
+from streams.analysis.qrs.feature import (
+    FeatureMemory,
+    compute_feature,
+    final_candidates,
+    first_unconfirmed,
+    lowest_future_r_index,
+    start_feature,
+)
+from streams.analysis.qrs.params import DetectorParams, detector_params
 
 
 @dataclass(frozen=True, eq=False)
-class DetectorState:
+class QrsMemory:
     """Everything the detector carries between chunks of one ECG."""
 
     sampling_rate: float
     frontier: int  # samples seen so far (per lead)
     finalized: int  # every beat below this sample has been reported
-    feature: FeatureState
-    decision: DecisionState  # never mutated once in a DetectorState
+    feature: FeatureMemory
+    decision: DecisionMemory  # never mutated once in a QrsMemory
 
     @property
     def n_leads(self) -> int:
@@ -86,27 +86,27 @@ class DetectorState:
         return header + pack_decision(self.decision) + pack_feature(self.feature)
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> DetectorState:
+    def from_bytes(cls, data: bytes) -> QrsMemory:
         try:
             version, n_leads, rate, frontier, finalized = HEADER.unpack_from(data)
             if version != VERSION:
-                raise ValueError(f"unknown QRS detector state version {version}")
+                raise ValueError(f"unknown QRS detector memory version {version}")
             reader = reader_after_header(data)
             decision = unpack_decision(reader, n_leads)
             feature = unpack_feature(reader, n_leads, frontier, detector_params(rate))
         except struct.error as error:
-            raise ValueError(f"QRS detector state is truncated: {error}") from error
+            raise ValueError(f"QRS detector memory is truncated: {error}") from error
         if reader.offset != len(data):
-            raise ValueError("QRS detector state has unexpected trailing bytes")
+            raise ValueError("QRS detector memory has unexpected trailing bytes")
         return cls(rate, frontier, finalized, feature, decision)
 
 
-def start_detector(n_leads: int, sampling_rate: float) -> DetectorState:
-    """The state before an ECG's first sample; ``sampling_rate`` in Hz, 100 to 2000."""
+def start_detector(n_leads: int, sampling_rate: float) -> QrsMemory:
+    """The memory before an ECG's first sample; ``sampling_rate`` in Hz, 100 to 2000."""
     if n_leads < 1:
         raise ValueError("an ECG needs at least one lead")
     params = detector_params(float(sampling_rate))
-    return DetectorState(
+    return QrsMemory(
         sampling_rate=params.sampling_rate,
         frontier=0,
         finalized=0,
@@ -116,8 +116,8 @@ def start_detector(n_leads: int, sampling_rate: float) -> DetectorState:
 
 
 def detect_beats(
-    state: DetectorState, leads: Sequence[NDArray[np.integer[Any]]]
-) -> tuple[DetectorState, NDArray[np.int64], int]:
+    state: QrsMemory, leads: Sequence[NDArray[np.integer[Any]]]
+) -> tuple[QrsMemory, NDArray[np.int64], int]:
     """Feed the next samples of every lead (ADC units, starting at ``state.frontier``).
 
     Returns the new state, the R peaks (sample indices, ascending) that became
@@ -140,11 +140,11 @@ def detect_beats(
     bound = lowest_future_r_index(frontier, params)
     waiting = earliest_r_peak(decision)
     finalized = max(state.finalized, bound if waiting is None else min(bound, waiting))
-    new_state = DetectorState(params.sampling_rate, frontier, finalized, feature, decision)
+    new_state = QrsMemory(params.sampling_rate, frontier, finalized, feature, decision)
     return new_state, np.array(beats, dtype=np.int64), finalized
 
 
-def finish_detector(state: DetectorState) -> NDArray[np.int64]:
+def finish_detector(state: QrsMemory) -> NDArray[np.int64]:
     """The ECG has ended: the beats not reported yet (all of them are final now)."""
     params = state.params
     last = final_candidates(state.feature, state.frontier, params)

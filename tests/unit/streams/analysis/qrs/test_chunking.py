@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 from scipy import signal
 
-from streams.analysis.qrs import DetectorState, detect_beats, finish_detector, start_detector
-from tests.unit.streams.analysis.test_qrs import as_adc, synthetic_ecg
-from tests.unit.streams.analysis.test_qrs_records import record_excerpt
+from streams.analysis.qrs import QrsMemory, detect_beats, finish_detector, start_detector
+from tests.unit.streams.analysis.qrs.test_detector import as_adc, synthetic_ecg
+from tests.unit.streams.analysis.qrs.test_records import record_excerpt
 
 
 def run(
@@ -28,7 +28,7 @@ def run(
         beats += new.tolist()
         promises.append(finalized)
         if round_trip:
-            state = DetectorState.from_bytes(state.to_bytes())
+            state = QrsMemory.from_bytes(state.to_bytes())
     final = state.to_bytes()
     beats += finish_detector(state).tolist()
     return beats, final, promises

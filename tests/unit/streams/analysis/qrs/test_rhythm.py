@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from streams.analysis.qrs_decision_state import Candidate, DecisionState, start_decisions
-from streams.analysis.qrs_fusion import Fusion
-from streams.analysis.qrs_params import detector_params
-from streams.analysis.qrs_rhythm import RR_HISTORY, displaced, rhythm_first, timing
+from streams.analysis.qrs.decision_memory import Candidate, DecisionMemory, start_decisions
+from streams.analysis.qrs.fusion import Fusion
+from streams.analysis.qrs.params import detector_params
+from streams.analysis.qrs.rhythm import RR_HISTORY, displaced, rhythm_first, timing
 
 RATE = 360.0
 RR = 360  # samples: 60 beats a minute
@@ -16,7 +16,7 @@ LAST = 100_000  # the last beat's candidate index
 PARAMS = detector_params(RATE)
 
 
-def steady_state(lead_noise: list[float], rr: list[int] | None = None) -> DecisionState:
+def steady_state(lead_noise: list[float], rr: list[int] | None = None) -> DecisionMemory:
     """Two leads whose typical beat is 1 in every measure, the last beat at ``LAST``."""
     s = start_decisions(2, PARAMS)
     s.learned = True
@@ -34,7 +34,7 @@ def candidate(index: int, lead_0: float, lead_1: float) -> Candidate:
     return (index, [lead_0, lead_1], [lead_0, lead_1], [index - 20] * 2, [lead_0, lead_1])
 
 
-def gives_way(s: DecisionState, premature: Candidate, later: list[Candidate]) -> bool:
+def gives_way(s: DecisionMemory, premature: Candidate, later: list[Candidate]) -> bool:
     fusion = Fusion(s)
     return displaced(s, fusion, PARAMS, premature, fusion.strength(premature)[0], later)
 

@@ -2,7 +2,7 @@
 
 A sequential state machine over the candidates in index order:
 
-- **Lead fusion** (``qrs_fusion``): a candidate's strength is the noise-weighted
+- **Lead fusion** (``fusion``): a candidate's strength is the noise-weighted
   mean over leads of its integral relative to each lead's typical beat.
 - **Thresholds and search-back** after Pan J, Tompkins WJ, "A real-time QRS
   detection algorithm", IEEE Trans Biomed Eng 32(3):230-236, 1985: adaptive
@@ -15,7 +15,7 @@ A sequential state machine over the candidates in index order:
   in that time takes its place. Energy that goes on after a QRS moves the
   strongest candidate late, so the R peak is taken from the earliest candidate
   of the group that was at least 0.8 times as strong.
-- **Rhythm** (``qrs_rhythm``): a candidate premature by more than a quarter of
+- **Rhythm** (``rhythm``): a candidate premature by more than a quarter of
   the RR interval gives way to a candidate at the expected time unless it is
   clearly stronger or repeats the pattern of an earlier ectopic beat. A premature
   candidate that gave way does not count as noise for its leads: it may have
@@ -31,11 +31,11 @@ any chunking of the signal.
 
 from __future__ import annotations
 
-from streams.analysis.qrs_decision_state import NEVER, Candidate, DecisionState
-from streams.analysis.qrs_feature import Candidates
-from streams.analysis.qrs_fusion import Fusion
-from streams.analysis.qrs_params import DetectorParams
-from streams.analysis.qrs_rhythm import (
+from streams.analysis.qrs.decision_memory import NEVER, Candidate, DecisionMemory
+from streams.analysis.qrs.feature import Candidates
+from streams.analysis.qrs.fusion import Fusion
+from streams.analysis.qrs.params import DetectorParams
+from streams.analysis.qrs.rhythm import (
     EXPECTED,
     PREMATURE,
     TIMING,
@@ -52,11 +52,11 @@ _RUNNERS_UP = 8  # the runners-up kept before the ones out of reach are dropped
 
 
 class _Decider:
-    """One chunk's decisions on a state (mutated in place)."""
+    """One chunk's decisions on a memory (mutated in place)."""
 
     __slots__ = ("beats", "confirmed", "fusion", "p", "s")
 
-    def __init__(self, state: DecisionState, params: DetectorParams, confirmed: int) -> None:
+    def __init__(self, state: DecisionMemory, params: DetectorParams, confirmed: int) -> None:
         self.s = state
         self.p = params
         self.confirmed = confirmed  # every candidate below this sample is known
@@ -226,7 +226,7 @@ def _as_candidates(candidates: Candidates) -> list[Candidate]:
 
 
 def decide(
-    state: DecisionState, candidates: Candidates, confirmed: int, params: DetectorParams
+    state: DecisionMemory, candidates: Candidates, confirmed: int, params: DetectorParams
 ) -> list[int]:
     """Decide what can be decided now that every candidate below sample ``confirmed``
     is known. Mutates ``state``; returns the new beats' R peaks, ascending."""
@@ -257,7 +257,7 @@ def decide(
 
 
 def finish_decisions(
-    state: DecisionState, last: Candidates, end: int, params: DetectorParams
+    state: DecisionMemory, last: Candidates, end: int, params: DetectorParams
 ) -> list[int]:
     """The signal ended at sample ``end``; ``last`` are the candidates only its end
     confirms. Decide everything that is left."""
@@ -276,7 +276,7 @@ def finish_decisions(
     return decider.beats
 
 
-def earliest_r_peak(state: DecisionState) -> int | None:
+def earliest_r_peak(state: DecisionMemory) -> int | None:
     """The lowest R peak that a waiting or pending candidate could still report."""
     lows = [c[3] for c in state.pending] + [min(c[3]) for c in state.queue]
     if state.tentative is not None:
