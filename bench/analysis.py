@@ -77,24 +77,24 @@ def analyse(
     signals: NDArray[np.int32], config: AnalysisConfig, chunk: int, state_bytes: bool
 ) -> int:
     """Analyse in chunks of ``chunk`` samples; the number of beats found."""
-    state = start_analysis(signals.shape[0], config)
+    memory = start_analysis(signals.shape[0], config)
     beats = 0
     for start in range(0, signals.shape[1], chunk):
-        state, windows = feed(state, list(signals[:, start : start + chunk]))
+        memory, windows = feed(memory, list(signals[:, start : start + chunk]))
         beats += sum(w.beats.size for w in windows)
         if state_bytes:
-            state = AnalyserMemory.from_bytes(state.to_bytes())
-    windows, _ = finish(state)
+            memory = AnalyserMemory.from_bytes(memory.to_bytes())
+    windows, _ = finish(memory)
     return beats + sum(w.beats.size for w in windows)
 
 
 def detect_only(signals: NDArray[np.int32], rate: float) -> None:
     """The QRS detector alone, fed the pieces that ``feed`` gives it."""
-    state = qrs.start_detector(signals.shape[0], rate)
+    memory = qrs.start_detector(signals.shape[0], rate)
     step = max(1024, PIECE_VALUES // signals.shape[0])
     for start in range(0, signals.shape[1], step):
-        state, _, _ = qrs.detect_beats(state, list(signals[:, start : start + step]))
-    qrs.finish_detector(state)
+        memory, _, _ = qrs.detect_beats(memory, list(signals[:, start : start + step]))
+    qrs.finish_detector(memory)
 
 
 def neurokit_peaks(lead: NDArray[np.float64], rate: float) -> int:
@@ -136,17 +136,17 @@ def state_size(seconds: float = 600.0) -> tuple[int, int, int, int]:
     repeats = int(np.ceil(seconds * 500 / at_500.shape[1]))
     signals = np.tile(at_500, repeats)[:, : round(seconds * 500)].astype(np.int32)
     config = AnalysisConfig(5000, 500.0, tuple(record.gains[:12]), tuple(record.baselines[:12]))
-    state = start_analysis(12, config)
+    memory = start_analysis(12, config)
     largest = largest_detector = after_minute = 0
     for start in range(0, signals.shape[1], 500):
-        state, _ = feed(state, list(signals[:, start : start + 500]))
-        size = len(state.to_bytes())
+        memory, _ = feed(memory, list(signals[:, start : start + 500]))
+        size = len(memory.to_bytes())
         largest = max(largest, size)
-        if state.detector is not None:
-            largest_detector = max(largest_detector, len(state.detector.to_bytes()))
+        if memory.detector is not None:
+            largest_detector = max(largest_detector, len(memory.detector.to_bytes()))
         if start + 500 == 60 * 500:
             after_minute = size
-    return largest, largest_detector, after_minute, len(state.to_bytes())
+    return largest, largest_detector, after_minute, len(memory.to_bytes())
 
 
 def rate(samples: int, seconds: float) -> str:

@@ -125,13 +125,13 @@ def match(reference: Ints, detected: Ints, tolerance: int) -> Score:
 
 def run_ours(leads: NDArray[np.int32], rate: float, chunk: int | None = None) -> Ints:
     """Our detector on all rows of ``leads``, in one call or in chunks of ``chunk``."""
-    state = start_detector(leads.shape[0], rate)
+    memory = start_detector(leads.shape[0], rate)
     step = chunk or leads.shape[1]
     found = []
     for start in range(0, leads.shape[1], step):
-        state, beats, _ = detect_beats(state, list(leads[:, start : start + step]))
+        memory, beats, _ = detect_beats(memory, list(leads[:, start : start + step]))
         found.append(beats)
-    found.append(finish_detector(state))
+    found.append(finish_detector(memory))
     return np.concatenate(found)
 
 

@@ -107,35 +107,35 @@ class AnalyserMemory:
         return _read(data, detector)
 
 
-def _write(state: AnalyserMemory) -> bytes:
-    config, n = state.config, state.n_leads
+def _write(memory: AnalyserMemory) -> bytes:
+    config, n = memory.config, memory.n_leads
     rate = config.sampling_rate
     header = _HEADER.pack(
         VERSION,
         n,
         config.window_samples,
         math.nan if rate is None else rate,
-        state.frontier,
-        state.next_window,
-        state.open.shape[0],
-        state.finalized,
-        state.previous_beat,
-        state.previous_rr,
-        state.detector is not None,
+        memory.frontier,
+        memory.next_window,
+        memory.open.shape[0],
+        memory.finalized,
+        memory.previous_beat,
+        memory.previous_rr,
+        memory.detector is not None,
     )
     scale = [math.nan if g is None else g for g in config.gains or (None,) * n]
     scale += [math.nan if b is None else float(b) for b in config.baselines or (None,) * n]
-    stats = state.open.copy()
+    stats = memory.open.copy()
     for value, count, _ in _SENTINELS:
         stats[:, value][stats[:, count] == 0] = 0
     out = Writer()
     out.blob(header).array(np.array(scale), "<f8")
     out.ints(np.ascontiguousarray(stats.transpose(1, 0, 2)).reshape(N_STATS, -1), by_row=True)
-    out.ints(state.carry.values).ints(state.carry.tail).ints(state.carry.blocks)
-    out.ints(state.lead_samples).ints(state.totals).ints(state.pending_beats)
-    out.bigs(list(state.sums)).bigs(state.rr.to_ints())
-    out.blob(b"" if state.no_beats_reason is None else state.no_beats_reason.encode())
-    out.blob(b"" if state.detector is None else state.detector.to_bytes())
+    out.ints(memory.carry.values).ints(memory.carry.tail).ints(memory.carry.blocks)
+    out.ints(memory.lead_samples).ints(memory.totals).ints(memory.pending_beats)
+    out.bigs(list(memory.sums)).bigs(memory.rr.to_ints())
+    out.blob(b"" if memory.no_beats_reason is None else memory.no_beats_reason.encode())
+    out.blob(b"" if memory.detector is None else memory.detector.to_bytes())
     return out.to_bytes()
 
 

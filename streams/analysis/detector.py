@@ -2,7 +2,7 @@
 
 ``qrs_detector()`` is the pipeline's detector (``streams.analysis.qrs``); tests may
 hand the analyser another one with the same contract: ``detect`` takes the next
-samples of every lead (same length) and returns the new state, the R-peak indices
+samples of every lead (same length) and returns the new memory, the R-peak indices
 (absolute, ascending) that are now final, and ``finalized_until``: every beat below
 it has been reported and none below it will come later.
 """

@@ -86,12 +86,12 @@ def start_analysis(
     """The memory before an ECG's first sample; ``detector`` defaults to the QRS detector."""
     config.check(n_leads)
     rate = config.sampling_rate
-    state: DetectorMemory | None = None
+    memory: DetectorMemory | None = None
     reason: str | None = NO_SAMPLING_RATE
     if rate is not None:
         detector = detector or qrs_detector()
         try:
-            state, reason = detector.start(n_leads, rate), None
+            memory, reason = detector.start(n_leads, rate), None
         except ValueError as exc:
             reason = f"no beat detection: {exc}"
     totals = np.zeros((N_TOTALS, n_leads), dtype=np.int64)
@@ -105,80 +105,85 @@ def start_analysis(
         lead_samples=np.zeros(n_leads, dtype=np.int64),
         totals=totals,
         sums=(0,) * n_leads,
-        detector=state,
+        detector=memory,
         no_beats_reason=reason,
         finalized=0,
         pending_beats=np.zeros(0, dtype=np.int64),
         previous_beat=-1,
         previous_rr=-1,
         rr=RrSums(),
-        beat_detector=detector if state is not None else None,
+        beat_detector=detector if memory is not None else None,
     )
 
 
 def feed(
-    state: AnalyserMemory, leads: Sequence[NDArray[np.integer[Any]]]
+    memory: AnalyserMemory, leads: Sequence[NDArray[np.integer[Any]]]
 ) -> tuple[AnalyserMemory, list[WindowResult]]:
-    """Add one chunk (one array per lead, starting at ``state.frontier``)."""
-    if len(leads) != state.n_leads:
-        raise ValueError(f"expected {state.n_leads} leads, got {len(leads)}")
+    """Add one chunk (one array per lead, starting at ``memory.frontier``)."""
+    if len(leads) != memory.n_leads:
+        raise ValueError(f"expected {memory.n_leads} leads, got {len(leads)}")
     sizes = np.array([lead.size for lead in leads], dtype=np.int64)
     length = int(sizes.max())
     if length == 0:
-        return state, []
-    ended = (state.lead_samples < state.frontier) & (sizes > 0)
+        return memory, []
+    ended = (memory.lead_samples < memory.frontier) & (sizes > 0)
     if ended.any():
         raise ValueError(f"lead {int(np.argmax(ended))} has ended and cannot take more samples")
     _check_range(leads)
-    open_stats, carry = state.open, state.carry
-    detector, finalized, beats = state.detector, state.finalized, state.pending_beats
+    open_stats, carry = memory.open, memory.carry
+    detector, finalized, beats = memory.detector, memory.finalized, memory.pending_beats
     # Pieces of PIECE_VALUES samples over all leads keep the detector's passes in the CPU
     # cache (it is chunk invariant too, and twice as fast on 2-lead pieces of 64 Ki samples
     # as on a whole 30-minute record). The statistics take STATS_PIECES of them at a time:
     # much of their cost per piece is that of about a hundred numpy calls.
-    step = max(1024, PIECE_VALUES // state.n_leads)
+    step = max(1024, PIECE_VALUES // memory.n_leads)
     for a in range(0, length, STATS_PIECES * step):
-        piece = _as_matrix(state, leads, a, min(a + STATS_PIECES * step, length))
+        piece = _as_matrix(memory, leads, a, min(a + STATS_PIECES * step, length))
         open_stats, carry = _add_piece(
-            state, open_stats, carry, piece, np.minimum(np.maximum(sizes - a, 0), piece.shape[1]), a
+            memory,
+            open_stats,
+            carry,
+            piece,
+            np.minimum(np.maximum(sizes - a, 0), piece.shape[1]),
+            a,
         )
         if detector is not None:
-            assert state.beat_detector is not None
+            assert memory.beat_detector is not None
             for b in range(0, piece.shape[1], step):
                 part = list(piece[:, b : b + step])
-                detector, found, finalized = state.beat_detector.detect(detector, part)
-                beats = _append_beats(beats, found, state.previous_beat)
-    size = state.config.window_samples
-    state = replace(
-        state,
-        frontier=state.frontier + length,
+                detector, found, finalized = memory.beat_detector.detect(detector, part)
+                beats = _append_beats(beats, found, memory.previous_beat)
+    size = memory.config.window_samples
+    memory = replace(
+        memory,
+        frontier=memory.frontier + length,
         open=open_stats,
         carry=carry,
-        lead_samples=state.lead_samples + sizes,
+        lead_samples=memory.lead_samples + sizes,
         detector=detector,
         finalized=finalized,
         pending_beats=beats,
     )
-    closable = state.frontier if state.detector is None else min(finalized, state.frontier)
-    return _close(state, closable // size)
+    closable = memory.frontier if memory.detector is None else min(finalized, memory.frontier)
+    return _close(memory, closable // size)
 
 
-def finish(state: AnalyserMemory) -> tuple[list[WindowResult], EcgResult]:
+def finish(memory: AnalyserMemory) -> tuple[list[WindowResult], EcgResult]:
     """Close the ECG: its remaining windows (the last one may be partial) and its totals."""
-    if state.detector is not None:
-        assert state.beat_detector is not None
-        last = state.beat_detector.finish(state.detector)
-        state = replace(
-            state,
+    if memory.detector is not None:
+        assert memory.beat_detector is not None
+        last = memory.beat_detector.finish(memory.detector)
+        memory = replace(
+            memory,
             detector=None,
-            pending_beats=_append_beats(state.pending_beats, last, state.previous_beat),
+            pending_beats=_append_beats(memory.pending_beats, last, memory.previous_beat),
         )
-    size = state.config.window_samples
-    state, closed = _close(state, -(-state.frontier // size))
-    return closed, summary_so_far(state)
+    size = memory.config.window_samples
+    memory, closed = _close(memory, -(-memory.frontier // size))
+    return closed, summary_so_far(memory)
 
 
-def summary_so_far(state: AnalyserMemory) -> EcgResult:
+def summary_so_far(memory: AnalyserMemory) -> EcgResult:
     """The ECG's result over the windows closed so far: what ``finish`` would give for
     an ECG that ended at the end of its last closed window. The carried totals hold
     exactly those windows (``_close`` adds a window to them as it emits it), so this
@@ -189,20 +194,20 @@ def summary_so_far(state: AnalyserMemory) -> EcgResult:
     is closed), its zero crossings, mean, extremes and quality verdicts those of the
     closed windows, and the rhythm that of their beats.
     """
-    closed_until = min(state.next_window * state.config.window_samples, state.frontier)
-    samples = np.minimum(state.lead_samples, closed_until).tolist()
+    closed_until = min(memory.next_window * memory.config.window_samples, memory.frontier)
+    samples = np.minimum(memory.lead_samples, closed_until).tolist()
     leads = tuple(
         lead_result(
             samples[i],
-            int(state.totals[TOTAL_CROSSINGS, i]),
-            state.sums[i],
-            (int(state.totals[TOTAL_MIN, i]), int(state.totals[TOTAL_MAX, i])),
-            state.config.scale(i),
-            judge_ecg(state.totals[TOTAL_VERDICTS:, i]),
+            int(memory.totals[TOTAL_CROSSINGS, i]),
+            memory.sums[i],
+            (int(memory.totals[TOTAL_MIN, i]), int(memory.totals[TOTAL_MAX, i])),
+            memory.config.scale(i),
+            judge_ecg(memory.totals[TOTAL_VERDICTS:, i]),
         )
-        for i in range(state.n_leads)
+        for i in range(memory.n_leads)
     )
-    return EcgResult(state.next_window, leads, _rhythm(state, state.rr))
+    return EcgResult(memory.next_window, leads, _rhythm(memory, memory.rr))
 
 
 def _check_range(leads: Sequence[NDArray[np.integer[Any]]]) -> None:
@@ -214,7 +219,7 @@ def _check_range(leads: Sequence[NDArray[np.integer[Any]]]) -> None:
 
 
 def _as_matrix(
-    state: AnalyserMemory, leads: Sequence[NDArray[np.integer[Any]]], a: int, b: int
+    memory: AnalyserMemory, leads: Sequence[NDArray[np.integer[Any]]], a: int, b: int
 ) -> Int32s:
     """Samples ``[a, b)`` of the chunk as leads by samples (one piece at a time: the copy
     stays in the CPU cache for the passes over it); a lead that ends goes on with its
@@ -225,13 +230,13 @@ def _as_matrix(
         n = max(min(lead.size, b) - a, 0)
         x[i, :n] = lead[a : a + n]
         if n < b - a:
-            had = state.lead_samples[i] > 0
-            x[i, n:] = lead[-1] if lead.size else (state.carry.values[Carry.LAST, i] if had else 0)
+            had = memory.lead_samples[i] > 0
+            x[i, n:] = lead[-1] if lead.size else (memory.carry.values[Carry.LAST, i] if had else 0)
     return x
 
 
 def _add_piece(
-    state: AnalyserMemory,
+    memory: AnalyserMemory,
     open_stats: Int64s,
     carry: LeadCarry,
     x: Int32s,
@@ -240,15 +245,15 @@ def _add_piece(
 ) -> tuple[Int64s, LeadCarry]:
     """Add the piece ``x`` of a chunk (starting ``offset`` samples into it) to the
     statistics of the open windows; leads that end in it count only their samples."""
-    start, size = state.frontier + offset, state.config.window_samples
-    length, bands = x.shape[1], bands_for(state.config.sampling_rate)
+    start, size = memory.frontier + offset, memory.config.window_samples
+    length, bands = x.shape[1], bands_for(memory.config.sampling_rate)
     ends = list(range((start // size + 1) * size - start, length + 1, size))
     bounds = [0, *ends, length]
     full = np.flatnonzero(sizes == length)
-    if full.size == state.n_leads:
+    if full.size == memory.n_leads:
         segments, carry = accumulate(carry, x, start, bounds, bands)
     else:
-        segments = empty_stats(state.n_leads, len(bounds) - 1)
+        segments = empty_stats(memory.n_leads, len(bounds) - 1)
         carry = LeadCarry(carry.values.copy(), carry.tail.copy(), carry.blocks.copy())
         ending = [np.array([i]) for i in np.flatnonzero((sizes > 0) & (sizes < length))]
         for rows in [full, *ending]:
@@ -274,36 +279,36 @@ def _append_beats(pending: Int64s, found: NDArray[np.int64], previous: int) -> I
     return np.concatenate((pending, found))
 
 
-def _close(state: AnalyserMemory, until: int) -> tuple[AnalyserMemory, list[WindowResult]]:
+def _close(memory: AnalyserMemory, until: int) -> tuple[AnalyserMemory, list[WindowResult]]:
     """Emit the windows before window index ``until``."""
-    if until <= state.next_window:
-        return state, []
-    size, rate, n = state.config.window_samples, state.config.sampling_rate, state.n_leads
-    count = until - state.next_window
-    closing, remaining = state.open[:count], state.open[count:]
+    if until <= memory.next_window:
+        return memory, []
+    size, rate, n = memory.config.window_samples, memory.config.sampling_rate, memory.n_leads
+    count = until - memory.next_window
+    closing, remaining = memory.open[:count], memory.open[count:]
     if remaining.shape[0] == 0:
         remaining = empty_stats(n)
     # Each lead's range so far, at the end of each closing window.
     lows = np.minimum.accumulate(
-        np.concatenate((state.totals[None, TOTAL_MIN], closing[:, Stat.MIN])), axis=0
+        np.concatenate((memory.totals[None, TOTAL_MIN], closing[:, Stat.MIN])), axis=0
     )[1:]
     highs = np.maximum.accumulate(
-        np.concatenate((state.totals[None, TOTAL_MAX], closing[:, Stat.MAX])), axis=0
+        np.concatenate((memory.totals[None, TOTAL_MAX], closing[:, Stat.MAX])), axis=0
     )[1:]
-    qualities = judge_windows(closing, [_lead_scale(state, i) for i in range(n)], lows, highs)
-    units = [state.config.scale(i) for i in range(n)]
-    first = state.next_window
+    qualities = judge_windows(closing, [_lead_scale(memory, i) for i in range(n)], lows, highs)
+    units = [memory.config.scale(i) for i in range(n)]
+    first = memory.next_window
     starts = [index * size for index in range(first, until)]
-    ends = [min(start + size, state.frontier) for start in starts]
-    beats = state.pending_beats
+    ends = [min(start + size, memory.frontier) for start in starts]
+    beats = memory.pending_beats
     cuts = [0, *np.searchsorted(beats, ends).tolist()]
     mine = beats[: cuts[-1]]
     # A window's beats start at or after its start, which is the previous window's end,
     # unless it is the first one: a beat before it came too late.
     if mine.size and int(mine[0]) < starts[0]:
         raise ValueError(f"the beat detector reported beat {int(mine[0])} too late")
-    previous_beat, previous_rr, rr = state.previous_beat, state.previous_rr, state.rr
-    if rate is not None and state.no_beats_reason is None:
+    previous_beat, previous_rr, rr = memory.previous_beat, memory.previous_rr, memory.rr
+    if rate is not None and memory.no_beats_reason is None:
         counts = [b - a for a, b in itertools.pairwise(cuts)]
         window_rr, added, previous_beat, previous_rr = sum_window_intervals(
             mine, counts, previous_beat, previous_rr, rate
@@ -311,7 +316,7 @@ def _close(state: AnalyserMemory, until: int) -> tuple[AnalyserMemory, list[Wind
         rr = rr + added
         rhythms = [rhythm_measures(sums, rate) for sums in window_rr]
     else:
-        rhythms = [_rhythm(state, RrSums())] * count  # immutable: one for every window
+        rhythms = [_rhythm(memory, RrSums())] * count  # immutable: one for every window
     verdicts = [[0] * n for _ in VERDICTS]
     verdict_rows = {verdict: row for row, verdict in enumerate(VERDICTS)}
     closed: list[WindowResult] = []
@@ -325,15 +330,15 @@ def _close(state: AnalyserMemory, until: int) -> tuple[AnalyserMemory, list[Wind
             first + k, starts[k], ends[k], tuple(leads), mine[cuts[k] : cuts[k + 1]], rhythms[k]
         )
         closed.append(window)
-    totals = state.totals.copy()
+    totals = memory.totals.copy()
     totals[TOTAL_MIN], totals[TOTAL_MAX] = lows[-1], highs[-1]
     totals[TOTAL_CROSSINGS] += closing[:, Stat.ZERO_CROSSINGS].sum(axis=0)
     totals[TOTAL_VERDICTS:] += np.array(verdicts, dtype=np.int64)
     added_sums = [sum(lead) for lead in zip(*closing[:, Stat.SUM].tolist(), strict=True)]  # exact
-    sums = [total + more for total, more in zip(state.sums, added_sums, strict=True)]
+    sums = [total + more for total, more in zip(memory.sums, added_sums, strict=True)]
     return (
         replace(
-            state,
+            memory,
             next_window=until,
             open=remaining,
             totals=totals,
@@ -347,12 +352,12 @@ def _close(state: AnalyserMemory, until: int) -> tuple[AnalyserMemory, list[Wind
     )
 
 
-def _lead_scale(state: AnalyserMemory, lead: int) -> LeadScale:
-    rate = state.config.sampling_rate
-    return LeadScale(state.config.scale(lead)[0], rate, bands_for(rate))
+def _lead_scale(memory: AnalyserMemory, lead: int) -> LeadScale:
+    rate = memory.config.sampling_rate
+    return LeadScale(memory.config.scale(lead)[0], rate, bands_for(rate))
 
 
-def _rhythm(state: AnalyserMemory, sums: RrSums) -> Rhythm:
-    if state.no_beats_reason is not None:
-        return missing_rhythm(state.no_beats_reason)
-    return rhythm_measures(sums, state.config.sampling_rate)
+def _rhythm(memory: AnalyserMemory, sums: RrSums) -> Rhythm:
+    if memory.no_beats_reason is not None:
+        return missing_rhythm(memory.no_beats_reason)
+    return rhythm_measures(sums, memory.config.sampling_rate)

@@ -1,7 +1,7 @@
 """Zero crossings of a lead: sign changes between consecutive non-zero samples.
 
 Zeros are skipped, so ``[1, 0, -1]`` crosses once, ``[1, 0, 1]`` never and
-``[5, 0, -5, 0, 5]`` twice. The only state carried from one chunk to the next is
+``[5, 0, -5, 0, 5]`` twice. The only memory carried from one chunk to the next is
 the sign of the last non-zero sample seen, so any cut of a signal into chunks
 gives the same count as the whole signal. ``mark_lead_crossings`` does the same for
 many leads at once, with a few vectorised passes however many zeros there are.

@@ -56,12 +56,12 @@ class _Decider:
 
     __slots__ = ("beats", "confirmed", "fusion", "p", "s")
 
-    def __init__(self, state: DecisionMemory, params: DetectorParams, confirmed: int) -> None:
-        self.s = state
+    def __init__(self, memory: DecisionMemory, params: DetectorParams, confirmed: int) -> None:
+        self.s = memory
         self.p = params
         self.confirmed = confirmed  # every candidate below this sample is known
         self.beats: list[int] = []
-        self.fusion = Fusion(state)
+        self.fusion = Fusion(memory)
 
     def _noise(self, strength: float) -> None:
         """A candidate that is not a beat raises the noise level (and, unless it may
@@ -226,27 +226,27 @@ def _as_candidates(candidates: Candidates) -> list[Candidate]:
 
 
 def decide(
-    state: DecisionMemory, candidates: Candidates, confirmed: int, params: DetectorParams
+    memory: DecisionMemory, candidates: Candidates, confirmed: int, params: DetectorParams
 ) -> list[int]:
     """Decide what can be decided now that every candidate below sample ``confirmed``
-    is known. Mutates ``state``; returns the new beats' R peaks, ascending."""
-    state.queue.extend(_as_candidates(candidates))
-    if not state.learned:
-        if confirmed < state.learning_end:
+    is known. Mutates ``memory``; returns the new beats' R peaks, ascending."""
+    memory.queue.extend(_as_candidates(candidates))
+    if not memory.learned:
+        if confirmed < memory.learning_end:
             return []
-        while not any(c[0] < state.learning_end for c in state.queue):
-            state.learning_end += params.learning  # nothing to learn from yet
-            if confirmed < state.learning_end:
+        while not any(c[0] < memory.learning_end for c in memory.queue):
+            memory.learning_end += params.learning  # nothing to learn from yet
+            if confirmed < memory.learning_end:
                 return []
-    decider = _Decider(state, params, confirmed)
-    if not state.learned:
+    decider = _Decider(memory, params, confirmed)
+    if not memory.learned:
         decider.learn()
     done = 0
-    queue = state.queue
+    queue = memory.queue
     size = len(queue)
     while done < size:
         index = queue[done][0]
-        if state.tentative is not None or state.searchback_at <= index:
+        if memory.tentative is not None or memory.searchback_at <= index:
             decider.fire_timers(index)
         if not decider.process(done):
             break
@@ -257,28 +257,28 @@ def decide(
 
 
 def finish_decisions(
-    state: DecisionMemory, last: Candidates, end: int, params: DetectorParams
+    memory: DecisionMemory, last: Candidates, end: int, params: DetectorParams
 ) -> list[int]:
     """The signal ended at sample ``end``; ``last`` are the candidates only its end
     confirms. Decide everything that is left."""
-    state.queue.extend(_as_candidates(last))
+    memory.queue.extend(_as_candidates(last))
     far = end + 4 * params.searchback + 4 * params.max_rr
-    if not state.learned and state.queue:
-        _Decider(state, params, far).learn()
-    if not state.learned:
+    if not memory.learned and memory.queue:
+        _Decider(memory, params, far).learn()
+    if not memory.learned:
         return []
-    decider = _Decider(state, params, far)
-    for position in range(len(state.queue)):
-        decider.fire_timers(state.queue[position][0])
+    decider = _Decider(memory, params, far)
+    for position in range(len(memory.queue)):
+        decider.fire_timers(memory.queue[position][0])
         decider.process(position)
-    state.queue.clear()
+    memory.queue.clear()
     decider.fire_timers(end + params.refractory)
     return decider.beats
 
 
-def earliest_r_peak(state: DecisionMemory) -> int | None:
+def earliest_r_peak(memory: DecisionMemory) -> int | None:
     """The lowest R peak that a waiting or pending candidate could still report."""
-    lows = [c[3] for c in state.pending] + [min(c[3]) for c in state.queue]
-    if state.tentative is not None:
-        lows.append(state.tentative_r)
+    lows = [c[3] for c in memory.pending] + [min(c[3]) for c in memory.queue]
+    if memory.tentative is not None:
+        lows.append(memory.tentative_r)
     return min(lows, default=None)

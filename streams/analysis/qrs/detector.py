@@ -116,37 +116,37 @@ def start_detector(n_leads: int, sampling_rate: float) -> QrsMemory:
 
 
 def detect_beats(
-    state: QrsMemory, leads: Sequence[NDArray[np.integer[Any]]]
+    memory: QrsMemory, leads: Sequence[NDArray[np.integer[Any]]]
 ) -> tuple[QrsMemory, NDArray[np.int64], int]:
-    """Feed the next samples of every lead (ADC units, starting at ``state.frontier``).
+    """Feed the next samples of every lead (ADC units, starting at ``memory.frontier``).
 
-    Returns the new state, the R peaks (sample indices, ascending) that became
+    Returns the new memory, the R peaks (sample indices, ascending) that became
     final, and ``finalized_until``: every beat below it has been reported, now or
     before, and no later call reports one below it.
     """
-    if len(leads) != state.n_leads:
-        raise ValueError(f"expected {state.n_leads} leads, got {len(leads)}")
+    if len(leads) != memory.n_leads:
+        raise ValueError(f"expected {memory.n_leads} leads, got {len(leads)}")
     length = min(int(np.asarray(lead).size) for lead in leads)
     if length == 0:
-        return state, np.empty(0, dtype=np.int64), state.finalized
-    params = state.params
+        return memory, np.empty(0, dtype=np.int64), memory.finalized
+    params = memory.params
     x = np.empty((len(leads), length))
     for row, lead in zip(x, leads, strict=True):
         row[:] = lead[:length]
-    feature, candidates = compute_feature(state.feature, x, state.frontier, params)
-    frontier = state.frontier + length
-    decision = state.decision.copy()
+    feature, candidates = compute_feature(memory.feature, x, memory.frontier, params)
+    frontier = memory.frontier + length
+    decision = memory.decision.copy()
     beats = decide(decision, candidates, first_unconfirmed(frontier, params), params)
     bound = lowest_future_r_index(frontier, params)
     waiting = earliest_r_peak(decision)
-    finalized = max(state.finalized, bound if waiting is None else min(bound, waiting))
+    finalized = max(memory.finalized, bound if waiting is None else min(bound, waiting))
     new_state = QrsMemory(params.sampling_rate, frontier, finalized, feature, decision)
     return new_state, np.array(beats, dtype=np.int64), finalized
 
 
-def finish_detector(state: QrsMemory) -> NDArray[np.int64]:
+def finish_detector(memory: QrsMemory) -> NDArray[np.int64]:
     """The ECG has ended: the beats not reported yet (all of them are final now)."""
-    params = state.params
-    last = final_candidates(state.feature, state.frontier, params)
-    decision = state.decision.copy()
-    return np.array(finish_decisions(decision, last, state.frontier, params), dtype=np.int64)
+    params = memory.params
+    last = final_candidates(memory.feature, memory.frontier, params)
+    decision = memory.decision.copy()
+    return np.array(finish_decisions(decision, last, memory.frontier, params), dtype=np.int64)

@@ -16,7 +16,7 @@ measured when its maximum is found and held until the next 100 ms have shown
 whether it stays (so candidates reach the decisions 100 ms later).
 
 Everything here is exact under any chunking: the filter runs sample by sample
-with carried state; a frame's energy is summed from its own samples in a fixed
+with carried memory; a frame's energy is summed from its own samples in a fixed
 order (a frame cut by a chunk boundary waits for its last sample); each lead's
 frame energies are divided by the median of its last eight 1-s maxima (blocks
 fixed in absolute frame indices, so leads of any gain share one integer scale)
@@ -120,12 +120,12 @@ def _valid_median(history: Floats) -> Floats:
     return np.where(count > 0, (0.5 * (low + high))[..., 0], np.nan)
 
 
-def _frame_energies(state: FeatureMemory, energy: Floats, frame: int) -> tuple[Floats, Floats]:
+def _frame_energies(memory: FeatureMemory, energy: Floats, frame: int) -> tuple[Floats, Floats]:
     """Energies of the frames this chunk completes, and the open frame's energies.
 
     A frame's energies are added in a fixed order, whatever the chunking: the open
     frame's carried energies, then the chunk's."""
-    partial = state.partial
+    partial = memory.partial
     rows, held = partial.shape
     needed = frame - held if held else 0  # to complete the open frame
     if energy.shape[1] < needed:
@@ -150,18 +150,18 @@ def _frame_energies(state: FeatureMemory, energy: Floats, frame: int) -> tuple[F
 
 
 def _scales(
-    state: FeatureMemory, frames: Floats, first_frame: int, params: DetectorParams
+    memory: FeatureMemory, frames: Floats, first_frame: int, params: DetectorParams
 ) -> tuple[Floats, Floats, Floats]:
     """Each frame's scale (the median of its lead's last eight 1-s maxima; in the
     first second, the lead's running maximum), the open block's max and the history."""
     n_leads, count = frames.shape
     cuts = _segment_cuts(first_frame, count, params.block)
     seg_max = np.maximum.reduceat(frames, cuts, axis=1)
-    seg_max[:, 0] = np.maximum(seg_max[:, 0], state.block_peak)
+    seg_max[:, 0] = np.maximum(seg_max[:, 0], memory.block_peak)
     closed = (first_frame + count) % params.block == 0
     new_peaks = seg_max if closed else seg_max[:, :-1]
     block_peak = np.zeros(n_leads) if closed else seg_max[:, -1].copy()
-    history = np.concatenate((state.peaks, new_peaks), axis=1)
+    history = np.concatenate((memory.peaks, new_peaks), axis=1)
     # Each segment's last eight block maxima: history[:, i : i + 8] for segment i.
     last_eight = history[:, np.arange(cuts.size)[:, None] + np.arange(_HISTORY)]
     # Floored per segment rather than per frame: the same scales, far fewer values.
@@ -176,7 +176,7 @@ def _scales(
         # The first second has no history: scale by the running maximum.
         n0 = int(lengths[0])
         running = np.maximum.accumulate(frames[:, :n0], axis=1)
-        np.maximum(running, state.block_peak[:, None], out=running)
+        np.maximum(running, memory.block_peak[:, None], out=running)
         np.maximum(running, _SMALLEST_SCALE, out=scale[:, :n0])
     return scale, block_peak, history[:, -_HISTORY:].copy()
 
@@ -207,47 +207,47 @@ def _merge(frames: Ints, last_candidate: int, params: DetectorParams) -> tuple[I
 
 
 def compute_feature(
-    state: FeatureMemory, leads: Floats, start: int, params: DetectorParams
+    memory: FeatureMemory, leads: Floats, start: int, params: DetectorParams
 ) -> tuple[FeatureMemory, Candidates]:
     """Run the front end on one chunk (leads x samples, starting at sample ``start``)."""
     length = leads.shape[1]
     k = params.frame
-    zi = state.zi
+    zi = memory.zi
     if start == 0:  # start at rest under the first sample: no step transient
         zi = params.zi_unit[np.newaxis, :] * leads[:, :1]
     u, zi = signal.lfilter(params.b, params.a, leads, axis=1, zi=zi)
     d = np.empty_like(u)
-    d[:, 0] = u[:, 0] - state.last_u
+    d[:, 0] = u[:, 0] - memory.last_u
     np.subtract(u[:, 1:], u[:, :-1], out=d[:, 1:])
     np.multiply(d, d, out=d)
-    frames, partial = _frame_energies(state, d, k)
-    first_frame = (start - state.partial.shape[1]) // k
+    frames, partial = _frame_energies(memory, d, k)
+    first_frame = (start - memory.partial.shape[1]) // k
 
     w = params.window
-    u_tail = state.u_tail
+    u_tail = memory.u_tail
     empty = np.empty((0, 3), dtype=np.int64)
     index = np.empty(0, dtype=np.int64)
-    qx = state.q_tail
-    mx = state.m_tail
-    block_peak, peaks, last_scale = state.block_peak, state.peaks, state.last_scale
-    held = state.held
-    maxima = state.recent
-    last_candidate = state.last_candidate
+    qx = memory.q_tail
+    mx = memory.m_tail
+    block_peak, peaks, last_scale = memory.block_peak, memory.peaks, memory.last_scale
+    held = memory.held
+    maxima = memory.recent
+    last_candidate = memory.last_candidate
     # Without a new complete frame nothing new is known, so nothing is decided.
     stay, due = index, -(2**40)
     if frames.shape[1]:
-        scale, block_peak, peaks = _scales(state, frames, first_frame, params)
+        scale, block_peak, peaks = _scales(memory, frames, first_frame, params)
         ratio = np.divide(frames, scale)
         np.minimum(ratio, CAP, out=ratio)
         ratio *= QUANTUM
         rows, count = frames.shape
         qx = np.empty((rows, w + count), dtype=np.int32)  # qx[:, j] is frame first_frame - w + j
-        qx[:, :w] = state.q_tail
+        qx[:, :w] = memory.q_tail
         np.copyto(qx[:, w:], ratio, casting="unsafe")  # truncated, as astype would
         # Exact integer moving sums (int64 sums wrap on overflow, differences stay exact).
         csum = np.cumsum(qx, axis=1, dtype=np.int64)
         mx = np.empty((rows, 2 + count), dtype=np.int64)  # mx[:, j]: frame first - 2 + j
-        mx[:, :2] = state.m_tail
+        mx[:, :2] = memory.m_tail
         np.subtract(csum[:, w:], csum[:, :-w], out=mx[:, 2:])  # the window ending at each frame
         centre = mx[:, 1:-1]
         is_peak = (centre > mx[:, :-2]) & (centre >= mx[:, 2:]) & (centre >= params.floor)
@@ -257,7 +257,7 @@ def compute_feature(
         found = found[found[:, 1] >= 1]  # frame 0 has no left neighbour
         # Both parts are in (lead, frame) order and every recent frame precedes the
         # chunk's: a stable sort by lead puts them in (lead, frame) order.
-        maxima = np.concatenate((state.recent, found))
+        maxima = np.concatenate((memory.recent, found))
         maxima = maxima[np.argsort(maxima[:, 0], kind="stable")]
         thinning = params.frame_thinning
         topping, unbeaten = _tops(maxima, thinning)
@@ -277,7 +277,7 @@ def compute_feature(
         last_scale = scale[:, -1].copy()
         maxima = maxima[maxima[:, 1] > due - thinning]  # what the held ones are compared with
     else:
-        maxima = state.recent
+        maxima = memory.recent
 
     span = u_tail.shape[1]
     held, candidates, last_candidate = _release(held, stay, due, last_candidate, params)
@@ -411,18 +411,18 @@ def _measure(
     )
 
 
-def final_candidates(state: FeatureMemory, frontier: int, params: DetectorParams) -> Candidates:
+def final_candidates(memory: FeatureMemory, frontier: int, params: DetectorParams) -> Candidates:
     """At the end of the signal: the held candidates that stay against the maxima that
     came, and the last complete frame, if a lead's integral was still rising into it
     (a beat right at the end has no right neighbour to confirm it)."""
     k, w, lw = params.frame, params.window, params.locator_window
     thinning = params.frame_thinning
-    maxima = state.recent
+    maxima = memory.recent
     stay = _sorted_unique(maxima[np.logical_and(*_tops(maxima, thinning)), 1])
     end = frontier // k
-    _, released, last_candidate = _release(state.held, stay, end, state.last_candidate, params)
+    _, released, last_candidate = _release(memory.held, stay, end, memory.last_candidate, params)
     frame = end - 1
-    m = state.m_tail
+    m = memory.m_tail
     rising = (m[:, 1] > m[:, 0]) & (m[:, 1] >= params.floor)
     for lead, other_frame, value in maxima.tolist():
         if frame - other_frame <= thinning and value >= m[lead, 1]:
@@ -430,14 +430,16 @@ def final_candidates(state: FeatureMemory, frontier: int, params: DetectorParams
     if frame < 1 or not rising.any() or frame - last_candidate <= params.frame_merge:
         return released
     n = (frame + 1) * k - 1
-    lo = n - lw + 1 - (frontier - state.u_tail.shape[1])
-    window = np.abs(state.u_tail[:, lo : lo + lw])
+    lo = n - lw + 1 - (frontier - memory.u_tail.shape[1])
+    window = np.abs(memory.u_tail[:, lo : lo + lw])
     r_arg = np.argmax(window, axis=1)
-    scale = state.last_scale
+    scale = memory.last_scale
     last = Candidates(
         index=np.array([n], dtype=np.int64),
         value=(m[:, 1] * (scale / (w * k * QUANTUM)))[np.newaxis, :].astype(np.float32),
-        peak=(state.q_tail.max(axis=1) * (scale / (k * QUANTUM)))[np.newaxis, :].astype(np.float32),
+        peak=(memory.q_tail.max(axis=1) * (scale / (k * QUANTUM)))[np.newaxis, :].astype(
+            np.float32
+        ),
         r_index=np.maximum(n - lw + 1 + r_arg - params.delay, 0)[np.newaxis, :].astype(np.int64),
         r_value=window[np.arange(window.shape[0]), r_arg][np.newaxis, :].astype(np.float32),
     )

@@ -34,8 +34,8 @@ class Fusion:
 
     __slots__ = ("clip", "s", "shares", "to_peak", "to_score", "to_value")
 
-    def __init__(self, state: DecisionMemory) -> None:
-        self.s = state
+    def __init__(self, memory: DecisionMemory) -> None:
+        self.s = memory
         self.shares: list[float] = []
         self.to_value: list[float] = []
         self.to_peak: list[float] = []

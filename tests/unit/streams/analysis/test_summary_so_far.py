@@ -42,13 +42,13 @@ def so_far_in_chunks(
 ) -> list[tuple[AnalyserMemory, list[WindowResult], EcgResult]]:
     """After each chunk of ``size`` samples: the state, every window emitted so far and
     the summary so far."""
-    state = start_analysis(len(leads), config, detector)
+    memory = start_analysis(len(leads), config, detector)
     windows: list[WindowResult] = []
     steps = []
     for start in range(0, max(lead.size for lead in leads), size):
-        state, closed = feed(state, [lead[start : start + size] for lead in leads])
+        memory, closed = feed(memory, [lead[start : start + size] for lead in leads])
         windows = windows + closed
-        steps.append((state, windows, summary_so_far(state)))
+        steps.append((memory, windows, summary_so_far(memory)))
     return steps
 
 
@@ -90,8 +90,8 @@ def test_the_summary_so_far_grows_towards_the_final_one(record_100: Leads) -> No
     steps = so_far_in_chunks(record_100, CONFIG, 360)
     counts = [so_far.n_windows for _, _, so_far in steps]
     assert counts == sorted(counts)
-    state, windows, so_far = steps[-1]
-    last, final = finish(state)
+    memory, windows, so_far = steps[-1]
+    last, final = finish(memory)
     # The detector holds back the last beats: the last window closes only at the end.
     assert so_far.n_windows == len(windows) == 29
     assert final.n_windows == len(windows + last) == 30
@@ -101,13 +101,13 @@ def test_the_summary_so_far_grows_towards_the_final_one(record_100: Leads) -> No
 
 
 def test_a_summary_so_far_leaves_the_state_as_it_was(record_100: Leads) -> None:
-    state, closed = feed(start_analysis(2, CONFIG), [lead[:40_000] for lead in record_100])
-    before = state.to_bytes()
-    so_far = summary_so_far(state)
-    assert so_far.n_windows == len(closed) == state.next_window
-    assert state.to_bytes() == before
+    memory, closed = feed(start_analysis(2, CONFIG), [lead[:40_000] for lead in record_100])
+    before = memory.to_bytes()
+    so_far = summary_so_far(memory)
+    assert so_far.n_windows == len(closed) == memory.next_window
+    assert memory.to_bytes() == before
     (last, final), (last_again, final_again) = (
-        finish(state),
+        finish(memory),
         finish(AnalyserMemory.from_bytes(before)),
     )
     assert (plain(last), final) == (plain(last_again), final_again)
@@ -121,10 +121,10 @@ def test_once_the_whole_signal_is_closed_the_summary_so_far_is_the_final_one(
     # the end, for a signal of whole windows.
     config = AnalysisConfig(3600, rate, (200.0, 200.0), (0, 0))
     leads = [lead[: 3600 * 6] for lead in record_100]
-    state, closed = feed(start_analysis(2, config, threshold_detector(0)), leads)
-    assert state.next_window * 3600 == state.frontier
-    so_far = summary_so_far(state)
-    last, final = finish(state)
+    memory, closed = feed(start_analysis(2, config, threshold_detector(0)), leads)
+    assert memory.next_window * 3600 == memory.frontier
+    so_far = summary_so_far(memory)
+    last, final = finish(memory)
     assert last == []
     assert so_far == final
     assert final.n_windows == len(closed) == 6
@@ -139,10 +139,10 @@ def test_the_summary_so_far_is_the_final_one_of_the_signal_up_to_the_closed_wind
     of its last closed window gives exactly the summary so far, at every chunk."""
     leads, config, bounds, lag = ecg
     detector = threshold_detector(lag)
-    state = start_analysis(len(leads), config, detector)
+    memory = start_analysis(len(leads), config, detector)
     for start, end in itertools.pairwise(bounds):
-        state, _ = feed(state, [lead[start:end] for lead in leads])
-        until = min(state.next_window * config.window_samples, state.frontier)
+        memory, _ = feed(memory, [lead[start:end] for lead in leads])
+        until = min(memory.next_window * config.window_samples, memory.frontier)
         prefix = start_analysis(len(leads), config, detector)
         prefix, _ = feed(prefix, [lead[:until] for lead in leads])
-        assert summary_so_far(state) == finish(prefix)[1]
+        assert summary_so_far(memory) == finish(prefix)[1]

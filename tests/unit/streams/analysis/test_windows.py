@@ -37,17 +37,17 @@ def run(
 ) -> tuple[list[WindowResult], EcgResult, int]:
     """Feed the chunks ``[bounds[k], bounds[k + 1])``, the state going through its bytes
     after every chunk; returns the windows, the ECG result and the largest state."""
-    state = start_analysis(len(leads), config, detector)
+    memory = start_analysis(len(leads), config, detector)
     windows: list[WindowResult] = []
     largest = 0
     for start, end in itertools.pairwise(bounds):
-        state, closed = feed(state, [lead[start:end] for lead in leads])
+        memory, closed = feed(memory, [lead[start:end] for lead in leads])
         windows += closed
-        data = state.to_bytes()
+        data = memory.to_bytes()
         largest = max(largest, len(data))
-        state = AnalyserMemory.from_bytes(data, detector)
-        assert state.to_bytes() == data
-    last, ecg = finish(state)
+        memory = AnalyserMemory.from_bytes(data, detector)
+        assert memory.to_bytes() == data
+    last, ecg = finish(memory)
     return windows + last, ecg, largest
 
 
@@ -194,10 +194,10 @@ def test_sampling_rates(rate: float) -> None:
 
 def test_empty_input() -> None:
     config = AnalysisConfig(100, 250.0)
-    state = start_analysis(2, config)
-    state, closed = feed(state, [np.zeros(0, np.int32), np.zeros(0, np.int32)])
+    memory = start_analysis(2, config)
+    memory, closed = feed(memory, [np.zeros(0, np.int32), np.zeros(0, np.int32)])
     assert closed == []
-    last, ecg = finish(state)
+    last, ecg = finish(memory)
     assert last == []
     assert ecg.n_windows == 0
     assert [lead.number_of_samples for lead in ecg.leads] == [0, 0]
@@ -315,10 +315,10 @@ def test_values_in_millivolts_use_gain_and_baseline() -> None:
 
 
 def test_a_lead_that_has_ended_takes_no_more_samples() -> None:
-    state = start_analysis(2, AnalysisConfig(10))
-    state, _ = feed(state, [np.arange(5, dtype=np.int32), np.arange(3, dtype=np.int32)])
+    memory = start_analysis(2, AnalysisConfig(10))
+    memory, _ = feed(memory, [np.arange(5, dtype=np.int32), np.arange(3, dtype=np.int32)])
     with pytest.raises(ValueError, match="lead 1 has ended"):
-        feed(state, [np.arange(5, dtype=np.int32), np.arange(1, dtype=np.int32)])
+        feed(memory, [np.arange(5, dtype=np.int32), np.arange(1, dtype=np.int32)])
 
 
 @pytest.mark.parametrize(
@@ -336,9 +336,9 @@ def test_a_bad_configuration_is_refused(config: AnalysisConfig, problem: str) ->
 
 
 def test_samples_beyond_int32_are_refused() -> None:
-    state = start_analysis(1, AnalysisConfig(10))
+    memory = start_analysis(1, AnalysisConfig(10))
     with pytest.raises(ValueError, match="signed 32-bit"):
-        feed(state, [np.array([2**31], dtype=np.int64)])
+        feed(memory, [np.array([2**31], dtype=np.int64)])
 
 
 def test_the_state_of_12_leads_at_500_hz_stays_under_16_kib() -> None:

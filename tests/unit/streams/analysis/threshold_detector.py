@@ -42,21 +42,21 @@ def threshold_detector(lag: int) -> BeatDetector:
         return ThresholdMemory(0, THRESHOLD, lag, ())
 
     def detect(
-        state: ThresholdMemory, leads: Sequence[NDArray[np.integer[Any]]]
+        memory: ThresholdMemory, leads: Sequence[NDArray[np.integer[Any]]]
     ) -> tuple[ThresholdMemory, NDArray[np.int64], int]:
         lead = np.asarray(leads[0], dtype=np.int64)
-        before = np.concatenate(([state.last], lead[:-1]))
-        rising = np.flatnonzero((before < THRESHOLD) & (lead >= THRESHOLD)) + state.frontier
-        frontier = state.frontier + lead.size
-        pending = state.pending + tuple(int(r) for r in rising)
-        finalized = max(0, frontier - state.lag)
+        before = np.concatenate(([memory.last], lead[:-1]))
+        rising = np.flatnonzero((before < THRESHOLD) & (lead >= THRESHOLD)) + memory.frontier
+        frontier = memory.frontier + lead.size
+        pending = memory.pending + tuple(int(r) for r in rising)
+        finalized = max(0, frontier - memory.lag)
         ready = tuple(p for p in pending if p < finalized)
         rest = tuple(p for p in pending if p >= finalized)
-        last = int(lead[-1]) if lead.size else state.last
-        new = ThresholdMemory(frontier, last, state.lag, rest)
+        last = int(lead[-1]) if lead.size else memory.last
+        new = ThresholdMemory(frontier, last, memory.lag, rest)
         return new, np.array(ready, dtype=np.int64), finalized
 
-    def finish(state: ThresholdMemory) -> NDArray[np.int64]:
-        return np.array(state.pending, dtype=np.int64)
+    def finish(memory: ThresholdMemory) -> NDArray[np.int64]:
+        return np.array(memory.pending, dtype=np.int64)
 
     return BeatDetector(start=start, detect=detect, finish=finish, load=ThresholdMemory.from_bytes)

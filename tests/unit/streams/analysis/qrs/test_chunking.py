@@ -19,18 +19,18 @@ def run(
     leads: list[NDArray[np.int32]], rate: float, cuts: list[int], round_trip: bool
 ) -> tuple[list[int], bytes, list[int]]:
     """Beats, final state bytes and the finalized_until of every call."""
-    state = start_detector(len(leads), rate)
+    memory = start_detector(len(leads), rate)
     beats: list[int] = []
     promises: list[int] = []
     length = leads[0].size
     for start, end in itertools.pairwise([0, *cuts, length]):
-        state, new, finalized = detect_beats(state, [lead[start:end] for lead in leads])
+        memory, new, finalized = detect_beats(memory, [lead[start:end] for lead in leads])
         beats += new.tolist()
         promises.append(finalized)
         if round_trip:
-            state = QrsMemory.from_bytes(state.to_bytes())
-    final = state.to_bytes()
-    beats += finish_detector(state).tolist()
+            memory = QrsMemory.from_bytes(memory.to_bytes())
+    final = memory.to_bytes()
+    beats += finish_detector(memory).tolist()
     return beats, final, promises
 
 
@@ -90,8 +90,8 @@ def test_filtering_with_carried_state_is_bitwise_chunk_invariant() -> None:
     zi = signal.lfilter_zi(b, a) * x[0]
     once, _ = signal.lfilter(b, a, x, zi=zi)
     parts = []
-    state = zi
+    memory = zi
     for start, end in itertools.pairwise([0, 1, 2, 777, 778, 4000, 5000]):
-        y, state = signal.lfilter(b, a, x[start:end], zi=state)
+        y, memory = signal.lfilter(b, a, x[start:end], zi=memory)
         parts.append(y)
     assert np.array_equal(np.concatenate(parts), once)

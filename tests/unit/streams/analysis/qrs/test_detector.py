@@ -46,14 +46,14 @@ def as_adc(
 def detect(
     leads: Sequence[NDArray[np.integer[Any]]], sampling_rate: float, chunk: int | None = None
 ) -> NDArray[np.int64]:
-    state = start_detector(len(leads), sampling_rate)
+    memory = start_detector(len(leads), sampling_rate)
     length = min(lead.size for lead in leads)
     step = chunk or max(length, 1)
     found = []
     for start in range(0, length, step):
-        state, beats, _ = detect_beats(state, [lead[start : start + step] for lead in leads])
+        memory, beats, _ = detect_beats(memory, [lead[start : start + step] for lead in leads])
         found.append(beats)
-    found.append(finish_detector(state))
+    found.append(finish_detector(memory))
     return np.concatenate(found)
 
 
@@ -116,10 +116,10 @@ def test_a_lead_full_of_artefacts_does_not_drown_a_clean_one() -> None:
 
 
 def test_empty_input_changes_nothing() -> None:
-    state = start_detector(2, 360.0)
+    memory = start_detector(2, 360.0)
     empty = np.empty(0, dtype=np.int32)
-    new, beats, finalized = detect_beats(state, [empty, empty])
-    assert new is state
+    new, beats, finalized = detect_beats(memory, [empty, empty])
+    assert new is memory
     assert beats.size == 0
     assert finalized == 0
     assert finish_detector(new).size == 0
@@ -150,8 +150,8 @@ def test_full_scale_alternation_is_survived() -> None:
 def test_unequal_lengths_use_the_samples_common_to_all_leads() -> None:
     x, _ = synthetic_ecg(250.0, seconds=5.0)
     a = as_adc(x)
-    state, _, _ = detect_beats(start_detector(2, 250.0), [a[:300], a[:200]])
-    assert state.frontier == 200
+    memory, _, _ = detect_beats(start_detector(2, 250.0), [a[:300], a[:200]])
+    assert memory.frontier == 200
 
 
 @pytest.mark.parametrize("rate", [99.0, 2001.0, 0.0, -360.0])
@@ -163,28 +163,28 @@ def test_rates_outside_100_to_2000_hz_are_refused(rate: float) -> None:
 def test_lead_count_is_checked() -> None:
     with pytest.raises(ValueError, match="lead"):
         start_detector(0, 360.0)
-    state = start_detector(2, 360.0)
+    memory = start_detector(2, 360.0)
     with pytest.raises(ValueError, match="expected 2 leads"):
-        detect_beats(state, [np.zeros(10, dtype=np.int32)])
+        detect_beats(memory, [np.zeros(10, dtype=np.int32)])
 
 
 def test_beats_are_final_in_order_and_within_a_bounded_delay() -> None:
     rate = 360.0
     x, truth = synthetic_ecg(rate, seconds=60.0, heart_rate=50.0)
     lead = as_adc(x)
-    state = start_detector(1, rate)
+    memory = start_detector(1, rate)
     reported: list[int] = []
     previous = 0
     lags = []
     for start in range(0, lead.size, 90):  # quarter-second chunks
-        state, beats, finalized = detect_beats(state, [lead[start : start + 90]])
+        memory, beats, finalized = detect_beats(memory, [lead[start : start + 90]])
         assert np.all(beats >= previous)  # nothing below an earlier promise
         assert finalized >= previous
         reported += beats.tolist()
         assert all(b < finalized for b in reported)
         previous = finalized
-        lags.append(state.frontier - finalized)
-    reported += finish_detector(state).tolist()
+        lags.append(memory.frontier - finalized)
+    reported += finish_detector(memory).tolist()
     assert reported == sorted(reported)
     assert_found(np.array(reported), truth, 2)
     # Look-ahead: at most 2.5 s, and at most 1.6 RR intervals (1.2 s at 50 bpm) + 0.4 s
@@ -195,11 +195,11 @@ def test_beats_are_final_in_order_and_within_a_bounded_delay() -> None:
 
 def test_state_round_trips_through_bytes() -> None:
     x, _ = synthetic_ecg(500.0, seconds=7.3)
-    state, _, _ = detect_beats(start_detector(3, 500.0), [as_adc(x)] * 3)
-    data = state.to_bytes()
+    memory, _, _ = detect_beats(start_detector(3, 500.0), [as_adc(x)] * 3)
+    data = memory.to_bytes()
     again = QrsMemory.from_bytes(data)
     assert again.to_bytes() == data
-    assert again.frontier == state.frontier
+    assert again.frontier == memory.frontier
 
 
 def test_corrupt_state_bytes_are_refused() -> None:
@@ -219,9 +219,9 @@ def test_state_of_twelve_leads_at_500_hz_stays_small() -> None:
     x, _ = synthetic_ecg(rate, seconds=60.0, seed=7)
     rng = np.random.default_rng(8)
     leads = [as_adc(x * rng.uniform(-2, 2) + rng.normal(0, 30, x.size)) for _ in range(12)]
-    state = start_detector(12, rate)
+    memory = start_detector(12, rate)
     largest = 0
     for start in range(0, x.size, 250):
-        state, _, _ = detect_beats(state, [lead[start : start + 250] for lead in leads])
-        largest = max(largest, len(state.to_bytes()))
+        memory, _, _ = detect_beats(memory, [lead[start : start + 250] for lead in leads])
+        largest = max(largest, len(memory.to_bytes()))
     assert largest <= 16 * 1024

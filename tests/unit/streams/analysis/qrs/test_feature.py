@@ -29,12 +29,12 @@ def pulse_pairs(seconds: int = 10) -> NDArray[np.float64]:
 
 def candidate_indices(x: NDArray[np.float64], chunk: int) -> NDArray[np.int64]:
     params = detector_params(RATE)
-    state = start_feature(1, params)
+    memory = start_feature(1, params)
     found: list[Candidates] = []
     for start in range(0, x.size, chunk):
-        state, candidates = compute_feature(state, x[None, start : start + chunk], start, params)
+        memory, candidates = compute_feature(memory, x[None, start : start + chunk], start, params)
         found.append(candidates)
-    found.append(final_candidates(state, x.size, params))
+    found.append(final_candidates(memory, x.size, params))
     return np.concatenate([c.index for c in found])
 
 
