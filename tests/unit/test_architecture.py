@@ -60,6 +60,8 @@ def test_the_contracts_hold_on_the_code_as_it_is(tree: Path) -> None:
         ("schemas/codec.py", "import gateway.settings", "Schemas are data"),
         ("streams/analysis/windows.py", "import faust", "The analysis core is pure"),
         ("streams/analysis/windows.py", "import schemas.codec", "The analysis core is pure"),
+        ("streams/analysis/windows.py", "import streams.chunks", "The stream worker in layers"),
+        ("streams/chunks.py", "import streams.app", "The stream worker in layers"),
         ("bench/eval.py", "import tests.records", "Benchmarks do not import tests"),
     ],
 )
