@@ -37,9 +37,9 @@ from gateway.stream_client import (
     Outcome,
     Refused,
     RetryLater,
-    binary_chunk,
     classify,
 )
+from schemas.binary_chunks import encode_binary_chunk
 
 ANSWER_SECONDS: Final = 30.0  # as long as the HTTP transport waits for a response
 OPEN_SECONDS: Final = 10.0
@@ -91,7 +91,7 @@ class SocketChunks:
             connection = await self._connected()
             if fresh and (resumed := resume(self._next_seq, seq)) is not None:
                 return resumed
-            frame = binary_chunk(seq, signal) if self._binary else json_chunk(seq, signal)
+            frame = encode_binary_chunk(seq, signal) if self._binary else json_chunk(seq, signal)
             return classify_answer(await self._ask(connection, frame), "ack", seq)
         except ConnectionLostError as exc:
             return RetryLater(str(exc))

@@ -1,5 +1,5 @@
 """The stream API seen from a device, over HTTP (httpx): log in, open a stream, send its
-chunks (JSON, or binary in the format of ``gateway.stream_bodies``) and its end, look the
+chunks (JSON, or binary: ``schemas.binary_chunks``) and its end, look the
 ECG up. ``ecg simulate`` drives it; ``gateway.socket_client`` sends the same chunks over
 the stream WebSocket.
 
@@ -17,13 +17,11 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 import httpx
-import numpy as np
 
-from gateway.stream_bodies import BINARY_DTYPES, BINARY_HEADER, BINARY_MAGIC, BINARY_VERSION
+from schemas.binary_chunks import encode_binary_chunk
 
 GAP_TYPE: Final = "/problems/chunk-gap"
 RETRYABLE: Final = frozenset({429, 502, 503, 504})
-INT16: Final = np.iinfo(np.int16)
 
 
 @dataclass(frozen=True)
@@ -155,7 +153,8 @@ class HttpChunks:
     async def send(self, seq: int, signal: list[list[int]]) -> Outcome:
         if self._binary:
             headers = {**self._headers, "Content-Type": "application/octet-stream"}
-            return await self._post("/chunks", content=binary_chunk(seq, signal), headers=headers)
+            content = encode_binary_chunk(seq, signal)
+            return await self._post("/chunks", content=content, headers=headers)
         return await self._post("/chunks", json={"seq": seq, "signal": signal})
 
     async def end(self) -> Outcome:
@@ -171,16 +170,6 @@ class HttpChunks:
         except httpx.TransportError as exc:
             return RetryLater(f"no answer: {exc!r}")
         return classify(response.status_code, response.headers, _json(response))
-
-
-def binary_chunk(seq: int, signal: list[list[int]]) -> bytes:
-    """Chunk ``seq`` in the binary format of ``gateway.stream_bodies``: int16 samples
-    when every one fits, else int32, interleaved by sample."""
-    samples = np.asarray(signal, dtype=np.int32)
-    fits = samples.size == 0 or (INT16.min <= samples.min() and samples.max() <= INT16.max)
-    width = 2 if fits else 4
-    header = BINARY_HEADER.pack(BINARY_MAGIC, BINARY_VERSION, width, seq)
-    return header + samples.T.astype(BINARY_DTYPES[width]).tobytes()
 
 
 def _bearer(token: str | None) -> dict[str, str]:
