@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gateway.stream_client import Acked, Gap, Refused, RetryLater, classify
+from client.outcomes import Acked, Gap, Refused, RetryLater, classify
 
 
 def test_202_is_an_ack() -> None:

@@ -1,4 +1,4 @@
-"""The stream WebSocket (``gateway.stream_socket``) seen from a device: the same two
+"""The gateway's stream WebSocket seen from a device: the same two
 calls as ``HttpChunks`` (``send``, ``end``) over one connection per stream, so that
 ``ecg simulate --transport ws`` runs the same device loop.
 
@@ -31,7 +31,7 @@ from typing import Any, Final, Protocol
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from gateway.stream_client import (
+from client.outcomes import (
     Acked,
     Gap,
     Outcome,
