@@ -53,7 +53,7 @@ $(UV):
 	@infra/bootstrap-uv "$(UV_HOME)" "$(UV_VERSION)"
 
 venv: $(UV)
-	@"$(UV)" sync --frozen --quiet $(if $(ECG_PYTHON),--python "$(ECG_PYTHON)")
+	@"$(UV)" sync --frozen --all-extras --quiet $(if $(ECG_PYTHON),--python "$(ECG_PYTHON)")
 
 up: venv
 	@$(PYTHON) -m infra up --run-dir "$(RUN_DIR)"

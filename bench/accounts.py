@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import httpx
 
-from gateway.cli import create_admin
+from gateway.admin import create_admin
 
 
 def new_credentials() -> tuple[str, str]:

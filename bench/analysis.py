@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bench.records import DATA
-from gateway.wfdb import Record, read_record
+from client.wfdb import Record, read_record
 from streams.analysis import qrs
 from streams.analysis.windows import (
     PIECE_VALUES,

@@ -43,7 +43,7 @@ from numpy.typing import NDArray
 from scipy import signal
 
 from bench.records import DATA
-from gateway.wfdb import read_record
+from client.wfdb import read_record
 from streams.analysis.qrs import detect_beats, finish_detector, start_detector
 
 RECORDS = ("100", "103", "105", "106", "118")

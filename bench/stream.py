@@ -21,8 +21,8 @@ import httpx
 
 from bench.accounts import bench_user
 from bench.records import DATA
-from gateway.simulation import CHUNK_FORMATS, TRANSPORTS, SimulationOptions, simulate
-from gateway.simulation_report import render_report, report_dict
+from client.report import render_report, report_dict
+from client.simulation import CHUNK_FORMATS, TRANSPORTS, SimulationOptions, simulate
 
 DEFAULT_RECORD = DATA / "mitdb" / "100"
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from bench.accounts import bench_user, log_in
 from bench.records import DATA
-from gateway.wfdb import read_record
+from client.wfdb import read_record
 
 DEFAULT_RECORD = DATA / "mitdb" / "100"
 

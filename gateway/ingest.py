@@ -46,7 +46,6 @@ from gateway.fields import parse_uuid
 from gateway.lifespan import State
 from gateway.settings import Settings
 from gateway.stream_bodies import (
-    BINARY_HEADER,
     StreamChunk,
     parse_binary_chunk,
     validate_chunk,
@@ -56,6 +55,7 @@ from gateway.stream_repository import StoredStream, StreamRepository
 from gateway.streaming import accept_chunk, end_stream
 from gateway.tokens import Claims, IngestClaims, Tokens
 from gateway.uploads import decode_json
+from schemas import binary_chunks
 
 MAX_OPENING_BYTES: Final = 16 * 1024
 # A chunk's samples fit in ECG_CHUNK_BYTES at 4 bytes each; as JSON they take at most 12
@@ -186,4 +186,4 @@ def binary_chunk_limit(chunk_bytes: int) -> int:
     """The most bytes a binary chunk can take: its header and ``max_samples`` of every
     lead at 4 bytes, which ``samples_per_chunk`` keeps within ``chunk_bytes`` (1 KiB at
     least, more than 4 bytes for each of the lead names that a stream can have)."""
-    return BINARY_HEADER.size + chunk_bytes
+    return binary_chunks.HEADER.size + chunk_bytes

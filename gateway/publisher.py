@@ -33,19 +33,18 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from gateway.chunks import Chunk, sample_width, samples_per_chunk, split_into_chunks
+from gateway.chunks import sample_width, samples_per_chunk, split_into_chunks
 from gateway.errors import KafkaUnavailableError
 from gateway.settings import MIB, Settings
 from gateway.uploads import Upload
-from schemas.codec import Schema, encode, encode_samples
+from schemas.sample_chunks import LeadInfo, encode_sample_chunk
 
 log = logging.getLogger(__name__)
 
@@ -58,36 +57,20 @@ def encode_chunks(upload: Upload, chunk_bytes: int) -> list[bytes]:
     """The ``SampleChunk`` messages of an upload, in ``seq`` order."""
     signals = [lead.signal for lead in upload.leads]
     length = samples_per_chunk(len(signals), sample_width(signals), chunk_bytes)
-    leads = [
-        {"name": lead.name, "gain": lead.gain, "baseline": lead.baseline} for lead in upload.leads
-    ]
+    leads = [LeadInfo(lead.name, lead.gain, lead.baseline) for lead in upload.leads]
     return [
-        encode_chunk(upload.id, upload.date, upload.sampling_rate, leads, chunk)
+        encode_sample_chunk(
+            upload.id,
+            chunk.seq,
+            chunk.start_sample,
+            date=upload.date,
+            sampling_rate=upload.sampling_rate,
+            leads=leads,
+            samples=chunk.samples,
+            final=chunk.final,
+        )
         for chunk in split_into_chunks(signals, length)
     ]
-
-
-def encode_chunk(
-    ecg_id: UUID,
-    date: datetime,
-    sampling_rate: float | None,
-    leads: Sequence[Mapping[str, Any]],
-    chunk: Chunk,
-) -> bytes:
-    """One ``SampleChunk`` message; ``leads`` are its ``LeadInfo`` records."""
-    width, samples = encode_samples(chunk.samples)
-    record = {
-        "ecg_id": str(ecg_id),
-        "seq": chunk.seq,
-        "start_sample": chunk.start_sample,
-        "final": chunk.final,
-        "date": date,
-        "sampling_rate": sampling_rate,
-        "leads": leads,
-        "sample_width": width,
-        "samples": samples,
-    }
-    return encode(Schema.SAMPLE_CHUNK, record)
 
 
 class Backpressure:

@@ -17,16 +17,9 @@ from typing import Any, Final
 from gateway.errors import FieldError, GatewayError, InvalidInputError, describe
 from gateway.fields import Findings, check_fields
 from gateway.problems import problem_for
-from gateway.stream_bodies import (
-    BINARY_HEADER,
-    BINARY_MAGIC,
-    BINARY_VERSION,
-    MAX_SEQ,
-    StreamChunk,
-    parse_binary_chunk,
-    validate_chunk,
-)
+from gateway.stream_bodies import StreamChunk, parse_binary_chunk, validate_chunk
 from gateway.uploads import decode_json
+from schemas.binary_chunks import MAX_SEQ, read_seq
 
 KINDS: Final = ("chunk", "end")
 
@@ -46,7 +39,7 @@ def decode_frame(frame: str | bytes) -> ChunkFrame | EndFrame:
     """A frame's kind and claimed seq; MalformedBodyError (not a JSON object) or
     InvalidInputError (no known ``type``) for a text frame that is neither."""
     if isinstance(frame, bytes):
-        return ChunkFrame(binary_seq(frame), frame)
+        return ChunkFrame(read_seq(frame), frame)
     document = decode_json(frame.encode())
     kind = document.get("type")
     if kind == "end":
@@ -60,15 +53,6 @@ def decode_frame(frame: str | bytes) -> ChunkFrame | EndFrame:
         return ChunkFrame(claimed, {k: v for k, v in document.items() if k != "type"})
     got = "is required" if kind is None else f"got {describe(kind)}"
     raise InvalidInputError([FieldError("type", f"{got}: 'chunk' (with seq and signal) or 'end'")])
-
-
-def binary_seq(data: bytes) -> int | None:
-    """The seq in the header of a binary chunk, if the header is one."""
-    if len(data) < BINARY_HEADER.size:
-        return None
-    magic, version, _, seq = BINARY_HEADER.unpack_from(data)
-    ok = magic == BINARY_MAGIC and version == BINARY_VERSION and seq <= MAX_SEQ
-    return int(seq) if ok else None
 
 
 def read_chunk(frame: ChunkFrame, leads: Sequence[str], max_samples: int) -> StreamChunk:

@@ -12,25 +12,12 @@ Equal lengths keep every chunk of a stream at one ``start_sample`` for all leads
 ``max_samples`` keeps one chunk within one Kafka message (``ECG_CHUNK_BYTES``).
 
 A chunk may also come as bytes (``application/octet-stream``, and WebSocket binary
-frames), for devices too small to write JSON. Format version 1:
-
-- a 12-byte header: bytes 0-1 the ASCII magic ``EC``; byte 2 the format version, 1;
-  byte 3 the sample width in bytes, 2 (int16) or 4 (int32); bytes 4-11 ``seq``, unsigned
-  64-bit little-endian, at most 2**63 - 1 (an Avro long);
-- then the samples, signed little-endian integers of that width, interleaved by sample
-  in the order the opening declared the leads: sample 0 of lead 0, sample 0 of lead 1,
-  ..., sample 1 of lead 0, ... The payload is a non-zero whole number of samples
-  (width x leads bytes each), at most ``max_samples`` per lead, as for JSON.
-
-Interleaving is what a recorder's ADC loop writes naturally; the width is per chunk, so
-a device sends int16 while its values fit and int32 when they do not. The magic and the
-version are read first: when they are wrong nothing else of the body can be trusted,
-so they are the only problem reported.
+frames), for devices too small to write JSON: the format of ``schemas.binary_chunks``,
+whose problems become the same 422 findings, one per broken part.
 """
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,18 +27,13 @@ from uuid import UUID, uuid4
 import numpy as np
 from numpy.typing import NDArray
 
-from gateway.errors import describe
+from gateway.errors import FieldError, InvalidInputError, describe
 from gateway.fields import Findings, check_fields, ecg_header, lead_name
 from gateway.signals import SignalError, to_signal
+from schemas.binary_chunks import MAX_SEQ, BinaryChunkError, decode_binary_chunk
 
 OPENING_FIELDS: Final = ("id", "date", "sampling_rate", "leads")
 CHUNK_FIELDS: Final = ("seq", "signal")
-MAX_SEQ: Final = 2**63 - 1  # an Avro long
-
-BINARY_HEADER: Final = struct.Struct("<2sBBQ")  # magic, version, sample width, seq
-BINARY_MAGIC: Final = b"EC"
-BINARY_VERSION: Final = 1
-BINARY_DTYPES: Final = {2: "<i2", 4: "<i4"}  # numpy dtypes by sample width
 
 
 @dataclass(frozen=True)
@@ -107,84 +89,15 @@ def validate_chunk(
 def parse_binary_chunk(
     data: bytes | bytearray, leads: Sequence[str], max_samples: int
 ) -> StreamChunk:
-    """The binary chunk ``data`` (format in the module docstring) of a stream of ``leads``,
-    with at most ``max_samples`` per lead: the same ``StreamChunk`` as ``validate_chunk``
-    gives for the same samples in JSON, each lead one contiguous int32 array."""
-    found = Findings()
-    width, seq = _binary_header(data, found)
-    signals = None if width is None else _interleaved(data, width, leads, max_samples, found)
-    found.raise_if_any()
-    assert seq is not None
-    assert signals is not None
+    """The binary chunk ``data`` of a stream of ``leads``, with at most ``max_samples`` per
+    lead: the same ``StreamChunk`` as ``validate_chunk`` gives for the same samples in
+    JSON, each lead one contiguous int32 array."""
+    try:
+        seq, signals = decode_binary_chunk(data, len(leads), max_samples)
+    except BinaryChunkError as error:
+        errors = [FieldError(part, message) for part, message in error.problems]
+        raise InvalidInputError(errors) from None
     return StreamChunk(seq, signals)
-
-
-def _binary_header(data: bytes | bytearray, found: Findings) -> tuple[int | None, int | None]:
-    """The sample width and the seq of the header, each None when it is wrong."""
-    if len(data) < BINARY_HEADER.size:
-        found.add(
-            "header",
-            f"the body has {_count(len(data), 'byte')}; a binary chunk starts with a "
-            f"{BINARY_HEADER.size}-byte header: the magic 'EC', the version {BINARY_VERSION}, "
-            "the sample width and the seq",
-        )
-        return None, None
-    magic, version, width, seq = BINARY_HEADER.unpack_from(data)
-    if magic != BINARY_MAGIC:
-        json = data[:1] == b"{"
-        hint = "; this looks like a JSON chunk: send it as application/json" if json else ""
-        found.add(
-            "header.magic", f"expected the ASCII magic 'EC' in bytes 0-1, got {magic!r}{hint}"
-        )
-        return None, None
-    if version != BINARY_VERSION:
-        found.add("header.version", f"expected format version {BINARY_VERSION}, got {version}")
-        return None, None
-    if width not in BINARY_DTYPES:
-        found.add(
-            "header.sample_width",
-            f"expected the bytes per sample, 2 (int16) or 4 (int32), got {width}",
-        )
-        width = None
-    if seq > MAX_SEQ:
-        found.add("header.seq", f"expected a seq from 0 (the first chunk) to {MAX_SEQ}, got {seq}")
-        seq = None
-    return width, seq
-
-
-def _interleaved(
-    data: bytes | bytearray, width: int, leads: Sequence[str], max_samples: int, found: Findings
-) -> tuple[NDArray[np.int32], ...] | None:
-    """The samples after the header, de-interleaved: one row per lead, in one copy."""
-    size = len(data) - BINARY_HEADER.size
-    frame = width * len(leads)
-    per_sample = f"{_count(len(leads), 'lead')} x {width} bytes = {frame} bytes per sample"
-    if size == 0:
-        found.add("samples", f"none after the header; a chunk has at least one ({per_sample})")
-        return None
-    if size % frame:
-        found.add(
-            "samples",
-            f"{size} bytes after the header is not a whole number of samples: {per_sample}",
-        )
-        return None
-    if size // frame > max_samples:
-        found.add(
-            "samples",
-            f"has {size // frame} samples per lead; a chunk takes at most {max_samples}: "
-            "send them in several chunks",
-        )
-        return None
-    interleaved = np.frombuffer(data, BINARY_DTYPES[width], offset=BINARY_HEADER.size)
-    # (samples, leads) -> (leads, samples): each lead contiguous, and never a view of a
-    # buffer that the caller may reuse.
-    signals = np.array(interleaved.reshape(-1, len(leads)).T, dtype=np.int32, order="C")
-    signals.flags.writeable = False
-    return tuple(signals)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _lead_names(value: object, found: Findings) -> list[str]:

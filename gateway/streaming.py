@@ -23,13 +23,11 @@ neither chunks nor an end: 409, its status is 'incomplete'.
 
 from __future__ import annotations
 
-import numpy as np
-
-from gateway.chunks import Chunk
 from gateway.errors import ChunkGapError, StreamEndedError
-from gateway.publisher import SamplePublisher, encode_chunk
+from gateway.publisher import SamplePublisher
 from gateway.stream_bodies import StreamChunk
 from gateway.stream_repository import StoredStream, StreamRepository
+from schemas.sample_chunks import encode_sample_chunk
 
 
 async def accept_chunk(
@@ -46,7 +44,15 @@ async def accept_chunk(
             return
         if chunk.seq > position.next_seq:
             raise ChunkGapError(chunk.seq, position.next_seq)
-        message = _message(stream, Chunk(chunk.seq, position.next_sample, False, chunk.signals))
+        message = encode_sample_chunk(
+            stream.ecg_id,
+            chunk.seq,
+            position.next_sample,
+            date=stream.date,
+            sampling_rate=stream.sampling_rate,
+            leads=stream.leads,
+            samples=chunk.signals,
+        )
         await publisher.send(stream.ecg_id, [message])
         await position.advance(chunk.number_of_samples)
 
@@ -60,13 +66,16 @@ async def end_stream(
             raise StreamEndedError(stream.ecg_id, timed_out=True)
         if position.ended:
             return position.next_seq - 1
-        empty = tuple(np.empty(0, dtype=np.int32) for _ in stream.leads)
-        final = Chunk(position.next_seq, position.next_sample, True, empty)
-        await publisher.send(stream.ecg_id, [_message(stream, final)])
+        seq = position.next_seq
+        final = encode_sample_chunk(
+            stream.ecg_id,
+            seq,
+            position.next_sample,
+            date=stream.date,
+            sampling_rate=stream.sampling_rate,
+            leads=stream.leads,
+            final=True,
+        )
+        await publisher.send(stream.ecg_id, [final])
         await position.end()
-        return final.seq
-
-
-def _message(stream: StoredStream, chunk: Chunk) -> bytes:
-    leads = [{"name": name, "gain": None, "baseline": None} for name in stream.leads]
-    return encode_chunk(stream.ecg_id, stream.date, stream.sampling_rate, leads, chunk)
+        return seq

@@ -31,9 +31,8 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-import numpy as np
 
-from schemas.codec import Schema, encode, encode_samples
+from schemas.sample_chunks import encode_sample_chunk
 
 log = logging.getLogger(__name__)
 
@@ -64,20 +63,16 @@ FROM ended WHERE e.id = ended.ecg_id
 def final_chunk(stream: asyncpg.Record | dict[str, Any]) -> tuple[bytes, bytes]:
     """The (key, value) of the empty final ``SampleChunk`` that closes ``stream``: the
     same message as the gateway's end (``gateway.streaming``) would publish."""
-    leads = list(stream["leads"])
-    width, samples = encode_samples([np.empty(0, dtype=np.int32) for _ in leads])
-    record = {
-        "ecg_id": str(stream["ecg_id"]),
-        "seq": stream["next_seq"],
-        "start_sample": stream["next_sample"],
-        "final": True,
-        "date": stream["date"],
-        "sampling_rate": stream["sampling_rate"],
-        "leads": [{"name": name, "gain": None, "baseline": None} for name in leads],
-        "sample_width": width,
-        "samples": samples,
-    }
-    return str(stream["ecg_id"]).encode(), encode(Schema.SAMPLE_CHUNK, record)
+    value = encode_sample_chunk(
+        stream["ecg_id"],
+        stream["next_seq"],
+        stream["next_sample"],
+        date=stream["date"],
+        sampling_rate=stream["sampling_rate"],
+        leads=list(stream["leads"]),
+        final=True,
+    )
+    return str(stream["ecg_id"]).encode(), value
 
 
 class IdleStreams:

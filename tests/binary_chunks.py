@@ -1,15 +1,15 @@
-"""Binary stream chunks as a device writes them (the format of ``gateway.stream_bodies``),
-encoded here from the documented layout rather than with the gateway's own constants, so
-that the tests check the format and not only the code's agreement with itself."""
+"""Binary stream chunks as devices write them, broken ones too: the samples encoded by
+``schemas.binary_chunks``, the header fields as given (a wrong magic, version, width or
+seq is what the gateway's tests need to send). tests/unit/schemas/test_binary_chunks.py
+checks the encoder against the documented layout, byte by byte."""
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Sequence
 
 import numpy as np
 
-HEADER = struct.Struct("<2sBBQ")  # magic, version, sample width, seq
+from schemas.binary_chunks import DTYPES, HEADER, MAGIC, MAX_SEQ, VERSION, encode_binary_chunk
 
 
 def binary_chunk(
@@ -17,12 +17,13 @@ def binary_chunk(
     signals: Sequence[Sequence[int]] | np.ndarray,
     width: int = 2,
     *,
-    magic: bytes = b"EC",
-    version: int = 1,
+    magic: bytes = MAGIC,
+    version: int = VERSION,
 ) -> bytes:
-    """The chunk ``seq`` of ``signals`` (one row per lead), ``width`` bytes per sample,
-    interleaved by sample."""
-    samples = np.asarray(signals, dtype=np.int64)
-    dtype = {2: "<i2", 4: "<i4"}.get(width, "<i2")  # any other width: a broken chunk
-    assert np.array_equal(samples.astype(dtype), samples), "samples out of the width's range"
-    return HEADER.pack(magic, version, width, seq) + samples.T.astype(dtype).tobytes()
+    """The chunk ``seq`` of ``signals`` (one row per lead), ``width`` bytes per sample
+    (any other width than 2 and 4: int16 samples under that header)."""
+    data = bytearray(
+        encode_binary_chunk(min(seq, MAX_SEQ), signals, width if width in DTYPES else 2)
+    )
+    HEADER.pack_into(data, 0, magic, version, width, seq)
+    return bytes(data)

@@ -1,6 +1,6 @@
 """The WFDB records in the repository's data/ folder, read with the package's reader
-(``gateway.wfdb``, which ``ecg simulate`` uses too)."""
+(``client.wfdb``, which ``ecg simulate`` uses too)."""
 
-from gateway.wfdb import Record, read_record
+from client.wfdb import Record, read_record
 
 __all__ = ["Record", "read_record"]

@@ -18,7 +18,7 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from gateway.cli import create_admin
+from gateway.admin import create_admin
 
 
 def new_email() -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.simulation import SimulationOptions, simulate
+from client.simulation import SimulationOptions, simulate
 from tests.e2e.conftest import NewUser
 
 ECG = str(Path(sys.executable).with_name("ecg"))

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ("gateway", "streams", "schemas", "migrations", "infra", "tests", "bench")
+PACKAGES = ("gateway", "streams", "schemas", "client", "migrations", "infra", "tests", "bench")
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 
@@ -58,6 +58,10 @@ def test_the_contracts_hold_on_the_code_as_it_is(tree: Path) -> None:
         ("gateway/app.py", "import streams.app", "never import each other"),
         ("streams/app.py", "import gateway.settings", "never import each other"),
         ("schemas/codec.py", "import gateway.settings", "Schemas are data"),
+        ("schemas/codec.py", "import client.settings", "Schemas are data"),
+        ("gateway/app.py", "import client.settings", "The server never imports the client"),
+        ("streams/sink.py", "import client.tail", "The server never imports the client"),
+        ("client/cli.py", "import gateway.admin", "The client talks to the server only"),
         ("streams/analysis/windows.py", "import faust", "The analysis core is pure"),
         ("streams/analysis/windows.py", "import schemas.codec", "The analysis core is pure"),
         ("streams/analysis/windows.py", "import streams.chunks", "The stream worker in layers"),

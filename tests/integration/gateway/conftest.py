@@ -1,12 +1,10 @@
 """Integration fixtures of the gateway: the real broker and database from
 tests/conftest.py, a fresh topic per test, the app served by uvicorn in-process
-over real HTTP, accounts logged in through the real services, and a closed
-loopback port to stand for a service that is down."""
+over real HTTP, and accounts logged in through the real services."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -26,15 +24,6 @@ from tests.kafka import create_topics
 
 Consume = Callable[[str, int], Awaitable[list[Any]]]
 Serve = Callable[[Starlette], AbstractAsyncContextManager[str]]
-
-
-@pytest.fixture
-def closed_port() -> int:
-    """A loopback port with nothing listening: connections to it are refused."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @pytest.fixture

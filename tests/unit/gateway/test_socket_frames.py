@@ -16,7 +16,6 @@ from gateway.errors import (
 from gateway.socket_frames import (
     ChunkFrame,
     EndFrame,
-    binary_seq,
     decode_frame,
     frame_limit,
     problem_document,
@@ -112,6 +111,12 @@ def test_the_seq_of_a_binary_frame_is_read_only_from_a_header() -> None:
     assert binary_seq(binary_chunk(7, [[1], [2]], version=2)) is None
     assert binary_seq(binary_chunk(2**63, [[1], [2]])) is None
     assert binary_seq(b"EC\x01") is None
+
+
+def binary_seq(data: bytes) -> int | None:
+    frame = decode_frame(data)
+    assert isinstance(frame, ChunkFrame)
+    return frame.seq
 
 
 def test_frames_are_bounded_like_the_http_bodies_of_their_kind() -> None:

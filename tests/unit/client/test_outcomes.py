@@ -6,9 +6,7 @@ from typing import Any
 
 import pytest
 
-from gateway.stream_bodies import parse_binary_chunk
-from gateway.stream_client import Acked, Gap, Refused, RetryLater, binary_chunk, classify
-from tests.binary_chunks import binary_chunk as documented_binary_chunk
+from client.outcomes import Acked, Gap, Refused, RetryLater, classify
 
 
 def test_202_is_an_ack() -> None:
@@ -53,17 +51,3 @@ def test_anything_else_is_refused_with_the_problems_detail(
     status: int, body: Any, reason: str
 ) -> None:
     assert classify(status, {}, body) == Refused(reason)
-
-
-@pytest.mark.parametrize(
-    ("signal", "width"),
-    [([[1, -32768], [32767, 0]], 2), ([[1, 70_000], [-70_000, 0]], 4)],
-)
-def test_a_binary_chunk_is_int16_while_the_samples_fit_else_int32(
-    signal: list[list[int]], width: int
-) -> None:
-    data = binary_chunk(7, signal)
-    assert data == documented_binary_chunk(7, signal, width)
-    chunk = parse_binary_chunk(data, ["I", "II"], 10)
-    assert chunk.seq == 7
-    assert [lead.tolist() for lead in chunk.signals] == signal

@@ -9,8 +9,8 @@ from collections import deque
 import numpy as np
 import pytest
 
-from gateway.simulated_device import DeviceLog, Plan, run_device
-from gateway.stream_client import Acked, Gap, Outcome, Refused, RetryLater
+from client.devices import DeviceLog, Plan, run_device
+from client.outcomes import Acked, Gap, Outcome, Refused, RetryLater
 
 
 class ScriptedTransport:

@@ -1,5 +1,6 @@
-"""``ecg create-admin`` as an operator runs it: the installed console command, with
-ECG_DATABASE_URL, against the real PostgreSQL."""
+"""``ecg create-admin`` as an operator runs it: the installed console command (which
+hands over to ``python -m gateway.admin``), with ECG_DATABASE_URL, against the real
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import os
 import secrets
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from gateway.cli import CommandError, create_admin
+from gateway.admin import CommandError, create_admin
 from gateway.database import Database
 from gateway.users import Users
 from tests.integration.gateway.helpers import new_email
@@ -20,10 +22,12 @@ from tests.integration.gateway.helpers import new_email
 ECG = Path(sys.executable).parent / "ecg"
 
 
-def run(database_url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def run(
+    database_url: str, *args: str, stdin: str = "", command: Sequence[str] = (str(ECG),)
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "ECG_DATABASE_URL": database_url}
     return subprocess.run(
-        [str(ECG), *args], input=stdin, env=env, capture_output=True, text=True, timeout=60
+        [*command, *args], input=stdin, env=env, capture_output=True, text=True, timeout=60
     )
 
 
@@ -40,6 +44,16 @@ def test_creates_then_resets_an_admin(database_url: str) -> None:
     for output in (created, reset):
         assert first not in output.stdout + output.stderr
         assert second not in output.stdout + output.stderr
+
+
+def test_the_gateways_module_is_the_same_command(database_url: str) -> None:
+    email, password = new_email(), secrets.token_urlsafe(12)
+    command = (sys.executable, "-m", "gateway.admin")
+    created = run(
+        database_url, "--email", email, "--password-stdin", stdin=password, command=command
+    )
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.startswith(f"ecg create-admin: created admin {email}")
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,10 @@
 """``ecg simulate``'s engine: N devices stream a WFDB record through the gateway at real
 time (or k times faster), then every ECG is checked for loss.
 
-- The record is read once (``gateway.wfdb``), its ADC zero taken off as a device does;
+- The record is read once (``client.wfdb``), its ADC zero taken off as a device does;
   a duration longer than the record loops it. Every device sends the same samples.
 - It logs in, starts the ``WindowWatch`` when Kafka is at hand, opens every stream,
-  and only then starts the clock: each device (``gateway.simulated_device``) sends on
+  and only then starts the clock: each device (``client.devices``) sends on
   its schedule, retries, and ends its stream, by HTTP requests (``http``) or over one
   WebSocket per device (``ws``, opened at its first chunk), with JSON or binary chunks.
 - A window's latency counts from the ack of the chunk that brought its last sample (the
@@ -27,8 +27,9 @@ from typing import Final, TextIO
 
 import numpy as np
 
-from gateway.simulated_device import DeviceLog, Plan, run_device
-from gateway.simulation_report import (
+from client.api import HttpChunks, StreamClient, new_http_client
+from client.devices import DeviceLog, Plan, run_device
+from client.report import (
     ACK_PERCENTILES,
     WINDOW_PERCENTILES,
     Progress,
@@ -39,10 +40,9 @@ from gateway.simulation_report import (
     progress_line,
     window_latencies,
 )
-from gateway.socket_client import SocketChunks, dial_stream
-from gateway.stream_client import HttpChunks, StreamClient, new_http_client
-from gateway.wfdb import read_record
-from gateway.window_watch import WatchError, WindowWatch
+from client.websocket import SocketChunks, dial_stream
+from client.wfdb import read_record
+from client.window_watch import WatchError, WindowWatch
 from schemas import topics
 
 TRANSPORTS: Final = ("http", "ws")

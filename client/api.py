@@ -1,87 +1,21 @@
-"""The stream API seen from a device, over HTTP (httpx): log in, open a stream, send its
-chunks (JSON, or binary in the format of ``gateway.stream_bodies``) and its end, look the
-ECG up. ``ecg simulate`` drives it; ``gateway.socket_client`` sends the same chunks over
-the stream WebSocket.
-
-A chunk's answer becomes an ``Outcome`` that the caller acts on: ``Acked`` (202),
-``RetryLater`` (503 or 429 with ``Retry-After``, a 502/504 from a proxy, or no answer
-at all: the same seq is sent again, which the gateway answers without publishing it
-twice), ``Gap`` (409 chunk-gap: a chunk is missing, which a correct client never
-causes) or ``Refused`` (anything else, with the problem's ``detail``).
+"""The gateway's HTTP API seen from a user and a device (httpx): log in, open a stream,
+send its chunks (JSON, or binary: ``schemas.binary_chunks``) and its end, look the ECG
+up. ``ecg simulate`` drives it; ``client.websocket`` sends the same chunks over the
+stream WebSocket. Each chunk's answer becomes a ``client.outcomes.Outcome``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any
 
 import httpx
-import numpy as np
 
-from gateway.stream_bodies import BINARY_DTYPES, BINARY_HEADER, BINARY_MAGIC, BINARY_VERSION
-
-GAP_TYPE: Final = "/problems/chunk-gap"
-RETRYABLE: Final = frozenset({429, 502, 503, 504})
-INT16: Final = np.iinfo(np.int16)
-
-
-@dataclass(frozen=True)
-class Acked:
-    pass
-
-
-@dataclass(frozen=True)
-class RetryLater:
-    reason: str
-    seconds: float | None = None  # the server's Retry-After, when it gave one
-
-
-@dataclass(frozen=True)
-class Gap:
-    expected_seq: int
-
-
-@dataclass(frozen=True)
-class Refused:
-    reason: str
-
-
-Outcome = Acked | RetryLater | Gap | Refused
+from client.outcomes import Outcome, RetryLater, classify
+from schemas.binary_chunks import encode_binary_chunk
 
 
 class StreamClientError(Exception):
     """A request before the streaming (login, opening, lookup) was refused."""
-
-
-class ChunkTransport(Protocol):
-    """How one device sends its stream's chunks and its end: ``HttpChunks`` or
-    ``gateway.socket_client.SocketChunks``."""
-
-    async def send(self, seq: int, signal: list[list[int]]) -> Outcome: ...
-
-    async def end(self) -> Outcome: ...
-
-
-def classify(status: int, headers: Mapping[str, str], body: Any) -> Outcome:
-    """What a device does with the answer ``status`` to a chunk or an end."""
-    if status in (200, 202):
-        return Acked()
-    problem = body if isinstance(body, dict) else {}
-    detail = str(problem.get("detail") or problem.get("title") or "")
-    if status in RETRYABLE:
-        return RetryLater(f"{status} {detail}".strip(), _retry_after(headers.get("retry-after")))
-    if status == 409 and problem.get("type") == GAP_TYPE:
-        return Gap(int(problem.get("expected_seq", -1)))
-    return Refused(f"{status} {detail}".strip())
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After in seconds (the HTTP-date form is not used by the gateway)."""
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _json(response: httpx.Response) -> Any:
@@ -155,7 +89,9 @@ class HttpChunks:
     async def send(self, seq: int, signal: list[list[int]]) -> Outcome:
         if self._binary:
             headers = {**self._headers, "Content-Type": "application/octet-stream"}
-            return await self._post("/chunks", content=binary_chunk(seq, signal), headers=headers)
+            return await self._post(
+                "/chunks", content=encode_binary_chunk(seq, signal), headers=headers
+            )
         return await self._post("/chunks", json={"seq": seq, "signal": signal})
 
     async def end(self) -> Outcome:
@@ -171,16 +107,6 @@ class HttpChunks:
         except httpx.TransportError as exc:
             return RetryLater(f"no answer: {exc!r}")
         return classify(response.status_code, response.headers, _json(response))
-
-
-def binary_chunk(seq: int, signal: list[list[int]]) -> bytes:
-    """Chunk ``seq`` in the binary format of ``gateway.stream_bodies``: int16 samples
-    when every one fits, else int32, interleaved by sample."""
-    samples = np.asarray(signal, dtype=np.int32)
-    fits = samples.size == 0 or (INT16.min <= samples.min() and samples.max() <= INT16.max)
-    width = 2 if fits else 4
-    header = BINARY_HEADER.pack(BINARY_MAGIC, BINARY_VERSION, width, seq)
-    return header + samples.T.astype(BINARY_DTYPES[width]).tobytes()
 
 
 def _bearer(token: str | None) -> dict[str, str]:

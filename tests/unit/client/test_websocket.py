@@ -12,7 +12,8 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 from websockets.http11 import Response
 
-from gateway.socket_client import (
+from client.outcomes import Acked, Gap, Outcome, Refused, RetryLater
+from client.websocket import (
     Connection,
     RefusalError,
     SocketChunks,
@@ -23,7 +24,6 @@ from gateway.socket_client import (
     socket_url,
 )
 from gateway.socket_frames import ChunkFrame, decode_frame, read_chunk
-from gateway.stream_client import Acked, Gap, Outcome, Refused, RetryLater
 
 GAP = {"type": "/problems/chunk-gap", "status": 409, "expected_seq": 4, "detail": "send 4"}
 Script = dict[str, Any] | Exception

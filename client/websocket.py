@@ -1,4 +1,4 @@
-"""The stream WebSocket (``gateway.stream_socket``) seen from a device: the same two
+"""The gateway's stream WebSocket seen from a device: the same two
 calls as ``HttpChunks`` (``send``, ``end``) over one connection per stream, so that
 ``ecg simulate --transport ws`` runs the same device loop.
 
@@ -31,15 +31,15 @@ from typing import Any, Final, Protocol
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from gateway.stream_client import (
+from client.outcomes import (
     Acked,
     Gap,
     Outcome,
     Refused,
     RetryLater,
-    binary_chunk,
     classify,
 )
+from schemas.binary_chunks import encode_binary_chunk
 
 ANSWER_SECONDS: Final = 30.0  # as long as the HTTP transport waits for a response
 OPEN_SECONDS: Final = 10.0
@@ -91,7 +91,7 @@ class SocketChunks:
             connection = await self._connected()
             if fresh and (resumed := resume(self._next_seq, seq)) is not None:
                 return resumed
-            frame = binary_chunk(seq, signal) if self._binary else json_chunk(seq, signal)
+            frame = encode_binary_chunk(seq, signal) if self._binary else json_chunk(seq, signal)
             return classify_answer(await self._ask(connection, frame), "ack", seq)
         except ConnectionLostError as exc:
             return RetryLater(str(exc))

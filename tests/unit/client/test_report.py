@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from gateway.simulation_report import (
+from client.report import (
     Progress,
     Report,
     chunk_bounds,

@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gateway.cli import main
-from gateway.simulate import UsageError, _password, add_arguments, run
-from gateway.simulated_device import chunk_signal
-from gateway.simulation import SimulationError, SimulationOptions, make_plan
+from client.cli import main
+from client.devices import chunk_signal
+from client.settings import ClientSettings
+from client.simulate import UsageError, _password, add_arguments, run
+from client.simulation import SimulationError, SimulationOptions, make_plan
 from tests.conftest import DATA
 
 RECORD_100 = DATA / "mitdb" / "100"
@@ -26,12 +27,12 @@ def options(**changes: object) -> SimulationOptions:
 
 
 def test_the_password_comes_from_stdin_or_the_environment_never_an_argument() -> None:
-    assert _password(True, "u@x", io.StringIO("pass phrase\n"), {}) == "pass phrase"
-    assert _password(False, "u@x", io.StringIO(""), {"ECG_PASSWORD": "env pw"}) == "env pw"
+    assert _password(True, "u@x", io.StringIO("pass phrase\n"), None) == "pass phrase"
+    assert _password(False, "u@x", io.StringIO(""), "env pw") == "env pw"
     with pytest.raises(UsageError, match="--password-stdin or ECG_PASSWORD"):
-        _password(False, "u@x", io.StringIO(""), {})
+        _password(False, "u@x", io.StringIO(""), None)
     with pytest.raises(UsageError, match="empty"):
-        _password(True, "u@x", io.StringIO("\n"), {})
+        _password(True, "u@x", io.StringIO("\n"), None)
 
 
 @pytest.mark.parametrize(
@@ -58,7 +59,8 @@ def test_an_unreadable_record_is_one_line_and_exit_1(tmp_path: Path) -> None:
     add_arguments(parser)
     args = parser.parse_args([str(tmp_path / "nothing"), "--email", "u@x", "--password-stdin"])
     out, err = io.StringIO(), io.StringIO()
-    assert run(args, io.StringIO("a password\n"), out, err, environ={}) == 1
+    settings = ClientSettings.from_env({})
+    assert run(args, settings, io.StringIO("a password\n"), out, err) == 1
     assert err.getvalue().startswith("ecg simulate: cannot read the WFDB record")
     assert "a password" not in err.getvalue()
     assert out.getvalue() == ""

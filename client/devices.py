@@ -20,8 +20,8 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from gateway.simulation_report import chunk_bounds, retry_delay, send_time
-from gateway.stream_client import Acked, ChunkTransport, Gap, Outcome, RetryLater
+from client.outcomes import Acked, ChunkTransport, Gap, Outcome, RetryLater
+from client.report import chunk_bounds, retry_delay, send_time
 
 RETRY_SECONDS: Final = 120.0  # a chunk still refused after this stops its device
 

@@ -29,28 +29,25 @@ import asyncio
 import getpass
 import json
 import logging
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from gateway.settings import SettingsError, kafka_bootstrap_from_env
-from gateway.simulation import (
+from client.api import StreamClientError
+from client.report import render_report, report_dict
+from client.settings import ClientSettings
+from client.simulation import (
     CHUNK_FORMATS,
     TRANSPORTS,
     SimulationError,
     SimulationOptions,
     simulate,
 )
-from gateway.simulation_report import render_report, report_dict
-from gateway.stream_client import StreamClientError
 
 DESCRIPTION = (
     "Stream a WFDB record through the gateway as N devices at real time or K times faster; "
     "report samples/s, ack and window latency, and whether every sample arrived (exit 1 if not)."
 )
-DEFAULT_GATEWAY_URL = "http://127.0.0.1:8000"
-DEFAULT_WINDOW_SECONDS = 10.0
 
 
 class UsageError(Exception):
@@ -117,29 +114,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(
     args: argparse.Namespace,
+    settings: ClientSettings,
     stdin: TextIO,
     stdout: TextIO,
     stderr: TextIO,
-    environ: Mapping[str, str] | None = None,
 ) -> int:
     """``ecg simulate``: 0 when every stream arrived whole, 1 otherwise."""
-    environ = os.environ if environ is None else environ
     # aiokafka logs every failed connection attempt; the report says it once.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
         options = SimulationOptions(
             record=args.record,
             email=args.email,
-            password=_password(args.password_stdin, args.email, stdin, environ),
-            gateway_url=args.gateway or environ.get("ECG_GATEWAY_URL") or DEFAULT_GATEWAY_URL,
+            password=_password(args.password_stdin, args.email, stdin, settings.password),
+            gateway_url=args.gateway or settings.gateway_url,
             devices=args.devices,
             speed=args.speed,
             duration_seconds=args.duration,
             chunk_seconds=args.chunk_seconds,
-            window_seconds=args.window_seconds or _window_seconds(environ),
+            window_seconds=args.window_seconds or settings.window_seconds,
             transport=args.transport,
             chunk_format=args.chunk_format,
-            kafka_bootstrap=args.bootstrap or _bootstrap(environ),
+            kafka_bootstrap=args.bootstrap or settings.kafka_bootstrap,
             namespace=args.namespace,
         )
         report = asyncio.run(simulate(options, stderr))
@@ -155,11 +151,11 @@ def run(
     return 0 if report.ok else 1
 
 
-def _password(from_stdin: bool, email: str, stdin: TextIO, environ: Mapping[str, str]) -> str:
+def _password(from_stdin: bool, email: str, stdin: TextIO, from_env: str | None) -> str:
     if from_stdin:
         password = stdin.readline().rstrip("\r\n")
-    elif environ.get("ECG_PASSWORD"):
-        password = environ["ECG_PASSWORD"]
+    elif from_env:
+        password = from_env
     elif stdin.isatty():
         password = getpass.getpass(f"Password of {email}: ")
     else:
@@ -167,21 +163,6 @@ def _password(from_stdin: bool, email: str, stdin: TextIO, environ: Mapping[str,
     if not password:
         raise UsageError("the password is empty")
     return password
-
-
-def _bootstrap(environ: Mapping[str, str]) -> str | None:
-    try:
-        return kafka_bootstrap_from_env(environ)
-    except SettingsError:
-        return None
-
-
-def _window_seconds(environ: Mapping[str, str]) -> float:
-    text = environ.get("ECG_WINDOW_SECONDS", "").strip()
-    try:
-        return float(text) if text else DEFAULT_WINDOW_SECONDS
-    except ValueError:
-        raise UsageError(f"ECG_WINDOW_SECONDS must be a number, got {text!r}") from None
 
 
 def _speed(text: str) -> float:

@@ -17,7 +17,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
-from gateway.tail import TailError, connect_consumer
+from client.tail import TailError, connect_consumer
 from schemas.consumer import DecodeError, decode, read_schemas
 
 CONNECT_SECONDS = 10.0
