@@ -29,7 +29,7 @@ from uuid import UUID
 
 from starlette.requests import Request
 
-from gateway.credentials import email_problem
+from gateway.accounts.credentials import email_problem
 from gateway.database import Database
 from gateway.errors import (
     AccountExistsError,

@@ -2,7 +2,7 @@
 
 ``claims`` needs no service: header, signature, claims; a request that fails there
 is refused before anything else happens. ``principal`` adds the database check of
-``gateway.sessions`` (the session lives, the user exists, the password has not
+``gateway.accounts.sessions`` (the session lives, the user exists, the password has not
 changed since): what every ECG endpoint requires.
 """
 
@@ -14,7 +14,7 @@ from uuid import UUID
 
 from starlette.requests import Request
 
-from gateway.credentials import Role
+from gateway.accounts.credentials import Role
 from gateway.errors import ForbiddenError, InvalidTokenError, MissingTokenError, RevokedTokenError
 from gateway.tokens import Claims, IngestClaims, Tokens, TokenUse
 

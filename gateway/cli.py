@@ -37,14 +37,14 @@ from typing import TextIO
 import asyncpg
 
 from gateway import simulate
+from gateway.accounts.credentials import email_problem, password_problem
+from gateway.accounts.passwords import Passwords
+from gateway.accounts.users import User, Users
 from gateway.audit import AuditEvent, AuditLog
-from gateway.credentials import email_problem, password_problem
 from gateway.database import Database
 from gateway.errors import AccountExistsError, ServiceUnavailableError
-from gateway.passwords import Passwords
 from gateway.settings import SettingsError, database_url_from_env, kafka_bootstrap_from_env
 from gateway.tail import TailError, TailOptions, tail
-from gateway.users import User, Users
 from schemas import topics
 
 RESULT_TOPICS = {

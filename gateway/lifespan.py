@@ -14,18 +14,18 @@ from typing import TypedDict
 
 from starlette.applications import Starlette
 
-from gateway.accounts import Accounts
+from gateway.accounts.passwords import Passwords
+from gateway.accounts.service import Accounts
+from gateway.accounts.sessions import Sessions
+from gateway.accounts.throttle import Throttle
+from gateway.accounts.users import Users
 from gateway.audit import AuditLog
 from gateway.database import Database
-from gateway.passwords import Passwords
+from gateway.devices.repository import StreamRepository
 from gateway.publisher import SamplePublisher
-from gateway.repository import EcgRepository
-from gateway.sessions import Sessions
+from gateway.recordings.repository import EcgRepository
 from gateway.settings import Settings
-from gateway.stream_repository import StreamRepository
-from gateway.throttle import Throttle
 from gateway.tokens import Tokens
-from gateway.users import Users
 
 log = logging.getLogger(__name__)
 

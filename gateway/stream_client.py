@@ -19,7 +19,7 @@ from typing import Any, Final, Protocol
 import httpx
 import numpy as np
 
-from gateway.stream_bodies import BINARY_DTYPES, BINARY_HEADER, BINARY_MAGIC, BINARY_VERSION
+from gateway.devices.bodies import BINARY_DTYPES, BINARY_HEADER, BINARY_MAGIC, BINARY_VERSION
 
 GAP_TYPE: Final = "/problems/chunk-gap"
 RETRYABLE: Final = frozenset({429, 502, 503, 504})

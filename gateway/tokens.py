@@ -17,7 +17,7 @@
   works for ``ingest_token_seconds`` whatever happens to that login.
 - Clocks of several gateways may differ a little: ``LEEWAY_SECONDS``.
 
-Whether the session still lives is for ``gateway.sessions`` to say.
+Whether the session still lives is for ``gateway.accounts.sessions`` to say.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any, Final, Literal, cast
 
 import jwt
 
-from gateway.credentials import ROLES, Role
+from gateway.accounts.credentials import ROLES, Role
 from gateway.errors import InvalidTokenError
 from gateway.settings import Settings
 

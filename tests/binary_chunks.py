@@ -1,4 +1,4 @@
-"""Binary stream chunks as a device writes them (the format of ``gateway.stream_bodies``),
+"""Binary stream chunks as a device writes them (the format of ``gateway.devices.bodies``),
 encoded here from the documented layout rather than with the gateway's own constants, so
 that the tests check the format and not only the code's agreement with itself."""
 

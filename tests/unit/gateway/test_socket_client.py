@@ -12,6 +12,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 from websockets.http11 import Response
 
+from gateway.devices.frames import ChunkFrame, decode_frame, read_chunk
 from gateway.socket_client import (
     Connection,
     RefusalError,
@@ -22,7 +23,6 @@ from gateway.socket_client import (
     resume,
     socket_url,
 )
-from gateway.socket_frames import ChunkFrame, decode_frame, read_chunk
 from gateway.stream_client import Acked, Gap, Outcome, Refused, RetryLater
 
 GAP = {"type": "/problems/chunk-gap", "status": 409, "expected_seq": 4, "detail": "send 4"}

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gateway.stream_bodies import parse_binary_chunk
+from gateway.devices.bodies import parse_binary_chunk
 from gateway.stream_client import Acked, Gap, Refused, RetryLater, binary_chunk, classify
 from tests.binary_chunks import binary_chunk as documented_binary_chunk
 
