@@ -14,9 +14,8 @@ from uuid import UUID
 
 from starlette.requests import Request
 
-from gateway.accounts.credentials import Role
 from gateway.errors import ForbiddenError, InvalidTokenError, MissingTokenError, RevokedTokenError
-from gateway.tokens import Claims, IngestClaims, Tokens, TokenUse
+from gateway.tokens import Claims, IngestClaims, Role, Tokens, TokenUse
 
 if TYPE_CHECKING:
     from gateway.lifespan import State

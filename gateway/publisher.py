@@ -43,8 +43,8 @@ from aiokafka.errors import KafkaError
 
 from gateway.chunks import Chunk, sample_width, samples_per_chunk, split_into_chunks
 from gateway.errors import KafkaUnavailableError
-from gateway.recordings.bodies import Upload
 from gateway.settings import MIB, Settings
+from gateway.uploads import Upload
 from schemas.codec import Schema, encode, encode_samples
 
 log = logging.getLogger(__name__)

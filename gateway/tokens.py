@@ -30,10 +30,11 @@ from typing import Any, Final, Literal, cast
 
 import jwt
 
-from gateway.accounts.credentials import ROLES, Role
 from gateway.errors import InvalidTokenError
 from gateway.settings import Settings
 
+Role = Literal["admin", "user"]  # an access token's role claim, and an account's role
+ROLES: Final[tuple[Role, ...]] = ("admin", "user")
 TokenUse = Literal["access", "refresh"]  # the tokens of a login session
 INGEST: Final = "ingest"
 ALGORITHM: Final = "HS256"

@@ -15,13 +15,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from gateway.accounts.passwords import normalize
 from gateway.errors import FieldError, InvalidInputError, describe
+from gateway.tokens import ROLES, Role
 
-Role = Literal["admin", "user"]
-ROLES: Final[tuple[Role, ...]] = ("admin", "user")
 MIN_PASSWORD_LENGTH: Final = 8
 MAX_PASSWORD_LENGTH: Final = 128
 MAX_EMAIL_LENGTH: Final = 254  # RFC 5321's limit on a forward path, less the brackets
@@ -43,6 +42,12 @@ def email_problem(email: str) -> str | None:
     if not EMAIL_SHAPE.fullmatch(email):
         return "expected an email address such as ada@example.org"
     return None
+
+
+def claimed_email(text: str) -> str | None:
+    """The email of a failed login as typed, for its audit row, when it has the shape
+    of an email address: people do type their password into the email field."""
+    return text if email_problem(text) is None else None
 
 
 def password_problem(password: str, email: str) -> str | None:

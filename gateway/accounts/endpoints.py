@@ -24,9 +24,8 @@ from gateway.accounts.credentials import parse_login, parse_password_change, par
 from gateway.accounts.service import TokenPair
 from gateway.audit import client_address
 from gateway.authentication import Authenticator, authorize, bearer_token
-from gateway.body import read_body
+from gateway.body import decode_json, read_body
 from gateway.lifespan import State
-from gateway.recordings.bodies import decode_json
 
 MAX_AUTH_BODY_BYTES: Final = 16 * 1024
 NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}

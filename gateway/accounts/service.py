@@ -15,12 +15,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.accounts.credentials import Registration, check_new_password
+from gateway.accounts.credentials import Registration, check_new_password, claimed_email
 from gateway.accounts.passwords import Passwords
 from gateway.accounts.sessions import Sessions
 from gateway.accounts.throttle import Throttle
 from gateway.accounts.users import User, Users
-from gateway.audit import AuditEvent, AuditLog, claimed_email
+from gateway.audit import AuditEvent, AuditLog
 from gateway.authentication import Principal
 from gateway.errors import (
     FieldError,

@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from gateway.accounts.credentials import Role
 from gateway.database import Connection, Database
-from gateway.tokens import Claims, IssuedToken
+from gateway.tokens import Claims, IssuedToken, Role
 
 Outcome = Literal["rotated", "reused", "ended"]
 

@@ -13,9 +13,9 @@ from typing import cast
 
 import asyncpg
 
-from gateway.accounts.credentials import Role
 from gateway.database import Connection, Database
 from gateway.errors import AccountExistsError
+from gateway.tokens import Role
 
 
 @dataclass(frozen=True)

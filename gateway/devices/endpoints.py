@@ -29,10 +29,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gateway.accounts.credentials import Role
 from gateway.audit import Trail
 from gateway.authentication import FORBIDDEN, Authenticator, bearer_token
-from gateway.body import read_body
+from gateway.body import decode_json, read_body
 from gateway.chunks import samples_per_chunk
 from gateway.devices.bodies import (
     BINARY_HEADER,
@@ -53,9 +52,8 @@ from gateway.errors import (
 )
 from gateway.fields import parse_uuid
 from gateway.lifespan import State
-from gateway.recordings.bodies import decode_json
 from gateway.settings import Settings
-from gateway.tokens import Claims, IngestClaims, Tokens
+from gateway.tokens import Claims, IngestClaims, Role, Tokens
 
 MAX_OPENING_BYTES: Final = 16 * 1024
 # A chunk's samples fit in ECG_CHUNK_BYTES at 4 bytes each; as JSON they take at most 12

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from gateway.body import decode_json
 from gateway.devices.bodies import (
     BINARY_HEADER,
     BINARY_MAGIC,
@@ -26,7 +27,6 @@ from gateway.devices.bodies import (
 from gateway.errors import FieldError, GatewayError, InvalidInputError, describe
 from gateway.fields import Findings, check_fields
 from gateway.problems import problem_for
-from gateway.recordings.bodies import decode_json
 
 KINDS: Final = ("chunk", "end")
 

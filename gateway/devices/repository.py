@@ -25,8 +25,8 @@ import asyncpg
 
 from gateway.database import Connection, Database
 from gateway.devices.bodies import StreamOpening
+from gateway.ecg_rows import LeadRow, insert_ecg
 from gateway.errors import NotAStreamError, StreamBusyError
-from gateway.recordings.repository import LeadRow, insert_ecg
 
 
 @dataclass(frozen=True)

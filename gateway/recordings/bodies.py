@@ -19,57 +19,26 @@ Signals are checked by ``gateway.signals``, without a Python loop over samples.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Final, NoReturn
+from typing import Any, Final
 from uuid import UUID, uuid4
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gateway.errors import MalformedBodyError, describe
+from gateway.body import decode_json
+from gateway.errors import describe
 from gateway.fields import Findings, check_fields, ecg_header, lead_name, positive_number
 from gateway.signals import INT32_RANGE, SignalError, to_signal
+from gateway.uploads import Lead, Upload
 from schemas.codec import INT32_MAX, INT32_MIN
 
 UPLOAD_FIELDS: Final = ("id", "date", "sampling_rate", "leads")
 LEAD_FIELDS: Final = ("name", "number_of_samples", "signal", "gain", "baseline")
 
 
-@dataclass(frozen=True, eq=False)
-class Lead:
-    name: str
-    signal: NDArray[np.int32]
-    gain: float | None = None
-    baseline: int | None = None
-
-    @property
-    def number_of_samples(self) -> int:
-        return int(self.signal.size)
-
-
-@dataclass(frozen=True, eq=False)
-class Upload:
-    id: UUID
-    date: datetime
-    sampling_rate: float | None
-    leads: tuple[Lead, ...]
-
-
 def parse_upload(body: bytes | bytearray, new_id: Callable[[], UUID] = uuid4) -> Upload:
     return validate_upload(decode_json(body), new_id)
-
-
-def decode_json(body: bytes | bytearray) -> dict[str, Any]:
-    try:
-        document = json.loads(body, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        raise MalformedBodyError(f"the body is not valid JSON: {exc}") from None
-    if not isinstance(document, dict):
-        raise MalformedBodyError(f"expected a JSON object, got {describe(document)}")
-    return document
 
 
 def validate_upload(document: Mapping[str, Any], new_id: Callable[[], UUID] = uuid4) -> Upload:
@@ -85,10 +54,6 @@ def validate_upload(document: Mapping[str, Any], new_id: Callable[[], UUID] = uu
         sampling_rate=sampling_rate,
         leads=tuple(leads),
     )
-
-
-def _reject_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not a JSON value")
 
 
 def _int32(value: object, path: str, found: Findings) -> int | None:

@@ -46,10 +46,11 @@ from gateway.body import read_body
 from gateway.errors import EcgNotFoundError, FieldError, InvalidInputError, describe
 from gateway.fields import parse_uuid
 from gateway.lifespan import State
-from gateway.recordings.bodies import Upload, parse_upload
+from gateway.recordings.bodies import parse_upload
 from gateway.recordings.repository import StoredEcg
 from gateway.recordings.service import submit
 from gateway.settings import Settings
+from gateway.uploads import Upload
 
 OFFLOAD_BYTES: Final = 1024 * 1024
 PARSERS: Final = 1

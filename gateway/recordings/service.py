@@ -11,8 +11,8 @@ import logging
 from uuid import UUID
 
 from gateway.publisher import SamplePublisher
-from gateway.recordings.bodies import Upload
 from gateway.recordings.repository import EcgRepository
+from gateway.uploads import Upload
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,6 @@ from uuid import UUID, uuid4
 import uvicorn
 from starlette.applications import Starlette
 
-from gateway.accounts.credentials import Role
 from gateway.accounts.passwords import Passwords
 from gateway.accounts.service import Accounts, TokenPair
 from gateway.accounts.sessions import Sessions
@@ -23,7 +22,7 @@ from gateway.accounts.users import Users
 from gateway.audit import AuditLog
 from gateway.database import Database
 from gateway.settings import Settings
-from gateway.tokens import Tokens
+from gateway.tokens import Role, Tokens
 
 
 @asynccontextmanager

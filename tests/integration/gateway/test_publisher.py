@@ -15,8 +15,8 @@ from numpy.typing import NDArray
 
 from gateway.errors import KafkaUnavailableError
 from gateway.publisher import SamplePublisher
-from gateway.recordings.bodies import Lead, Upload
 from gateway.settings import Settings
+from gateway.uploads import Lead, Upload
 from schemas.codec import Schema, decode, decode_samples
 
 Consume = Callable[[str, int], Awaitable[list[Any]]]  # the `consume` fixture

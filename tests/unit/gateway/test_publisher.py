@@ -11,8 +11,8 @@ import pytest
 
 from gateway.errors import KafkaUnavailableError
 from gateway.publisher import Backpressure, SamplePublisher, encode_chunks, message_key
-from gateway.recordings.bodies import Lead, Upload
 from gateway.settings import Settings
+from gateway.uploads import Lead, Upload
 from schemas.codec import Schema, decode, decode_samples
 
 

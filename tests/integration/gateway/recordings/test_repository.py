@@ -14,8 +14,8 @@ import pytest
 from gateway.accounts.users import Users
 from gateway.database import Database
 from gateway.errors import DatabaseUnavailableError, EcgExistsError
-from gateway.recordings.bodies import Lead, Upload
 from gateway.recordings.repository import EcgRepository, StoredLead
+from gateway.uploads import Lead, Upload
 
 
 def make_upload(sampling_rate: float | None = 360.0) -> Upload:

@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 
 from gateway.accounts.credentials import (
+    claimed_email,
     common_passwords,
     email_problem,
     parse_login,
@@ -116,3 +117,16 @@ def test_problems_never_echo_a_password() -> None:
             parse(document)
         assert "hunter2" not in str(raised.value)
         assert "hunter2" not in repr(raised.value.extensions())
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("ada@example.org", "ada@example.org"),
+        ("correct horse battery staple", None),  # a password typed in the wrong field
+        ("hunter2", None),
+        ("x" * 300 + "@example.org", None),
+    ],
+)
+def test_only_email_shaped_claims_are_kept(typed: str, kept: str | None) -> None:
+    assert claimed_email(typed) == kept
