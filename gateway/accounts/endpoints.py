@@ -22,10 +22,10 @@ from starlette.routing import Route
 
 from gateway.accounts.credentials import parse_login, parse_password_change, parse_registration
 from gateway.accounts.service import TokenPair
+from gateway.accounts.state import AccountsState
 from gateway.audit import client_address
 from gateway.authentication import Authenticator, authorize, bearer_token
 from gateway.body import decode_json, read_body
-from gateway.lifespan import State
 
 MAX_AUTH_BODY_BYTES: Final = 16 * 1024
 NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -45,23 +45,23 @@ class AuthEndpoints:
             Route("/api/v1/auth/password", self.password, methods=["POST"], name="password"),
         ]
 
-    async def login(self, request: Request[State]) -> Response:
+    async def login(self, request: Request[AccountsState]) -> Response:
         email, password = parse_login(await _document(request))
         pair = await request.state["accounts"].login(email, password, client_address(request))
         return _pair(pair)
 
-    async def refresh(self, request: Request[State]) -> Response:
+    async def refresh(self, request: Request[AccountsState]) -> Response:
         token = bearer_token(request)
         claims = self._authenticator.verify(token, "refresh")
         pair = await request.state["accounts"].refresh(claims, token, client_address(request))
         return _pair(pair)
 
-    async def logout(self, request: Request[State]) -> Response:
+    async def logout(self, request: Request[AccountsState]) -> Response:
         claims = self._authenticator.claims(request, "access", "refresh")
         await request.state["accounts"].logout(claims, client_address(request))
         return Response(status_code=204)
 
-    async def register(self, request: Request[State]) -> Response:
+    async def register(self, request: Request[AccountsState]) -> Response:
         claims = self._authenticator.claims(request, "access")
         async with request.state["audit"].trail(request, "auth.register") as trail:
             principal = await self._authenticator.principal(request, claims)
@@ -75,7 +75,7 @@ class AuthEndpoints:
             {"id": str(user.id), "email": user.email, "role": user.role}, status_code=201
         )
 
-    async def password(self, request: Request[State]) -> Response:
+    async def password(self, request: Request[AccountsState]) -> Response:
         claims = self._authenticator.claims(request, "access")
         async with request.state["audit"].trail(request, "auth.password_change") as trail:
             principal = await self._authenticator.principal(request, claims)
@@ -88,7 +88,7 @@ class AuthEndpoints:
         return Response(status_code=204)
 
 
-async def _document(request: Request[State]) -> dict[str, object]:
+async def _document(request: Request[AccountsState]) -> dict[str, object]:
     return decode_json(await read_body(request, MAX_AUTH_BODY_BYTES))
 
 

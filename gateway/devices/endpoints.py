@@ -42,6 +42,7 @@ from gateway.devices.bodies import (
 )
 from gateway.devices.repository import StoredStream, StreamRepository
 from gateway.devices.service import accept_chunk, end_stream
+from gateway.devices.state import DevicesState
 from gateway.errors import (
     EcgNotFoundError,
     FieldError,
@@ -51,7 +52,6 @@ from gateway.errors import (
     describe,
 )
 from gateway.fields import parse_uuid
-from gateway.lifespan import State
 from gateway.settings import Settings
 from gateway.tokens import Claims, IngestClaims, Role, Tokens
 
@@ -79,7 +79,7 @@ class IngestEndpoints:
             Route("/api/v1/ecg/{ecg_id}/end", self.end, methods=["POST"], name="stream_end"),
         ]
 
-    async def open(self, request: Request[State]) -> Response:
+    async def open(self, request: Request[DevicesState]) -> Response:
         claims = self._authenticator.claims(request, "access")
         async with request.state["audit"].trail(request, "ecg.stream_open") as trail:
             principal = await self._authenticator.principal(request, claims)
@@ -98,7 +98,7 @@ class IngestEndpoints:
         location = request.app.url_path_for("ecg", ecg_id=str(opening.id))
         return JSONResponse(body, status_code=201, headers={"Location": str(location), **NO_STORE})
 
-    async def chunk(self, request: Request[State]) -> Response:
+    async def chunk(self, request: Request[DevicesState]) -> Response:
         claims = self._authenticator.verify_stream(bearer_token(request))
         ecg_id, owner = await stream_writer(self._authenticator, request, claims)
         read = await self._chunk_reader(request)
@@ -109,7 +109,7 @@ class IngestEndpoints:
         return JSONResponse({"seq": chunk.seq}, status_code=202)
 
     async def _chunk_reader(
-        self, request: Request[State]
+        self, request: Request[DevicesState]
     ) -> Callable[[Sequence[str], int], StreamChunk]:
         """Read the body by its media type; what it gives still needs the stream's leads
         and chunk size, which are looked up after the body has been read."""
@@ -120,7 +120,7 @@ class IngestEndpoints:
         body = await read_body(request, JSON_BYTES_PER_CHUNK_BYTE * chunk_bytes)
         return partial(validate_chunk, decode_json(body))
 
-    async def end(self, request: Request[State]) -> Response:
+    async def end(self, request: Request[DevicesState]) -> Response:
         claims = self._authenticator.verify_stream(bearer_token(request))
         audit = request.state["audit"]
         async with audit.trail(request, "ecg.stream_end", fail_open=True) as trail:
@@ -132,7 +132,7 @@ class IngestEndpoints:
 
 async def stream_writer(
     authenticator: Authenticator,
-    request: Request[State],
+    request: Request[DevicesState],
     claims: Claims | IngestClaims,
     trail: Trail | None = None,
 ) -> tuple[UUID, UUID]:

@@ -74,6 +74,7 @@ from gateway.devices.frames import (
 )
 from gateway.devices.repository import StoredStream
 from gateway.devices.service import accept_chunk, end_stream
+from gateway.devices.state import DevicesState
 from gateway.errors import (
     BodyTooLargeError,
     ForbiddenError,
@@ -83,7 +84,6 @@ from gateway.errors import (
     StreamEndedError,
     UnauthenticatedError,
 )
-from gateway.lifespan import State
 from gateway.problems import problem_for, problem_type_of
 from gateway.settings import Settings
 from gateway.tokens import LEEWAY_SECONDS, Claims, IngestClaims
@@ -99,7 +99,7 @@ Close = tuple[int, str]
 class Device:
     """One connection: who it is, and the stream it writes to, found at the handshake."""
 
-    request: Request[State]
+    request: Request[DevicesState]
     claims: Claims | IngestClaims
     stream: StoredStream
     max_samples: int
@@ -122,7 +122,7 @@ class StreamSocket:
     def routes(self) -> list[WebSocketRoute]:
         return [WebSocketRoute("/api/v1/ecg/{ecg_id}/ws", self.connect, name="stream_socket")]
 
-    async def connect(self, websocket: WebSocket[State]) -> None:
+    async def connect(self, websocket: WebSocket[DevicesState]) -> None:
         request = as_request(websocket)
         try:
             device = await self._device(request)
@@ -141,7 +141,7 @@ class StreamSocket:
         except WebSocketDisconnect:
             pass  # gone: what Kafka acknowledged is counted in, and ready.next_seq says so
 
-    async def _device(self, request: Request[State]) -> Device:
+    async def _device(self, request: Request[DevicesState]) -> Device:
         claims = self._authenticator.verify_stream(bearer_token(request))
         ecg_id, owner = await stream_writer(self._authenticator, request, claims)
         stream = await owned_stream(request.state["streams"], ecg_id, owner)
@@ -150,7 +150,7 @@ class StreamSocket:
         max_samples = samples_per_chunk(len(stream.leads), 4, self._settings.chunk_bytes)
         return Device(request, claims, stream, max_samples)
 
-    async def _refuse(self, websocket: WebSocket[State], error: GatewayError) -> None:
+    async def _refuse(self, websocket: WebSocket[DevicesState], error: GatewayError) -> None:
         self._log_unavailable(websocket, error)
         response = problem_for(error, self._settings.retry_after_seconds)
         if DENIAL in websocket.scope.get("extensions", {}):
@@ -160,7 +160,9 @@ class StreamSocket:
         await websocket.send_json(refusal(None, error))
         await websocket.close(*close_for(error))
 
-    async def _receive(self, websocket: WebSocket[State], device: Device) -> str | bytes | None:
+    async def _receive(
+        self, websocket: WebSocket[DevicesState], device: Device
+    ) -> str | bytes | None:
         """The next frame; None once the device closed, or the token expired first."""
         try:
             async with asyncio.timeout(max(0.0, self._seconds_left(device.claims))):
@@ -217,7 +219,9 @@ class StreamSocket:
         return claims.expires_at + LEEWAY_SECONDS - self._clock()
 
     @staticmethod
-    def _log_unavailable(connection: WebSocket[State] | Request[State], error: Exception) -> None:
+    def _log_unavailable(
+        connection: WebSocket[DevicesState] | Request[DevicesState], error: Exception
+    ) -> None:
         if isinstance(error, ServiceUnavailableError):
             log.warning("WS %s: retry, %s (cause: %r)", connection.url.path, error, error.__cause__)
 
@@ -229,7 +233,7 @@ def close_for(error: GatewayError) -> Close:
     return 4000 + kind.status, kind.title.encode()[:123].decode(errors="ignore")
 
 
-def as_request(websocket: WebSocket[State]) -> Request[State]:
+def as_request(websocket: WebSocket[DevicesState]) -> Request[DevicesState]:
     """The WebSocket as the helpers shared with the HTTP endpoints take it.
 
     ``bearer_token``, ``stream_writer`` (``Authenticator.principal``) and
@@ -237,4 +241,4 @@ def as_request(websocket: WebSocket[State]) -> Request[State]:
     ``HTTPConnection`` has (headers, path parameters, client, state); this cast goes
     once their parameters say ``HTTPConnection``.
     """
-    return cast("Request[State]", websocket)
+    return cast("Request[DevicesState]", websocket)

@@ -21,8 +21,8 @@ from starlette.routing import Route
 
 from gateway.authentication import Authenticator
 from gateway.errors import EcgNotFoundError, FieldError, InvalidInputError, describe
-from gateway.lifespan import State
 from gateway.recordings.endpoints import NO_STORE, reading_ecg
+from gateway.recordings.state import RecordingsState
 
 DEFAULT_LIMIT: Final = 50
 MAX_LIMIT: Final = 200
@@ -40,7 +40,7 @@ class AnalysisEndpoints:
             Route("/api/v1/ecg/{ecg_id}/beats", self.beats, methods=["GET"], name="beats"),
         ]
 
-    async def windows(self, request: Request[State]) -> Response:
+    async def windows(self, request: Request[RecordingsState]) -> Response:
         async with reading_ecg(self._authenticator, request, "ecg.windows") as (ecg_id, owner):
             after, limit = parse_window_query(request)
             page = await request.state["repository"].windows(ecg_id, owner, after, limit)
@@ -54,7 +54,7 @@ class AnalysisEndpoints:
         body = {"id": str(ecg_id), "windows": page.windows, "next": following}
         return JSONResponse(body, headers=NO_STORE)
 
-    async def beats(self, request: Request[State]) -> Response:
+    async def beats(self, request: Request[RecordingsState]) -> Response:
         async with reading_ecg(self._authenticator, request, "ecg.beats") as (ecg_id, owner):
             stored = await request.state["repository"].beats(ecg_id, owner)
             if stored is None:

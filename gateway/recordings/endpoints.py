@@ -45,10 +45,10 @@ from gateway.authentication import Authenticator, authorize
 from gateway.body import read_body
 from gateway.errors import EcgNotFoundError, FieldError, InvalidInputError, describe
 from gateway.fields import parse_uuid
-from gateway.lifespan import State
 from gateway.recordings.bodies import parse_upload
 from gateway.recordings.repository import StoredEcg
 from gateway.recordings.service import submit
+from gateway.recordings.state import RecordingsState
 from gateway.settings import Settings
 from gateway.uploads import Upload
 
@@ -61,7 +61,7 @@ NO_STORE: Final = {"Cache-Control": "no-store"}
 
 @asynccontextmanager
 async def reading_ecg(
-    authenticator: Authenticator, request: Request[State], action: str
+    authenticator: Authenticator, request: Request[RecordingsState], action: str
 ) -> AsyncIterator[tuple[UUID, UUID]]:
     """The audited frame of a request that reads the ECG ``{ecg_id}`` of the path: the
     caller must be a user with a live session; yields the ECG id and the caller's id
@@ -95,7 +95,7 @@ class EcgEndpoints:
             Route("/api/v1/ecg/{ecg_id}", self.lookup, methods=["GET"], name="ecg"),
         ]
 
-    async def upload(self, request: Request[State]) -> Response:
+    async def upload(self, request: Request[RecordingsState]) -> Response:
         # Once Kafka has the samples, a lost audit row must not turn the 202 into a 503
         # that the client would retry into a 409; the event goes to the error log.
         claims = self._authenticator.claims(request, "access")
@@ -115,7 +115,7 @@ class EcgEndpoints:
             headers={"Location": str(location)},
         )
 
-    async def lookup(self, request: Request[State]) -> Response:
+    async def lookup(self, request: Request[RecordingsState]) -> Response:
         async with reading_ecg(self._authenticator, request, "ecg.lookup") as (ecg_id, owner):
             stored = await request.state["repository"].get(ecg_id, owner)
             if stored is None:
