@@ -23,42 +23,33 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Final
-from uuid import UUID
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gateway.audit import Trail
 from gateway.authentication import FORBIDDEN, Authenticator, bearer_token
 from gateway.body import decode_json, read_body
 from gateway.chunks import samples_per_chunk
+from gateway.devices.access import (
+    JSON_BYTES_PER_CHUNK_BYTE,
+    binary_chunk_limit,
+    owned_stream,
+    stream_writer,
+)
 from gateway.devices.bodies import (
-    BINARY_HEADER,
     StreamChunk,
     parse_binary_chunk,
     validate_chunk,
     validate_opening,
 )
-from gateway.devices.repository import StoredStream, StreamRepository
 from gateway.devices.service import accept_chunk, end_stream
 from gateway.devices.state import DevicesState
-from gateway.errors import (
-    EcgNotFoundError,
-    FieldError,
-    ForbiddenError,
-    InvalidInputError,
-    UnsupportedMediaTypeError,
-    describe,
-)
-from gateway.fields import parse_uuid
+from gateway.errors import ForbiddenError, UnsupportedMediaTypeError
 from gateway.settings import Settings
-from gateway.tokens import Claims, IngestClaims, Role, Tokens
+from gateway.tokens import Tokens
 
 MAX_OPENING_BYTES: Final = 16 * 1024
-# A chunk's samples fit in ECG_CHUNK_BYTES at 4 bytes each; as JSON they take at most 12
-# bytes each (sign, 10 digits, comma), and the rest leaves room for whitespace.
-JSON_BYTES_PER_CHUNK_BYTE: Final = 8
 JSON: Final = "application/json"
 BINARY: Final = "application/octet-stream"
 CHUNK_MEDIA_TYPES: Final = (JSON, BINARY)
@@ -130,47 +121,6 @@ class IngestEndpoints:
         return JSONResponse({"seq": seq}, status_code=202)
 
 
-async def stream_writer(
-    authenticator: Authenticator,
-    request: Request[DevicesState],
-    claims: Claims | IngestClaims,
-    trail: Trail | None = None,
-) -> tuple[UUID, UUID]:
-    """The ECG id of the path and its owner, for a caller who may write to its
-    stream: the stream's own ingest token, or a user's live access token."""
-    role: Role = "user"
-    if isinstance(claims, IngestClaims):
-        owner = claims.owner_id
-    else:
-        principal = await authenticator.principal(request, claims)
-        owner, role = principal.user_id, principal.role
-    text = request.path_params["ecg_id"]
-    ecg_id = parse_uuid(text)
-    if trail is not None:
-        trail.actor_id = owner
-        trail.object_id = None if ecg_id is None else str(ecg_id)
-    if role != "user":
-        raise ForbiddenError(FORBIDDEN[role])
-    if ecg_id is None:
-        raise InvalidInputError(
-            [FieldError("ecg_id", f"expected a UUID in the path, got {describe(text)}")]
-        )
-    if isinstance(claims, IngestClaims) and claims.ecg_id != ecg_id:
-        raise ForbiddenError(
-            f"this ingest token is for the stream of ECG {claims.ecg_id}; "
-            f"it cannot send to ECG {ecg_id}"
-        )
-    return ecg_id, owner
-
-
-async def owned_stream(streams: StreamRepository, ecg_id: UUID, owner: UUID) -> StoredStream:
-    """The stream of ``ecg_id`` if ``owner`` owns it; another user's is an unknown id."""
-    stream = await streams.get(ecg_id, owner)
-    if stream is None:
-        raise EcgNotFoundError(ecg_id)
-    return stream
-
-
 def chunk_media_type(content_type: str | None) -> str:
     """``application/json`` or ``application/octet-stream`` from a ``Content-Type``
     (parameters such as ``charset`` ignored); none at all means JSON."""
@@ -178,10 +128,3 @@ def chunk_media_type(content_type: str | None) -> str:
     if media_type not in CHUNK_MEDIA_TYPES:
         raise UnsupportedMediaTypeError(media_type, CHUNK_MEDIA_TYPES)
     return media_type
-
-
-def binary_chunk_limit(chunk_bytes: int) -> int:
-    """The most bytes a binary chunk can take: its header and ``max_samples`` of every
-    lead at 4 bytes, which ``samples_per_chunk`` keeps within ``chunk_bytes`` (1 KiB at
-    least, more than 4 bytes for each of the lead names that a stream can have)."""
-    return BINARY_HEADER.size + chunk_bytes

@@ -28,7 +28,7 @@ The same chunks, rules and effects as ``POST /chunks`` and ``POST /end``
 - ``{"type": "end"}`` ends the stream as ``POST /end`` does (and leaves the same audit
   row) and is answered ``{"type": "ended", "seq": N}``; the gateway then closes with 1000.
   An end that cannot be done now is answered with a retry whose seq is null.
-- A frame larger than the HTTP body of its kind may be (``gateway.devices.endpoints``: 8 x
+- A frame larger than the HTTP body of its kind may be (``gateway.devices.access``: 8 x
   ``ECG_CHUNK_BYTES`` for JSON, counted in characters; the 12-byte header +
   ``ECG_CHUNK_BYTES`` for binary) is answered with a 413 error and the connection closed
   with 1009. (uvicorn closes with 1009 by itself above its ``--ws-max-size``, 16 MiB.)
@@ -54,7 +54,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from gateway.authentication import Authenticator, bearer_token
 from gateway.chunks import samples_per_chunk
-from gateway.devices.endpoints import (
+from gateway.devices.access import (
     JSON_BYTES_PER_CHUNK_BYTE,
     binary_chunk_limit,
     owned_stream,

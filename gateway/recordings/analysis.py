@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from gateway.authentication import Authenticator
 from gateway.errors import EcgNotFoundError, FieldError, InvalidInputError, describe
-from gateway.recordings.endpoints import NO_STORE, reading_ecg
+from gateway.recordings.access import NO_STORE, reading_ecg
 from gateway.recordings.state import RecordingsState
 
 DEFAULT_LIMIT: Final = 50

@@ -29,11 +29,8 @@ the GIL, and each big body becomes several times its size in Python objects.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, Final
-from uuid import UUID
 
 import anyio.to_thread
 from anyio import CapacityLimiter
@@ -43,8 +40,8 @@ from starlette.routing import Route
 
 from gateway.authentication import Authenticator, authorize
 from gateway.body import read_body
-from gateway.errors import EcgNotFoundError, FieldError, InvalidInputError, describe
-from gateway.fields import parse_uuid
+from gateway.errors import EcgNotFoundError
+from gateway.recordings.access import NO_STORE, reading_ecg
 from gateway.recordings.bodies import parse_upload
 from gateway.recordings.repository import StoredEcg
 from gateway.recordings.service import submit
@@ -54,32 +51,6 @@ from gateway.uploads import Upload
 
 OFFLOAD_BYTES: Final = 1024 * 1024
 PARSERS: Final = 1
-
-
-NO_STORE: Final = {"Cache-Control": "no-store"}
-
-
-@asynccontextmanager
-async def reading_ecg(
-    authenticator: Authenticator, request: Request[RecordingsState], action: str
-) -> AsyncIterator[tuple[UUID, UUID]]:
-    """The audited frame of a request that reads the ECG ``{ecg_id}`` of the path: the
-    caller must be a user with a live session; yields the ECG id and the caller's id
-    (the owner to ask the repository for). The trail records who tried which id, even
-    when the id is malformed or the caller is an admin."""
-    claims = authenticator.claims(request, "access")
-    async with request.state["audit"].trail(request, action) as trail:
-        principal = await authenticator.principal(request, claims)
-        trail.actor_id = principal.user_id
-        text = request.path_params["ecg_id"]
-        ecg_id = parse_uuid(text)
-        trail.object_id = None if ecg_id is None else str(ecg_id)
-        authorize(principal, "user")
-        if ecg_id is None:
-            raise InvalidInputError(
-                [FieldError("ecg_id", f"expected a UUID in the path, got {describe(text)}")]
-            )
-        yield ecg_id, principal.user_id
 
 
 class EcgEndpoints:

@@ -1,16 +1,12 @@
-"""The media types a stream chunk may come as, and the most bytes a binary chunk takes
-(the endpoints themselves are tested over HTTP in tests/e2e/test_streams.py and
-tests/e2e/test_stream_binary.py)."""
+"""The media types a stream chunk may come as (the endpoints themselves are tested over
+HTTP in tests/e2e/test_streams.py and tests/e2e/test_stream_binary.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from gateway.chunks import samples_per_chunk
-from gateway.devices.endpoints import binary_chunk_limit, chunk_media_type
+from gateway.devices.endpoints import chunk_media_type
 from gateway.errors import UnsupportedMediaTypeError
-from gateway.leads import LEAD_NAMES
-from gateway.settings import KIB, MAX_CHUNK_BYTES
 
 
 @pytest.mark.parametrize(
@@ -41,12 +37,3 @@ def test_any_other_media_type_is_refused_with_the_accepted_ones(content_type: st
         "send the body as application/json or application/octet-stream"
     )
     assert error.value.accepted == ("application/json", "application/octet-stream")
-
-
-@pytest.mark.parametrize("chunk_bytes", [KIB, KIB + 7, 256 * KIB, MAX_CHUNK_BYTES])
-@pytest.mark.parametrize("n_leads", [1, 2, 3, 12, len(LEAD_NAMES)])
-def test_the_binary_limit_holds_the_largest_chunk_of_any_stream(
-    chunk_bytes: int, n_leads: int
-) -> None:
-    largest = 12 + samples_per_chunk(n_leads, 4, chunk_bytes) * n_leads * 4
-    assert largest <= binary_chunk_limit(chunk_bytes) < largest + n_leads * 4
