@@ -29,7 +29,7 @@ This is the only module that reads ``os.environ``. Everything else receives a
   86400 (a day of recording); it is not tied to a login, so a device keeps streaming
   when the app that opened the stream logs out.
 - ``ECG_PASSWORD_HASH_CONCURRENCY``: Argon2id computations at once, default 2; each
-  holds ``gateway.passwords.ARGON2`` memory (32 MiB).
+  holds ``gateway.accounts.passwords.ARGON2`` memory (32 MiB).
 """
 
 from __future__ import annotations
