@@ -3,7 +3,7 @@
     python -m gateway.admin --email E [--password-stdin | --password P]
 
 creates the admin account E, or, when E is an admin already, sets its password and
-ends its sessions. The password follows the policy of ``gateway.credentials``.
+ends its sessions. The password follows the policy of ``gateway.accounts.credentials``.
 Without ``--password-stdin`` or ``--password`` it is asked for twice when stdin is a
 terminal. ``--password`` puts it in the process list and the shell history: prefer
 stdin. The database is ``ECG_DATABASE_URL`` (see ``gateway.settings``); the command
@@ -25,13 +25,13 @@ from typing import TextIO
 
 import asyncpg
 
+from gateway.accounts.credentials import email_problem, password_problem
+from gateway.accounts.passwords import Passwords
+from gateway.accounts.users import User, Users
 from gateway.audit import AuditEvent, AuditLog
-from gateway.credentials import email_problem, password_problem
 from gateway.database import Database
 from gateway.errors import AccountExistsError, ServiceUnavailableError
-from gateway.passwords import Passwords
 from gateway.settings import SettingsError, database_url_from_env
-from gateway.users import User, Users
 
 PROG = "ecg create-admin"
 

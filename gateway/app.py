@@ -9,16 +9,16 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from gateway import health
-from gateway.analysis import AnalysisEndpoints
-from gateway.auth import AuthEndpoints
+from gateway.accounts.endpoints import AuthEndpoints
+from gateway.accounts.passwords import Passwords
 from gateway.authentication import Authenticator
-from gateway.ecg import EcgEndpoints
-from gateway.ingest import IngestEndpoints
+from gateway.devices.endpoints import IngestEndpoints
+from gateway.devices.socket import StreamSocket
 from gateway.lifespan import lifespan
-from gateway.passwords import Passwords
 from gateway.problems import exception_handlers
+from gateway.recordings.analysis import AnalysisEndpoints
+from gateway.recordings.endpoints import EcgEndpoints
 from gateway.settings import Settings
-from gateway.stream_socket import StreamSocket
 from gateway.tokens import Tokens
 
 

@@ -29,7 +29,6 @@ from uuid import UUID
 
 from starlette.requests import Request
 
-from gateway.credentials import email_problem
 from gateway.database import Database
 from gateway.errors import (
     AccountExistsError,
@@ -96,10 +95,6 @@ def client_address(request: Request[Any]) -> str | None:
         return str(ipaddress.ip_address(host)) if host else None
     except ValueError:
         return None
-
-
-def claimed_email(text: str) -> str | None:
-    return text if email_problem(text) is None else None
 
 
 def outcome_of(error: BaseException | None) -> str:

@@ -2,26 +2,36 @@
 
 ``claims`` needs no service: header, signature, claims; a request that fails there
 is refused before anything else happens. ``principal`` adds the database check of
-``gateway.sessions`` (the session lives, the user exists, the password has not
+``gateway.accounts.sessions`` (the session lives, the user exists, the password has not
 changed since): what every ECG endpoint requires.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypedDict, TypeVar
 from uuid import UUID
 
 from starlette.requests import Request
 
-from gateway.credentials import Role
 from gateway.errors import ForbiddenError, InvalidTokenError, MissingTokenError, RevokedTokenError
-from gateway.tokens import Claims, IngestClaims, Tokens, TokenUse
-
-if TYPE_CHECKING:
-    from gateway.lifespan import State
+from gateway.tokens import Claims, IngestClaims, Role, Tokens, TokenUse
 
 MAX_TOKEN_LENGTH = 4096
+
+
+class SessionCheck(Protocol):
+    async def check_access(self, claims: Claims) -> Role | None: ...
+
+
+class AuthenticationState(TypedDict):
+    """What ``Authenticator.principal`` reads from ``request.state``; the state of every
+    room extends it, and ``gateway.accounts.sessions`` is what the lifespan puts there."""
+
+    sessions: SessionCheck
+
+
+StateT = TypeVar("StateT", bound=AuthenticationState)
 
 
 @dataclass(frozen=True)
@@ -58,7 +68,7 @@ class Authenticator:
         """An access token, or an ingest token: what the chunks of a stream take."""
         return self._tokens.verify_stream(token)
 
-    async def principal(self, request: Request[State], claims: Claims) -> Principal:
+    async def principal(self, request: Request[StateT], claims: Claims) -> Principal:
         """The caller of an access token (``claims``) whose session lives, with the role
         that the database holds now (not the one in the claim)."""
         role = await request.state["sessions"].check_access(claims)

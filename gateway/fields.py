@@ -1,6 +1,6 @@
-"""Checks of single JSON fields, shared by the bodies that create ECGs (``gateway.uploads``,
-``gateway.stream_bodies``): each reports what is wrong, under the field's path, to a
-``Findings`` that collects every problem of a body for one 422.
+"""Checks of single JSON fields, shared by the bodies that create ECGs
+(``gateway.recordings.bodies``, ``gateway.devices.bodies``): each reports what is wrong,
+under the field's path, to a ``Findings`` that collects every problem of a body for one 422.
 
 ``null`` for an optional field means the same as leaving it out.
 """

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TypedDict
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gateway.database import Database
 from gateway.errors import ServiceUnavailableError, UnhealthyError
-from gateway.lifespan import State
+from gateway.publisher import SamplePublisher
 
 
-async def healthz(request: Request[State]) -> Response:
+class HealthState(TypedDict):
+    database: Database
+    publisher: SamplePublisher
+
+
+async def healthz(request: Request[HealthState]) -> Response:
     kafka, postgresql = await asyncio.gather(
         request.state["publisher"].ping(),
         request.state["database"].ping(),

@@ -10,35 +10,31 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from typing import TypedDict
 
 from starlette.applications import Starlette
 
-from gateway.accounts import Accounts
+from gateway.accounts.passwords import Passwords
+from gateway.accounts.service import Accounts
+from gateway.accounts.sessions import Sessions
+from gateway.accounts.state import AccountsState
+from gateway.accounts.throttle import Throttle
+from gateway.accounts.users import Users
 from gateway.audit import AuditLog
 from gateway.database import Database
-from gateway.passwords import Passwords
+from gateway.devices.repository import StreamRepository
+from gateway.devices.state import DevicesState
+from gateway.health import HealthState
 from gateway.publisher import SamplePublisher
-from gateway.repository import EcgRepository
-from gateway.sessions import Sessions
+from gateway.recordings.repository import EcgRepository
+from gateway.recordings.state import RecordingsState
 from gateway.settings import Settings
-from gateway.stream_repository import StreamRepository
-from gateway.throttle import Throttle
 from gateway.tokens import Tokens
-from gateway.users import Users
 
 log = logging.getLogger(__name__)
 
 
-class State(TypedDict):
-    database: Database
-    repository: EcgRepository
-    streams: StreamRepository
-    publisher: SamplePublisher
-    users: Users
-    sessions: Sessions
-    audit: AuditLog
-    accounts: Accounts
+class State(AccountsState, RecordingsState, DevicesState, HealthState):
+    """Every room's services: each room's handlers see it as that room's own state."""
 
 
 def lifespan(
@@ -68,7 +64,6 @@ def lifespan(
                 "repository": EcgRepository(database),
                 "streams": StreamRepository(database),
                 "publisher": publisher,
-                "users": users,
                 "sessions": sessions,
                 "audit": audit,
                 "accounts": Accounts(settings, tokens, passwords, users, sessions, throttle, audit),

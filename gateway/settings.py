@@ -15,7 +15,7 @@ This is the only module that reads ``os.environ``. Everything else receives a
 - ``ECG_KAFKA_MAX_PENDING_BYTES``: bytes of messages that may wait for Kafka's
   acknowledgement before uploads and chunks are refused with 503, default 128 MiB.
 - ``ECG_DATABASE_POOL_SIZE``: PostgreSQL connections per gateway process, default 10;
-  a stream's chunk holds one for its Kafka round trip (``gateway.stream_repository``).
+  a stream's chunk holds one for its Kafka round trip (``gateway.devices.repository``).
 - ``ECG_JWT_SECRET``: the HS256 token-signing key, a secret (never in reprs or logs): at
   least 32 bytes from a random source, e.g. ``python -c "import secrets;
   print(secrets.token_urlsafe(48))"``. Outside development a missing, short, low-entropy
@@ -29,7 +29,7 @@ This is the only module that reads ``os.environ``. Everything else receives a
   86400 (a day of recording); it is not tied to a login, so a device keeps streaming
   when the app that opened the stream logs out.
 - ``ECG_PASSWORD_HASH_CONCURRENCY``: Argon2id computations at once, default 2; each
-  holds ``gateway.passwords.ARGON2`` memory (32 MiB).
+  holds ``gateway.accounts.passwords.ARGON2`` memory (32 MiB).
 """
 
 from __future__ import annotations

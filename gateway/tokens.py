@@ -17,7 +17,7 @@
   works for ``ingest_token_seconds`` whatever happens to that login.
 - Clocks of several gateways may differ a little: ``LEEWAY_SECONDS``.
 
-Whether the session still lives is for ``gateway.sessions`` to say.
+Whether the session still lives is for ``gateway.accounts.sessions`` to say.
 """
 
 from __future__ import annotations
@@ -30,10 +30,11 @@ from typing import Any, Final, Literal, cast
 
 import jwt
 
-from gateway.credentials import ROLES, Role
 from gateway.errors import InvalidTokenError
 from gateway.settings import Settings
 
+Role = Literal["admin", "user"]  # an access token's role claim, and an account's role
+ROLES: Final[tuple[Role, ...]] = ("admin", "user")
 TokenUse = Literal["access", "refresh"]  # the tokens of a login session
 INGEST: Final = "ingest"
 ALGORITHM: Final = "HS256"

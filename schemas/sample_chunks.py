@@ -1,6 +1,6 @@
 """The one builder of ``SampleChunk`` messages (``sample_chunk.avsc``), for the three
 producers of the samples topic: an upload's chunks (``gateway.publisher``), a stream's
-chunks and its end (``gateway.streaming``), and the end that the pipeline writes for a
+chunks and its end (``gateway.devices.service``), and the end that the pipeline writes for a
 silent stream (``streams.idle``). Plain values in, single-object encoded bytes out.
 """
 

@@ -9,7 +9,7 @@ transaction per batch of streams:
 
 1. lock the idle streams' rows, skipping any that a gateway request holds (a chunk
    being written is not silence; the gateway locks the row for each request, see
-   ``gateway.stream_repository``);
+   ``gateway.devices.repository``);
 2. publish each stream's final chunk (empty, ``final``, at its ``next_seq``) to the
    samples topic and wait for Kafka's acknowledgement: the windows agent then closes
    the last window and emits the summary, exactly as after an end;
@@ -62,7 +62,7 @@ FROM ended WHERE e.id = ended.ecg_id
 
 def final_chunk(stream: asyncpg.Record | dict[str, Any]) -> tuple[bytes, bytes]:
     """The (key, value) of the empty final ``SampleChunk`` that closes ``stream``: the
-    same message as the gateway's end (``gateway.streaming``) would publish."""
+    same message as the gateway's end (``gateway.devices.service``) would publish."""
     value = encode_sample_chunk(
         stream["ecg_id"],
         stream["next_seq"],

@@ -14,16 +14,15 @@ from uuid import UUID, uuid4
 import uvicorn
 from starlette.applications import Starlette
 
-from gateway.accounts import Accounts, TokenPair
+from gateway.accounts.passwords import Passwords
+from gateway.accounts.service import Accounts, TokenPair
+from gateway.accounts.sessions import Sessions
+from gateway.accounts.throttle import Throttle
+from gateway.accounts.users import Users
 from gateway.audit import AuditLog
-from gateway.credentials import Role
 from gateway.database import Database
-from gateway.passwords import Passwords
-from gateway.sessions import Sessions
 from gateway.settings import Settings
-from gateway.throttle import Throttle
-from gateway.tokens import Tokens
-from gateway.users import Users
+from gateway.tokens import Role, Tokens
 
 
 @asynccontextmanager

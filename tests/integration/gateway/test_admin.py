@@ -14,9 +14,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from gateway.accounts.users import Users
 from gateway.admin import CommandError, create_admin
 from gateway.database import Database
-from gateway.users import Users
 from tests.integration.gateway.helpers import new_email
 
 ECG = Path(sys.executable).parent / "ecg"

@@ -23,7 +23,7 @@ from client.websocket import (
     resume,
     socket_url,
 )
-from gateway.socket_frames import ChunkFrame, decode_frame, read_chunk
+from gateway.devices.frames import ChunkFrame, decode_frame, read_chunk
 
 GAP = {"type": "/problems/chunk-gap", "status": 409, "expected_seq": 4, "detail": "send 4"}
 Script = dict[str, Any] | Exception

@@ -5,7 +5,7 @@ from uuid import uuid4
 import pytest
 from starlette.requests import Request
 
-from gateway.audit import claimed_email, client_address, outcome_of
+from gateway.audit import client_address, outcome_of
 from gateway.errors import (
     AccountExistsError,
     DatabaseUnavailableError,
@@ -38,19 +38,6 @@ from gateway.errors import (
 )
 def test_outcomes(error: BaseException | None, outcome: str) -> None:
     assert outcome_of(error) == outcome
-
-
-@pytest.mark.parametrize(
-    ("typed", "kept"),
-    [
-        ("ada@example.org", "ada@example.org"),
-        ("correct horse battery staple", None),  # a password typed in the wrong field
-        ("hunter2", None),
-        ("x" * 300 + "@example.org", None),
-    ],
-)
-def test_only_email_shaped_claims_are_kept(typed: str, kept: str | None) -> None:
-    assert claimed_email(typed) == kept
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,168 @@
+"""Open streams in PostgreSQL (migrations/0005_streams.sql): the ECG row, its leads and
+the stream's position (``next_seq``, ``next_sample``).
+
+One request writes to a stream at a time: ``writing`` locks the stream's row
+(``SELECT ... FOR UPDATE``) for the whole of a chunk's or an end's request, publishing
+included, and the new position is committed only after Kafka acknowledged the message.
+So the position in PostgreSQL never runs ahead of Kafka, a copy of a chunk that waited
+for the lock finds it counted and is not published again, an end never takes the seq
+of a chunk still in flight, and the pipeline's idle timeout (``streams.idle``, which
+locks with ``SKIP LOCKED``) never closes a stream while a chunk is being written. The
+price is a pooled connection held for a Kafka round trip per chunk (milliseconds); a
+request that waits for the lock longer than ``LOCK_TIMEOUT`` is answered 503.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+from uuid import UUID
+
+import asyncpg
+
+from gateway.database import Connection, Database
+from gateway.devices.bodies import StreamOpening
+from gateway.ecg_rows import LeadRow, insert_ecg
+from gateway.errors import NotAStreamError, StreamBusyError
+
+
+@dataclass(frozen=True)
+class StoredStream:
+    ecg_id: UUID
+    date: datetime
+    sampling_rate: float | None
+    leads: tuple[str, ...]
+    next_seq: int
+    next_sample: int
+    ended: bool
+    timed_out: bool  # ended by the pipeline's idle timeout (streams.idle)
+
+
+LOCK_TIMEOUT: Final = "2s"  # how long a request waits for another one of its stream
+
+
+class StreamWriter:
+    """A stream's row, locked: where it stands, and the two ways it moves on. Both
+    change only the open transaction, which commits when ``writing``'s block ends."""
+
+    def __init__(self, connection: Connection, ecg_id: UUID, row: asyncpg.Record) -> None:
+        self._connection = connection
+        self.ecg_id = ecg_id
+        self.next_seq: int = row["next_seq"]
+        self.next_sample: int = row["next_sample"]
+        self.ended: bool = row["ended"]
+        self.timed_out: bool = row["timed_out"]
+
+    async def advance(self, samples: int) -> None:
+        """Count the chunk at ``next_seq``, of ``samples`` per lead, in."""
+        await self._connection.execute(
+            """
+            WITH advanced AS (
+                UPDATE ecg_streams
+                SET next_seq = next_seq + 1, next_sample = next_sample + $2,
+                    last_chunk_at = now()
+                WHERE ecg_id = $1
+                RETURNING ecg_id
+            )
+            UPDATE ecg_leads l SET number_of_samples = l.number_of_samples + $2
+            FROM advanced a WHERE l.ecg_id = a.ecg_id
+            """,
+            self.ecg_id,
+            samples,
+        )
+
+    async def end(self) -> None:
+        """Mark the stream ended by its final chunk at ``next_seq``, and its ECG
+        'processing'."""
+        await self._connection.execute(
+            """
+            WITH ended AS (
+                UPDATE ecg_streams SET next_seq = next_seq + 1, ended_at = now()
+                WHERE ecg_id = $1
+                RETURNING ecg_id
+            )
+            UPDATE ecgs e SET status = 'processing', updated_at = now()
+            FROM ended WHERE e.id = ended.ecg_id
+            """,
+            self.ecg_id,
+        )
+
+
+class StreamRepository:
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def open(self, opening: StreamOpening, owner_id: UUID) -> None:
+        """Insert the ECG ('receiving'), its leads (0 samples so far) and the stream;
+        EcgExistsError if the id is taken."""
+        leads: list[LeadRow] = [(name, 0, None, None) for name in opening.leads]
+        async with self._database.transaction() as connection:
+            await insert_ecg(
+                connection,
+                opening.id,
+                opening.date,
+                opening.sampling_rate,
+                "receiving",
+                owner_id,
+                leads,
+            )
+            await connection.execute("INSERT INTO ecg_streams (ecg_id) VALUES ($1)", opening.id)
+
+    async def get(self, ecg_id: UUID, owner_id: UUID) -> StoredStream | None:
+        """The stream if its ECG exists *and* belongs to ``owner_id`` (None otherwise,
+        alike); NotAStreamError for an ECG that was uploaded whole."""
+        async with self._database.connection() as connection:
+            row = await connection.fetchrow(
+                """
+                SELECT e.date, e.sampling_rate, s.ecg_id IS NOT NULL AS is_stream,
+                       s.next_seq, s.next_sample, s.ended_at IS NOT NULL AS ended,
+                       e.status = 'incomplete' AS timed_out,
+                       ARRAY(SELECT name FROM ecg_leads
+                             WHERE ecg_id = e.id ORDER BY position) AS leads
+                FROM ecgs e LEFT JOIN ecg_streams s ON s.ecg_id = e.id
+                WHERE e.id = $1 AND e.owner_id = $2
+                """,
+                ecg_id,
+                owner_id,
+            )
+        if row is None:
+            return None
+        if not row["is_stream"]:
+            raise NotAStreamError(ecg_id)
+        return StoredStream(
+            ecg_id=ecg_id,
+            date=row["date"],
+            sampling_rate=row["sampling_rate"],
+            leads=tuple(row["leads"]),
+            next_seq=row["next_seq"],
+            next_sample=row["next_sample"],
+            ended=row["ended"],
+            timed_out=row["timed_out"],
+        )
+
+    @asynccontextmanager
+    async def writing(self, ecg_id: UUID) -> AsyncIterator[StreamWriter]:
+        """The stream's row, locked until the block ends; what the block changed
+        commits then, or rolls back if it raises. ``StreamBusyError`` when another
+        request holds the lock for longer than ``LOCK_TIMEOUT``."""
+        async with self._database.transaction() as connection:
+            await connection.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+            try:
+                row = await connection.fetchrow(
+                    """
+                    SELECT s.next_seq, s.next_sample, s.ended_at IS NOT NULL AS ended,
+                           e.status = 'incomplete' AS timed_out
+                    FROM ecg_streams s JOIN ecgs e ON e.id = s.ecg_id
+                    WHERE s.ecg_id = $1
+                    FOR UPDATE OF s
+                    """,
+                    ecg_id,
+                )
+            except asyncpg.LockNotAvailableError as exc:
+                raise StreamBusyError(ecg_id) from exc
+            # The caller found the stream a moment ago; a stream goes only with its ECG.
+            assert row is not None, f"the stream of ECG {ecg_id} is gone"
+            yield StreamWriter(connection, ecg_id, row)

@@ -1,0 +1,102 @@
+"""``GET /api/v1/ecg/{ecg_id}/windows`` and ``GET /api/v1/ecg/{ecg_id}/beats``.
+
+Like the lookup: a user's access token whose session lives (admins get 403), an audit
+row whatever the outcome, and someone else's ECG is the same 404 as an unknown id.
+
+Windows come in pages in index order: ``limit`` (1 to ``MAX_LIMIT``, default
+``DEFAULT_LIMIT``) windows with an index above ``after`` (default: from the first),
+and a ``next`` link while more follow (keyset pagination: a page stays right while
+windows arrive). Beats are the R peaks found so far, as sample indices into the
+uploaded signal, ascending; ``status`` says whether the ECG is complete.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gateway.authentication import Authenticator
+from gateway.errors import EcgNotFoundError, FieldError, InvalidInputError, describe
+from gateway.recordings.access import NO_STORE, reading_ecg
+from gateway.recordings.state import RecordingsState
+
+DEFAULT_LIMIT: Final = 50
+MAX_LIMIT: Final = 200
+WINDOW_PARAMETERS: Final = ("limit", "after")
+
+
+class AnalysisEndpoints:
+    def __init__(self, authenticator: Authenticator) -> None:
+        self._authenticator = authenticator
+
+    @property
+    def routes(self) -> list[Route]:
+        return [
+            Route("/api/v1/ecg/{ecg_id}/windows", self.windows, methods=["GET"], name="windows"),
+            Route("/api/v1/ecg/{ecg_id}/beats", self.beats, methods=["GET"], name="beats"),
+        ]
+
+    async def windows(self, request: Request[RecordingsState]) -> Response:
+        async with reading_ecg(self._authenticator, request, "ecg.windows") as (ecg_id, owner):
+            after, limit = parse_window_query(request)
+            page = await request.state["repository"].windows(ecg_id, owner, after, limit)
+            if page is None:
+                raise EcgNotFoundError(ecg_id)
+        following = None
+        if page.more:
+            path = request.app.url_path_for("windows", ecg_id=str(ecg_id))
+            last = page.windows[-1]["index"]
+            following = f"{path}?{urlencode({'after': last, 'limit': limit})}"
+        body = {"id": str(ecg_id), "windows": page.windows, "next": following}
+        return JSONResponse(body, headers=NO_STORE)
+
+    async def beats(self, request: Request[RecordingsState]) -> Response:
+        async with reading_ecg(self._authenticator, request, "ecg.beats") as (ecg_id, owner):
+            stored = await request.state["repository"].beats(ecg_id, owner)
+            if stored is None:
+                raise EcgNotFoundError(ecg_id)
+        body = {
+            "sampling_rate": stored.sampling_rate,
+            "status": stored.status,
+            "sample_indices": stored.sample_indices,
+        }
+        return JSONResponse(body, headers=NO_STORE)
+
+
+def parse_window_query(request: Request[Any]) -> tuple[int, int]:
+    """``(after, limit)`` from the query; every problem is reported in one 422."""
+    errors: list[FieldError] = []
+    params = request.query_params
+    for name in dict.fromkeys(params.keys()):
+        if name not in WINDOW_PARAMETERS:
+            errors.append(
+                FieldError(
+                    name, f"unknown query parameter; accepted: {', '.join(WINDOW_PARAMETERS)}"
+                )
+            )
+        elif len(params.getlist(name)) > 1:
+            errors.append(FieldError(name, "given more than once"))
+    after = _integer(params.get("after"), "after", -1, 0, 2**31 - 1, errors)
+    limit = _integer(params.get("limit"), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT, errors)
+    if errors:
+        raise InvalidInputError(errors)
+    return after, limit
+
+
+def _integer(
+    text: str | None, name: str, default: int, low: int, high: int, errors: list[FieldError]
+) -> int:
+    if text is None:
+        return default
+    if not text.isascii() or not text.lstrip("-").isdigit() or len(text) > 12:
+        errors.append(FieldError(name, f"expected an integer, got {describe(text)}"))
+        return default
+    value = int(text)
+    if not low <= value <= high:
+        errors.append(FieldError(name, f"must be within [{low}, {high}], got {value}"))
+        return default
+    return value

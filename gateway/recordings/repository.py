@@ -1,0 +1,201 @@
+"""The ECG tables in PostgreSQL (see migrations/0001_create_ecgs.sql).
+
+An ECG is ``done`` once its *final* summary and every window that the summary counts
+are stored: the sink reads windows and summaries from two topics, so either may land
+first. Until then its summary, if any, is a provisional one over the windows closed so
+far (``final`` false; migrations/0006_provisional_summaries.sql). An ECG that the
+pipeline gave up on stays ``incomplete`` even when a final summary arrives later.
+
+Every ECG has an owner (migrations/0003_accounts.sql): the lookup filters by owner in
+SQL, so someone else's ECG and an unknown id take the same path and give the same
+answer. Rows from before accounts have no owner, and nobody can read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from gateway.database import Connection, Database
+from gateway.ecg_rows import insert_ecg
+from gateway.uploads import Upload
+
+# An ECG is 'done' once its final summary and every window the summary counts are
+# stored: windows and summaries arrive on different topics, in no fixed order. A
+# provisional summary leaves the status as the gateway set it ('receiving',
+# 'processing'), and an 'incomplete' ECG stays so whatever arrives.
+STATUS = """CASE WHEN e.status <> 'incomplete' AND s.final AND s.n_windows <= counted.count
+                 THEN 'done' ELSE e.status END AS status"""
+OWNED_ECG = """FROM ecgs e LEFT JOIN ecg_summaries s ON s.ecg_id = e.id,
+                     LATERAL (SELECT count(*) FROM ecg_windows WHERE ecg_id = e.id) AS counted
+                WHERE e.id = $1 AND e.owner_id = $2"""
+
+
+@dataclass(frozen=True)
+class StoredLead:
+    name: str
+    number_of_samples: int
+    zero_crossings: int | None
+    gain: float | None
+    baseline: int | None
+
+
+@dataclass(frozen=True)
+class WindowPage:
+    """Window results in index order (with their beats), and whether more follow."""
+
+    windows: list[dict[str, Any]]
+    more: bool
+
+
+@dataclass(frozen=True)
+class StoredBeats:
+    sampling_rate: float | None
+    status: str
+    sample_indices: list[int]
+
+
+@dataclass(frozen=True)
+class StoredEcg:
+    id: UUID
+    date: datetime
+    status: str
+    sampling_rate: float | None
+    leads: tuple[StoredLead, ...]
+    summary: Any
+    window_count: int
+
+
+class EcgRepository:
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def add(self, upload: Upload, owner_id: UUID) -> None:
+        """Insert the ECG (status 'processing') and its leads; EcgExistsError if the id is taken."""
+        leads = [
+            (lead.name, lead.number_of_samples, lead.gain, lead.baseline) for lead in upload.leads
+        ]
+        async with self._database.transaction() as connection:
+            await insert_ecg(
+                connection,
+                upload.id,
+                upload.date,
+                upload.sampling_rate,
+                "processing",
+                owner_id,
+                leads,
+            )
+
+    async def remove(self, ecg_id: UUID) -> None:
+        async with self._database.connection() as connection:
+            await connection.execute("DELETE FROM ecgs WHERE id = $1", ecg_id)
+
+    async def get(self, ecg_id: UUID, owner_id: UUID) -> StoredEcg | None:
+        """The ECG if it exists *and* belongs to ``owner_id``; None otherwise, alike."""
+        async with (
+            self._database.connection() as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            row = await connection.fetchrow(
+                f"""
+                SELECT e.id, e.date, e.sampling_rate, s.result AS summary, s.final,
+                       counted.count AS window_count,
+                       {STATUS}
+                {OWNED_ECG}
+                """,
+                ecg_id,
+                owner_id,
+            )
+            if row is None:
+                return None
+            leads = await connection.fetch(
+                """
+                SELECT name, number_of_samples, gain, baseline
+                FROM ecg_leads WHERE ecg_id = $1 ORDER BY position
+                """,
+                ecg_id,
+            )
+        return StoredEcg(
+            id=row["id"],
+            date=row["date"],
+            status=row["status"],
+            sampling_rate=row["sampling_rate"],
+            leads=tuple(
+                StoredLead(**dict(lead), zero_crossings=_summary_count(row["summary"], position))
+                for position, lead in enumerate(leads)
+            ),
+            summary=_with_final(row["summary"], row["final"]),
+            window_count=row["window_count"],
+        )
+
+    async def windows(
+        self, ecg_id: UUID, owner_id: UUID, after: int, limit: int
+    ) -> WindowPage | None:
+        """Up to ``limit`` windows with an index above ``after``, if the ECG exists and
+        belongs to ``owner_id``; None otherwise, alike."""
+        async with (
+            self._database.connection() as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            if not await _owns(connection, ecg_id, owner_id):
+                return None
+            rows = await connection.fetch(
+                """
+                SELECT result, beats FROM ecg_windows
+                WHERE ecg_id = $1 AND index > $2 ORDER BY index LIMIT $3
+                """,
+                ecg_id,
+                after,
+                limit + 1,
+            )
+        windows = [{**row["result"], "beats": row["beats"]} for row in rows[:limit]]
+        return WindowPage(windows, more=len(rows) > limit)
+
+    async def beats(self, ecg_id: UUID, owner_id: UUID) -> StoredBeats | None:
+        """Every beat found so far, ascending, if the ECG exists and belongs to
+        ``owner_id``; None otherwise, alike."""
+        async with (
+            self._database.connection() as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            row = await connection.fetchrow(
+                f"""
+                SELECT e.sampling_rate,
+                       ARRAY(SELECT b
+                             FROM ecg_windows w, unnest(w.beats) WITH ORDINALITY AS u(b, o)
+                             WHERE w.ecg_id = e.id ORDER BY w.index, u.o) AS beats,
+                       {STATUS}
+                {OWNED_ECG}
+                """,  # noqa: S608 (only the constants above are interpolated)
+                ecg_id,
+                owner_id,
+            )
+        if row is None:
+            return None
+        return StoredBeats(row["sampling_rate"], row["status"], row["beats"])
+
+
+async def _owns(connection: Connection, ecg_id: UUID, owner_id: UUID) -> bool:
+    found = await connection.fetchval(
+        "SELECT 1 FROM ecgs WHERE id = $1 AND owner_id = $2", ecg_id, owner_id
+    )
+    return found is not None
+
+
+def _with_final(summary: Any, final: bool | None) -> Any:
+    """The stored summary with its ``final`` flag from its column, which also covers
+    summaries stored before the flag was in the record (all final)."""
+    if summary is None:
+        return None
+    return {**summary, "final": final}
+
+
+def _summary_count(summary: Any, position: int) -> int | None:
+    """A lead's zero crossings from the ECG summary (so far, while it is provisional);
+    None until the first one has arrived."""
+    if summary is None:
+        return None
+    count: int = summary["leads"][position]["zero_crossings"]
+    return count
