@@ -207,20 +207,12 @@ class Settings:
 
 
 def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
-    """ECG_DATABASE_URL alone, for tools that need nothing else (``ecg create-admin``)."""
+    """ECG_DATABASE_URL alone, for tools that need nothing else (``gateway.admin``)."""
     source = os.environ if environ is None else environ
     url = _service(source, "ECG_DATABASE_URL", DEVELOPMENT_DATABASE_URL, _environment(source))
     if urlsplit(url).scheme not in ("postgresql", "postgres"):
         raise SettingsError("ECG_DATABASE_URL must be a postgresql:// URL")
     return url
-
-
-def kafka_bootstrap_from_env(environ: Mapping[str, str] | None = None) -> str:
-    """ECG_KAFKA_BOOTSTRAP alone, for tools that need nothing else (``ecg tail``)."""
-    source = os.environ if environ is None else environ
-    return _service(
-        source, "ECG_KAFKA_BOOTSTRAP", DEVELOPMENT_KAFKA_BOOTSTRAP, _environment(source)
-    )
 
 
 def jwt_secret_weakness(secret: str) -> str | None:

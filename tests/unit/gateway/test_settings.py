@@ -12,7 +12,6 @@ from gateway.settings import (
     SettingsError,
     database_url_from_env,
     jwt_secret_weakness,
-    kafka_bootstrap_from_env,
     redact_url,
 )
 
@@ -177,10 +176,3 @@ def test_database_url_alone() -> None:
     assert database_url_from_env(PRODUCTION) == PRODUCTION["ECG_DATABASE_URL"]
     with pytest.raises(SettingsError, match="ECG_DATABASE_URL"):
         database_url_from_env({"ECG_ENV": "production"})
-
-
-def test_kafka_bootstrap_alone() -> None:
-    assert kafka_bootstrap_from_env({}) == DEVELOPMENT_KAFKA_BOOTSTRAP
-    assert kafka_bootstrap_from_env(PRODUCTION) == PRODUCTION["ECG_KAFKA_BOOTSTRAP"]
-    with pytest.raises(SettingsError, match="ECG_KAFKA_BOOTSTRAP"):
-        kafka_bootstrap_from_env({"ECG_ENV": "test"})
