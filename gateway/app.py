@@ -9,10 +9,10 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from gateway import health
-from gateway.accounts.endpoints import AuthEndpoints
+from gateway.accounts.endpoints import AccountEndpoints
 from gateway.accounts.passwords import Passwords
 from gateway.authentication import Authenticator
-from gateway.devices.endpoints import IngestEndpoints
+from gateway.devices.endpoints import StreamEndpoints
 from gateway.devices.socket import StreamSocket
 from gateway.lifespan import lifespan
 from gateway.problems import exception_handlers
@@ -29,9 +29,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     authenticator = Authenticator(tokens)
     return Starlette(
         routes=[
-            *AuthEndpoints(authenticator).routes,
+            *AccountEndpoints(authenticator).routes,
             *EcgEndpoints(settings, authenticator).routes,
-            *IngestEndpoints(settings, authenticator, tokens).routes,
+            *StreamEndpoints(settings, authenticator, tokens).routes,
             *StreamSocket(settings, authenticator).routes,
             *AnalysisEndpoints(authenticator).routes,
             *health.routes,

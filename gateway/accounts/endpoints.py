@@ -31,7 +31,7 @@ MAX_AUTH_BODY_BYTES: Final = 16 * 1024
 NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-class AuthEndpoints:
+class AccountEndpoints:
     def __init__(self, authenticator: Authenticator) -> None:
         self._authenticator = authenticator
 

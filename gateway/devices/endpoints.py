@@ -56,7 +56,7 @@ CHUNK_MEDIA_TYPES: Final = (JSON, BINARY)
 NO_STORE: Final = {"Cache-Control": "no-store"}
 
 
-class IngestEndpoints:
+class StreamEndpoints:
     def __init__(self, settings: Settings, authenticator: Authenticator, tokens: Tokens) -> None:
         self._settings = settings
         self._authenticator = authenticator
