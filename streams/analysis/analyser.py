@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import struct
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from streams.analysis.rhythm import RrSums
 
 VERSION = 2  # of the byte layout
 _HEADER = struct.Struct("<BHqdqqIqqq?")
+_CONFIG_BYTES = slice(3, 19)  # the window length and the sampling rate in the header
 # Minima and maxima of windows without samples (or without baseline points) are
 # sentinels; they travel as 0 and are restored from the counts.
 _SENTINELS = (
@@ -139,20 +141,29 @@ def _write(memory: AnalyserMemory) -> bytes:
     return out.to_bytes()
 
 
-def _read(data: bytes, detector: BeatDetector | None) -> AnalyserMemory:
-    reader = Reader(data)
-    header = reader.blob()
-    if not header or header[0] != VERSION:
-        raise ValueError(f"unknown analyser memory version {header[0] if header else None}")
-    (_, n, window, rate, frontier, next_window, n_open, finalized, previous_beat,
-     previous_rr, has_detector) = _HEADER.unpack(header)  # fmt: skip
-    scale = reader.array("<f8", np.float64).tolist()
-    config = AnalysisConfig(
+@lru_cache(maxsize=1024)
+def _config(data: bytes) -> AnalysisConfig:
+    """The configuration from its bytes: the window length and rate of the header, then
+    the gains and baselines. It is the same in every chunk of an ECG: read once."""
+    window, rate = struct.unpack_from("<qd", data)
+    scale = np.frombuffer(data, "<f8", offset=16).tolist()
+    n = len(scale) // 2
+    return AnalysisConfig(
         window_samples=window,
         sampling_rate=None if math.isnan(rate) else rate,
         gains=tuple(None if math.isnan(g) else g for g in scale[:n]),
         baselines=tuple(None if math.isnan(b) else int(b) for b in scale[n:]),
     )
+
+
+def _read(data: bytes, detector: BeatDetector | None) -> AnalyserMemory:
+    reader = Reader(data)
+    header = reader.blob()
+    if not header or header[0] != VERSION:
+        raise ValueError(f"unknown analyser memory version {header[0] if header else None}")
+    (_, n, _, _, frontier, next_window, n_open, finalized, previous_beat,
+     previous_rr, has_detector) = _HEADER.unpack(header)  # fmt: skip
+    config = _config(header[_CONFIG_BYTES] + reader.array_bytes("<f8"))
     stats = reader.ints(by_row=True).reshape(N_STATS, n_open, n).transpose(1, 0, 2).copy()
     for value, count, sentinel in _SENTINELS:
         stats[:, value][stats[:, count] == 0] = sentinel
