@@ -29,14 +29,6 @@ def _narrowest(low: int, high: int) -> int:
     raise ValueError("integers beyond int64 cannot be packed as an array")
 
 
-def _narrowest_rows(lows: NDArray[np.int64], highs: NDArray[np.int64]) -> list[int]:
-    """``_narrowest`` of every row at once (int64 rows always fit code 3)."""
-    codes = np.zeros(lows.shape, dtype=np.int64)
-    for smallest, largest in _LIMITS[:-1]:
-        codes += (lows < smallest) | (highs > largest)
-    return [int(code) for code in codes]
-
-
 class Writer:
     def __init__(self) -> None:
         self._parts: list[bytes] = []
@@ -65,10 +57,9 @@ class Writer:
             code = _narrowest(low, high)
             self._parts.append(bytes((code,)))
             return self.array(values, _TYPES[code])
-        if values.size:
-            codes = _narrowest_rows(values.min(axis=1), values.max(axis=1))
-        else:
-            codes = [0] * values.shape[0]
+        lows = values.min(axis=1).tolist() if values.size else [0] * values.shape[0]
+        highs = values.max(axis=1).tolist() if values.size else [0] * values.shape[0]
+        codes = [_narrowest(low, high) for low, high in zip(lows, highs, strict=True)]
         self._parts.append(_SHAPE.pack(2, *values.shape) + bytes(codes))
         # The matrix in each width its rows need, once; then each row's bytes from it.
         wide = {code: values.astype(_TYPES[code], copy=False).tobytes() for code in set(codes)}
