@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from numpy.typing import NDArray
 
 from streams.analysis.detector import BeatDetector, DetectorMemory, qrs_detector
 from streams.analysis.lead_stats import INT64_MAX, INT64_MIN, N_STATS, Int64s, LeadCarry, Stat
@@ -35,6 +36,10 @@ _SENTINELS = (
     (Stat.BASE_MIN, Stat.BASE_POINTS, INT64_MAX),
     (Stat.BASE_MAX, Stat.BASE_POINTS, INT64_MIN),
 )
+# The same as index arrays and a column, to treat all four rows at once.
+_SENTINEL_ROWS = np.array([value for value, _, _ in _SENTINELS])
+_COUNT_ROWS = np.array([count for _, count, _ in _SENTINELS])
+_SENTINEL_VALUES = np.array([[sentinel] for _, _, sentinel in _SENTINELS], dtype=np.int64)
 
 
 # Rows of the per-lead totals over the windows closed so far.
@@ -125,20 +130,29 @@ def _write(memory: AnalyserMemory) -> bytes:
         memory.previous_rr,
         memory.detector is not None,
     )
-    scale = [math.nan if g is None else g for g in config.gains or (None,) * n]
-    scale += [math.nan if b is None else float(b) for b in config.baselines or (None,) * n]
-    stats = memory.open.copy()
-    for value, count, _ in _SENTINELS:
-        stats[:, value][stats[:, count] == 0] = 0
+    # Row by statistic, the windows' leads side by side (a copy: the memory stays as it is).
+    stats = memory.open.transpose(1, 0, 2).copy().reshape(N_STATS, -1)
+    stats[_SENTINEL_ROWS] *= stats[_COUNT_ROWS] != 0  # sentinels to 0, other values as they are
     out = Writer()
-    out.blob(header).array(np.array(scale), "<f8")
-    out.ints(np.ascontiguousarray(stats.transpose(1, 0, 2)).reshape(N_STATS, -1), by_row=True)
+    out.blob(header).array(_scale(config, n), "<f8")
+    out.ints(stats, by_row=True)
     out.ints(memory.carry.values).ints(memory.carry.tail).ints(memory.carry.blocks)
     out.ints(memory.lead_samples).ints(memory.totals).ints(memory.pending_beats)
     out.bigs(list(memory.sums)).bigs(memory.rr.to_ints())
     out.blob(b"" if memory.no_beats_reason is None else memory.no_beats_reason.encode())
     out.blob(b"" if memory.detector is None else memory.detector.to_bytes())
     return out.to_bytes()
+
+
+@lru_cache(maxsize=1024)
+def _scale(config: AnalysisConfig, n: int) -> NDArray[np.float64]:
+    """Each lead's gain, then each lead's baseline, NaN where not given: the same in
+    every chunk of an ECG, so built once."""
+    scale = [math.nan if g is None else g for g in config.gains or (None,) * n]
+    scale += [math.nan if b is None else float(b) for b in config.baselines or (None,) * n]
+    array = np.array(scale)
+    array.flags.writeable = False
+    return array
 
 
 @lru_cache(maxsize=1024)
@@ -164,9 +178,10 @@ def _read(data: bytes, detector: BeatDetector | None) -> AnalyserMemory:
     (_, n, _, _, frontier, next_window, n_open, finalized, previous_beat,
      previous_rr, has_detector) = _HEADER.unpack(header)  # fmt: skip
     config = _config(header[_CONFIG_BYTES] + reader.array_bytes("<f8"))
-    stats = reader.ints(by_row=True).reshape(N_STATS, n_open, n).transpose(1, 0, 2).copy()
-    for value, count, sentinel in _SENTINELS:
-        stats[:, value][stats[:, count] == 0] = sentinel
+    rows = reader.ints(by_row=True)
+    empty = rows[_COUNT_ROWS] == 0
+    rows[_SENTINEL_ROWS] = np.where(empty, _SENTINEL_VALUES, rows[_SENTINEL_ROWS])
+    stats = rows.reshape(N_STATS, n_open, n).transpose(1, 0, 2).copy()
     carry = LeadCarry(reader.ints(), reader.ints().astype(np.int32), reader.ints())
     lead_samples, totals, pending = reader.ints(), reader.ints(), reader.ints()
     sums, rr = reader.bigs(), RrSums.from_ints(reader.bigs())
