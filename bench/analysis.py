@@ -1,7 +1,8 @@
 """Throughput of the whole per-window analysis (statistics, quality, QRS detector, RR
 and HRV) on one core, one-shot and in 1 s chunks, beside NeuroKit2's ``ecg_peaks`` on
-the same records in the same run; and the size of the carried state for 12 leads at
-500 Hz.
+the same records in the same run; the cost per 1 s chunk of 12 leads at 500 Hz, with
+and without the memory's round trip through bytes; and the size of the carried state
+for 12 leads at 500 Hz.
 
     make bench-analysis        # or: .venv/bin/python -m bench.analysis [--runs N]
 
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.signal import resample_poly
 
 from bench.records import DATA
 from client.wfdb import Record, read_record
@@ -149,6 +151,42 @@ def state_size(seconds: float = 600.0) -> tuple[int, int, int, int]:
     return largest, largest_detector, after_minute, len(memory.to_bytes())
 
 
+def ptb_12_leads_500hz(seconds: float) -> tuple[NDArray[np.int32], AnalysisConfig]:
+    """PTB s0010_re's 12 standard leads resampled from 1000 to 500 Hz (polyphase, rounded
+    to integers) and repeated to ``seconds``: a 12-lead diagnostic ECG."""
+    record = read_record(DATA / "ptbdb" / "s0010_re")
+    at_500 = np.rint(resample_poly(record.signals[:12].astype(np.float64), 1, 2, axis=1))
+    repeats = int(np.ceil(seconds * 500 / at_500.shape[1]))
+    signals = np.tile(at_500.astype(np.int32), repeats)[:, : round(seconds * 500)]
+    config = AnalysisConfig(5000, 500.0, tuple(record.gains[:12]), tuple(record.baselines[:12]))
+    return np.ascontiguousarray(signals), config
+
+
+@dataclass(frozen=True)
+class ChunkCost:
+    chunks: int
+    one_shot: float  # seconds for the whole signal in one call
+    chunked: float  # seconds in 1-s chunks
+    chunked_state: float  # the same, the memory to bytes and back after every chunk
+
+    def per_chunk(self, seconds: float) -> float:
+        """Milliseconds per chunk."""
+        return seconds / self.chunks * 1e3
+
+
+def chunk_cost(runs: int, seconds: float = 180.0) -> ChunkCost:
+    """The per-chunk cost of the analysis for 12 leads at 500 Hz in 1-s chunks, with and
+    without the memory's round trip through bytes (as the windows agent does), beside
+    one-shot processing of the same ``seconds`` of signal."""
+    signals, config = ptb_12_leads_500hz(seconds)
+    return ChunkCost(
+        chunks=-(-signals.shape[1] // 500),
+        one_shot=best(runs, lambda: analyse(signals, config, signals.shape[1], False)),
+        chunked=best(runs, lambda: analyse(signals, config, 500, False)),
+        chunked_state=best(runs, lambda: analyse(signals, config, 500, True)),
+    )
+
+
 def rate(samples: int, seconds: float) -> str:
     return f"{samples / seconds / 1e6:.1f}"
 
@@ -191,6 +229,14 @@ def main() -> None:
     mitdb = [row for row in rows if row.name.startswith("mitdb/")]
     if len(mitdb) > 1:  # throughput over a mix of recordings, noisy ones included
         print(_line(f"all {len(mitdb)} MIT-BIH records", mitdb))
+    cost, samples = chunk_cost(args.runs), 12 * 180 * 500
+    print(
+        "\n12 leads at 500 Hz (PTB s0010_re resampled), 3 min: "
+        f"one-shot {rate(samples, cost.one_shot)} M samples/s; 1 s chunks "
+        f"{cost.per_chunk(cost.chunked):.3f} ms per chunk ({rate(samples, cost.chunked)} M/s); "
+        f"with the memory to bytes and back after each chunk "
+        f"{cost.per_chunk(cost.chunked_state):.3f} ms ({rate(samples, cost.chunked_state)} M/s)"
+    )
     largest, detector, minute, end = state_size()
     print(
         f"\nstate, 12 leads at 500 Hz in 1 s chunks over 10 min: at most {largest:,} bytes "

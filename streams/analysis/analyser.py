@@ -14,8 +14,10 @@ from __future__ import annotations
 import math
 import struct
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
+from numpy.typing import NDArray
 
 from streams.analysis.detector import BeatDetector, DetectorMemory, qrs_detector
 from streams.analysis.lead_stats import INT64_MAX, INT64_MIN, N_STATS, Int64s, LeadCarry, Stat
@@ -25,6 +27,7 @@ from streams.analysis.rhythm import RrSums
 
 VERSION = 2  # of the byte layout
 _HEADER = struct.Struct("<BHqdqqIqqq?")
+_CONFIG_BYTES = slice(3, 19)  # the window length and the sampling rate in the header
 # Minima and maxima of windows without samples (or without baseline points) are
 # sentinels; they travel as 0 and are restored from the counts.
 _SENTINELS = (
@@ -33,6 +36,10 @@ _SENTINELS = (
     (Stat.BASE_MIN, Stat.BASE_POINTS, INT64_MAX),
     (Stat.BASE_MAX, Stat.BASE_POINTS, INT64_MIN),
 )
+# The same as index arrays and a column, to treat all four rows at once.
+_SENTINEL_ROWS = np.array([value for value, _, _ in _SENTINELS])
+_COUNT_ROWS = np.array([count for _, count, _ in _SENTINELS])
+_SENTINEL_VALUES = np.array([[sentinel] for _, _, sentinel in _SENTINELS], dtype=np.int64)
 
 
 # Rows of the per-lead totals over the windows closed so far.
@@ -123,14 +130,12 @@ def _write(memory: AnalyserMemory) -> bytes:
         memory.previous_rr,
         memory.detector is not None,
     )
-    scale = [math.nan if g is None else g for g in config.gains or (None,) * n]
-    scale += [math.nan if b is None else float(b) for b in config.baselines or (None,) * n]
-    stats = memory.open.copy()
-    for value, count, _ in _SENTINELS:
-        stats[:, value][stats[:, count] == 0] = 0
+    # Row by statistic, the windows' leads side by side (a copy: the memory stays as it is).
+    stats = memory.open.transpose(1, 0, 2).copy().reshape(N_STATS, -1)
+    stats[_SENTINEL_ROWS] *= stats[_COUNT_ROWS] != 0  # sentinels to 0, other values as they are
     out = Writer()
-    out.blob(header).array(np.array(scale), "<f8")
-    out.ints(np.ascontiguousarray(stats.transpose(1, 0, 2)).reshape(N_STATS, -1), by_row=True)
+    out.blob(header).array(_scale(config, n), "<f8")
+    out.ints(stats, by_row=True)
     out.ints(memory.carry.values).ints(memory.carry.tail).ints(memory.carry.blocks)
     out.ints(memory.lead_samples).ints(memory.totals).ints(memory.pending_beats)
     out.bigs(list(memory.sums)).bigs(memory.rr.to_ints())
@@ -139,23 +144,44 @@ def _write(memory: AnalyserMemory) -> bytes:
     return out.to_bytes()
 
 
-def _read(data: bytes, detector: BeatDetector | None) -> AnalyserMemory:
-    reader = Reader(data)
-    header = reader.blob()
-    if not header or header[0] != VERSION:
-        raise ValueError(f"unknown analyser memory version {header[0] if header else None}")
-    (_, n, window, rate, frontier, next_window, n_open, finalized, previous_beat,
-     previous_rr, has_detector) = _HEADER.unpack(header)  # fmt: skip
-    scale = reader.array("<f8", np.float64).tolist()
-    config = AnalysisConfig(
+@lru_cache(maxsize=1024)
+def _scale(config: AnalysisConfig, n: int) -> NDArray[np.float64]:
+    """Each lead's gain, then each lead's baseline, NaN where not given: the same in
+    every chunk of an ECG, so built once."""
+    scale = [math.nan if g is None else g for g in config.gains or (None,) * n]
+    scale += [math.nan if b is None else float(b) for b in config.baselines or (None,) * n]
+    array = np.array(scale)
+    array.flags.writeable = False
+    return array
+
+
+@lru_cache(maxsize=1024)
+def _config(data: bytes) -> AnalysisConfig:
+    """The configuration from its bytes: the window length and rate of the header, then
+    the gains and baselines. It is the same in every chunk of an ECG: read once."""
+    window, rate = struct.unpack_from("<qd", data)
+    scale = np.frombuffer(data, "<f8", offset=16).tolist()
+    n = len(scale) // 2
+    return AnalysisConfig(
         window_samples=window,
         sampling_rate=None if math.isnan(rate) else rate,
         gains=tuple(None if math.isnan(g) else g for g in scale[:n]),
         baselines=tuple(None if math.isnan(b) else int(b) for b in scale[n:]),
     )
-    stats = reader.ints(by_row=True).reshape(N_STATS, n_open, n).transpose(1, 0, 2).copy()
-    for value, count, sentinel in _SENTINELS:
-        stats[:, value][stats[:, count] == 0] = sentinel
+
+
+def _read(data: bytes, detector: BeatDetector | None) -> AnalyserMemory:
+    reader = Reader(data)
+    header = reader.blob()
+    if not header or header[0] != VERSION:
+        raise ValueError(f"unknown analyser memory version {header[0] if header else None}")
+    (_, n, _, _, frontier, next_window, n_open, finalized, previous_beat,
+     previous_rr, has_detector) = _HEADER.unpack(header)  # fmt: skip
+    config = _config(header[_CONFIG_BYTES] + reader.array_bytes("<f8"))
+    rows = reader.ints(by_row=True)
+    empty = rows[_COUNT_ROWS] == 0
+    rows[_SENTINEL_ROWS] = np.where(empty, _SENTINEL_VALUES, rows[_SENTINEL_ROWS])
+    stats = rows.reshape(N_STATS, n_open, n).transpose(1, 0, 2).copy()
     carry = LeadCarry(reader.ints(), reader.ints().astype(np.int32), reader.ints())
     lead_samples, totals, pending = reader.ints(), reader.ints(), reader.ints()
     sums, rr = reader.bigs(), RrSums.from_ints(reader.bigs())

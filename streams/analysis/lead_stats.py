@@ -77,21 +77,22 @@ def empty_stats(n_leads: int, count: int = 1) -> Int64s:
 # Index arrays, not lists of Stat: numpy converts a list of enum members slowly.
 _LOWS = np.array([Stat.MIN, Stat.BASE_MIN])
 _HIGHS = np.array([Stat.MAX, Stat.BASE_MAX])
-_EXTREMES = np.array([Stat.MIN, Stat.MAX])
-_AT_EXTREMES = np.array([Stat.AT_MIN, Stat.AT_MAX])
 
 
 def merge_stats(first: Int64s, second: Int64s) -> Int64s:
     """The statistics of a window made of ``first`` and then ``second`` (N_STATS, n)."""
     out = first + second  # right for the counts and sums; the rest is replaced
-    out[_LOWS] = np.minimum(first[_LOWS], second[_LOWS])
-    out[_HIGHS] = np.maximum(first[_HIGHS], second[_HIGHS])
+    # Row by row (basic indexing): on a few leads, index arrays cost more than the work.
+    for low in (Stat.MIN, Stat.BASE_MIN):
+        np.minimum(first[low], second[low], out=out[low])
+    for high in (Stat.MAX, Stat.BASE_MAX):
+        np.maximum(first[high], second[high], out=out[high])
     # Samples at the extreme: those of each part whose extreme is the merged one.
-    extremes, counts = _EXTREMES, _AT_EXTREMES
-    merged = out[extremes]
-    out[counts] = first[counts] * (first[extremes] == merged) + second[counts] * (
-        second[extremes] == merged
-    )
+    for extreme, count in ((Stat.MIN, Stat.AT_MIN), (Stat.MAX, Stat.AT_MAX)):
+        merged = out[extreme]
+        out[count] = first[count] * (first[extreme] == merged) + second[count] * (
+            second[extreme] == merged
+        )
     return out
 
 

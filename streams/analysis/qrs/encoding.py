@@ -21,6 +21,8 @@ from streams.analysis.qrs.params import DetectorParams
 VERSION = 2
 HEADER = struct.Struct("<BHdqq")  # version, leads, sampling rate, frontier, finalized
 _SCALARS = struct.Struct("<?qddqqdqqdqHHH?ddqqdqHH")
+_FEATURE_HEAD = struct.Struct("<HHq")
+_ITEMSIZE = {"<f4": 4, "<f8": 8, "<i4": 4, "<i8": 8}
 
 
 class _Reader:
@@ -29,10 +31,11 @@ class _Reader:
         self.offset = offset
 
     def take(self, dtype: str, count: int) -> NDArray[Any]:
-        if self.offset + count * np.dtype(dtype).itemsize > len(self.data):
+        end = self.offset + count * _ITEMSIZE[dtype]
+        if end > len(self.data):
             raise ValueError("QRS detector memory is truncated")
-        array = np.frombuffer(self.data, dtype=dtype, count=count, offset=self.offset)
-        self.offset += array.nbytes
+        array = np.frombuffer(self.data, dtype, count, self.offset)
+        self.offset = end
         return array
 
 
@@ -136,9 +139,11 @@ def unpack_decision(reader: _Reader, n_leads: int) -> DecisionMemory:
 
 def pack_feature(f: FeatureMemory) -> bytes:
     held = f.held
-    parts = [struct.pack("<HHq", f.recent.shape[0], held.size, f.last_candidate)]
-    for array in (f.zi, f.last_u, f.partial, f.block_peak, f.peaks, f.last_scale):
-        parts.append(np.ascontiguousarray(array, dtype="<f8").tobytes())
+    floats = (f.zi, f.last_u, f.partial, f.block_peak, f.peaks, f.last_scale)
+    parts = [
+        _FEATURE_HEAD.pack(f.recent.shape[0], held.size, f.last_candidate),
+        np.concatenate([array.ravel() for array in floats]).astype("<f8", copy=False).tobytes(),
+    ]
     parts.append(np.ascontiguousarray(f.q_tail, dtype="<i4").tobytes())
     parts.append(np.ascontiguousarray(f.u_tail, dtype="<f4").tobytes())
     parts.append(np.ascontiguousarray(f.m_tail, dtype="<i8").tobytes())
@@ -153,15 +158,18 @@ def pack_feature(f: FeatureMemory) -> bytes:
 def unpack_feature(
     reader: _Reader, n_leads: int, frontier: int, params: DetectorParams
 ) -> FeatureMemory:
-    n_recent, n_held, last_candidate = struct.unpack_from("<HHq", reader.data, reader.offset)
-    reader.offset += 12
-    n, order = n_leads, params.a.size - 1
-
-    def floats(*shape: int) -> NDArray[np.float64]:
-        return reader.take("<f8", int(np.prod(shape))).reshape(shape).astype(np.float64)
-
-    zi, last_u, partial = floats(n, order), floats(n), floats(n, frontier % params.frame)
-    block_peak, peaks, last_scale = floats(n), floats(n, 8), floats(n)
+    n_recent, n_held, last_candidate = _FEATURE_HEAD.unpack_from(reader.data, reader.offset)
+    reader.offset += _FEATURE_HEAD.size
+    n, order, held_frame = n_leads, params.a.size - 1, frontier % params.frame
+    # The six float arrays in one read and one copy, each a slice of it; None: one per lead.
+    columns = (order, None, held_frame, None, 8, None)
+    floats = reader.take("<f8", n * sum(1 if c is None else c for c in columns)).astype(np.float64)
+    arrays, at = [], 0
+    for width in columns:
+        end = at + n * (1 if width is None else width)
+        arrays.append(floats[at:end] if width is None else floats[at:end].reshape(n, width))
+        at = end
+    zi, last_u, partial, block_peak, peaks, last_scale = arrays
     q_tail = reader.take("<i4", n * params.window).reshape(n, -1).astype(np.int32)
     span = params.locator_window + params.frame
     u_tail = reader.take("<f4", n * span).reshape(n, -1).astype(np.float32)
