@@ -28,7 +28,7 @@ import asyncio
 import os
 import sys
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -58,6 +58,7 @@ from bench.report import (
 from bench.table import Line, render_table
 
 T = TypeVar("T")
+NEEDED = ("ECG_GATEWAY_URL", "ECG_DATABASE_URL", "ECG_KAFKA_BOOTSTRAP")
 
 
 def parse() -> argparse.Namespace:
@@ -76,7 +77,7 @@ def parse() -> argparse.Namespace:
 def main() -> int:
     args = parse()
     env = os.environ
-    if not env.get("ECG_GATEWAY_URL") or not env.get("ECG_DATABASE_URL"):
+    if not all(env.get(name) for name in NEEDED):
         sys.exit("python -m bench: no stack; run make bench, or make up and . .run/env")
     run_dir = args.run_dir or Path(env.get("ECG_RUN_DIR") or ".run")
     try:
@@ -89,7 +90,7 @@ def main() -> int:
     say(f"part 4's reference: the core alone on the {args.holter_hours:g}-h Holter")
     holter_core = run_on_one_core(holter_seconds, args.holter_hours)
     lines, ok = asyncio.run(through_the_stack(args, env, pids, core, holter_core))
-    machine = Machine(os.cpu_count() or 0, load_before, load(), commit())
+    machine = Machine(len(os.sched_getaffinity(0)), load_before, load(), commit())
     print(render_table(lines))
     print()
     print(render_machine(machine, time.perf_counter() - started))
@@ -98,7 +99,7 @@ def main() -> int:
 
 async def through_the_stack(
     args: argparse.Namespace,
-    env: os._Environ[str],
+    env: Mapping[str, str],
     pids: dict[str, int],
     core: CoreFigures,
     holter_core: float,

@@ -12,7 +12,7 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 
 @dataclass(frozen=True)
 class Machine:
-    cpus: int
+    cpus: int  # that this process may run on, as nproc counts them
     load_before: tuple[float, float, float]
     load_after: tuple[float, float, float]
     commit: str

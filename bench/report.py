@@ -38,7 +38,8 @@ def e2e_lines(run: Run, devices: int) -> list[Line]:
             section,
             f"{devices} devices x {len(report.leads)} leads x {report.sampling_rate:g} Hz, "
             f"1-s binary chunks over WebSocket, {report.samples_per_lead / report.sampling_rate:g} "
-            f"s: samples/s sustained ({_verified(run)}) vs offered",
+            f"s: samples/s sustained ({_verified(run)}, {report.late_chunks or 0} chunks late) "
+            "vs offered",
             per_second(report.samples_per_second),
             per_second(offered),
             ratio(report.samples_per_second, offered),
