@@ -28,8 +28,10 @@ PYTEST_ARGS ?=
 DEVICES ?= 50
 SECONDS ?= 120
 TRANSPORT ?= http
+BENCH_DEVICES ?= 100
+BENCH_ARGS ?=
 
-.PHONY: help venv up down admin test lint fmt typecheck compose-cli bench-upload bench-login bench-stream bench-analysis eval
+.PHONY: help venv up down admin test lint fmt typecheck compose-cli bench bench-upload bench-login bench-stream bench-analysis eval
 
 help:
 	@echo "make up         start the pipeline locally; prints the gateway URL"
@@ -40,6 +42,10 @@ help:
 	@echo "make lint       ruff check, ruff format --check, and the import contracts (lint-imports)"
 	@echo "make fmt        ruff check --fix and ruff format"
 	@echo "make typecheck  mypy --strict"
+	@echo "make bench      the pipeline beside its references in one table (< 10 min, its own stack):"
+	@echo "                BENCH_DEVICES (100) 12-lead 500 Hz devices at real time and at full speed"
+	@echo "                beside aiokafka alone, the analysis core beside NeuroKit2, a 24-h Holter,"
+	@echo "                the worker's memory with 1,000 streams open"
 	@echo "make bench-upload  time uploads of MIT-BIH record 100 through the running stack (after make up)"
 	@echo "make bench-stream  DEVICES (50) devices stream SECONDS (120) s of record 100 at real time"
 	@echo "                   through the running stack: samples/s, ack and window latency, no loss"
@@ -93,6 +99,12 @@ compose-cli: venv
 # an e2e test waits for it to close one.
 test: lint typecheck compose-cli
 	ECG_STREAM_IDLE_CHECK_SECONDS=1 $(PYTHON) -m infra run -- $(PYTHON) -m pytest $(PYTEST_ARGS)
+
+# Its own stack, as make test; the numerical libraries of the benchmark (not of the
+# services) get one thread, as in bench-analysis. BENCH_ARGS: see python -m bench --help.
+bench: venv
+	@$(PYTHON) -m infra run -- env OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+		$(PYTHON) -m bench --devices $(BENCH_DEVICES) $(BENCH_ARGS)
 
 bench-upload: venv
 	@set -a && . "$(RUN_DIR)/env" && set +a && $(PYTHON) -m bench.upload --runs 5

@@ -3,6 +3,7 @@ real time or k times faster, and say what came of it.
 
     ecg simulate data/mitdb/100 --email E [--password-stdin] [--devices N]
         [--speed K|max] [--duration SECONDS] [--chunk-seconds S] [--window-seconds W]
+        [--rate HZ] [--leads N]
         [--gateway URL] [--transport http|ws] [--format json|binary]
         [--bootstrap HOST:PORT] [--namespace PREFIX] [--json]
 
@@ -13,7 +14,9 @@ argument), opens one stream per device and sends the record in chunks of
 previous one is acknowledged), each chunk a request (``--transport http``, the default)
 or a frame on one WebSocket per device (``ws``), in JSON or in the binary chunk format
 (``--format binary``: int16 samples, int32 when they do not fit). ``--duration`` longer
-than the record loops it; by default the record is sent once. Progress goes to stderr;
+than the record loops it; by default the record is sent once. ``--rate`` resamples the
+record and ``--leads`` keeps its first N leads: ``data/ptbdb/s0010_re --rate 500 --leads
+12`` is a 12-lead 500 Hz device. Progress goes to stderr;
 the closing report (samples/s, ack latency, chunk -> window-result latency, lookups
 verified) to stdout, as JSON with ``--json``. Exit status 1 when a chunk was lost, a gap
 was reported or a lookup does not show every sample and window. The gateway is
@@ -84,6 +87,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--chunk-seconds", type=positive(float), default=1.0, metavar="S", help="default 1"
     )
     parser.add_argument(
+        "--rate",
+        type=positive(float),
+        metavar="HZ",
+        help="resample the record to HZ (default: its own rate)",
+    )
+    parser.add_argument(
+        "--leads",
+        type=positive(int),
+        metavar="N",
+        help="send only the record's first N leads (default: all)",
+    )
+    parser.add_argument(
         "--window-seconds",
         type=positive(float),
         metavar="W",
@@ -132,6 +147,8 @@ def run(
             speed=args.speed,
             duration_seconds=args.duration,
             chunk_seconds=args.chunk_seconds,
+            sampling_rate=args.rate,
+            leads=None if args.leads is None else int(args.leads),
             window_seconds=args.window_seconds or settings.window_seconds,
             transport=args.transport,
             chunk_format=args.chunk_format,

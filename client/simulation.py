@@ -1,8 +1,9 @@
 """``ecg simulate``'s engine: N devices stream a WFDB record through the gateway at real
 time (or k times faster), then every ECG is checked for loss.
 
-- The record is read once (``client.wfdb``), its ADC zero taken off as a device does;
-  a duration longer than the record loops it. Every device sends the same samples.
+- The record is read once (``client.wfdb``), taken to ``sampling_rate`` and its first
+  ``leads`` when asked (``client.resampling``), its ADC zero taken off as a device
+  does; a duration longer than the record loops it. Every device sends the same samples.
 - It logs in, starts the ``WindowWatch`` when Kafka is at hand, opens every stream,
   and only then starts the clock: each device (``client.devices``) sends on
   its schedule, retries, and ends its stream, by HTTP requests (``http``) or over one
@@ -40,6 +41,7 @@ from client.report import (
     progress_line,
     window_latencies,
 )
+from client.resampling import resample_record
 from client.websocket import SocketChunks, dial_stream
 from client.wfdb import read_record
 from client.window_watch import WatchError, WindowWatch
@@ -66,6 +68,8 @@ class SimulationOptions:
     speed: float = 1.0  # 1: real time; 0: as fast as the acks allow
     duration_seconds: float | None = None  # None: the whole record once
     chunk_seconds: float = 1.0
+    sampling_rate: float | None = None  # None: the record's own
+    leads: int | None = None  # the record's first leads; None: all of them
     window_seconds: float = 10.0  # the stream workers' ECG_WINDOW_SECONDS
     transport: str = "http"
     chunk_format: str = "json"
@@ -82,6 +86,10 @@ class SimulationOptions:
             raise SimulationError(f"--duration must be above 0, got {self.duration_seconds}")
         if not self.chunk_seconds > 0:
             raise SimulationError(f"--chunk-seconds must be above 0, got {self.chunk_seconds}")
+        if self.sampling_rate is not None and not self.sampling_rate > 0:
+            raise SimulationError(f"--rate must be above 0, got {self.sampling_rate}")
+        if self.leads is not None and self.leads < 1:
+            raise SimulationError(f"--leads must be at least 1, got {self.leads}")
         if self.transport not in TRANSPORTS:
             raise SimulationError(f"--transport must be one of {', '.join(TRANSPORTS)}")
         if self.chunk_format not in CHUNK_FORMATS:
@@ -93,6 +101,10 @@ def make_plan(options: SimulationOptions) -> Plan:
         record = read_record(options.record)
     except (OSError, ValueError, IndexError) as exc:
         raise SimulationError(f"cannot read the WFDB record {options.record}: {exc}") from None
+    try:
+        record = resample_record(record, options.sampling_rate, options.leads)
+    except ValueError as exc:
+        raise SimulationError(f"{options.record}: {exc}") from None
     rate = record.sampling_rate
     length = record.signals.shape[1]
     if options.duration_seconds is None:

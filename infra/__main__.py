@@ -3,7 +3,8 @@
 up [--run-dir .run] [--services-only]   start everything detached; print the gateway URL
 down [--run-dir .run]                   stop what `up` started (idempotent)
 run [--services-only] -- CMD...         start in a temporary directory, run CMD with
-                                        the ECG_* environment, stop everything,
+                                        the ECG_* environment (and ECG_RUN_DIR,
+                                        where state.json lists the pids), stop everything,
                                         exit with CMD's status (125: startup failed)
 ensure-compose-cli                      make sure `docker compose` or `docker-compose` exists
 """

@@ -91,7 +91,8 @@ def run(command: Sequence[str], *, services_only: bool) -> int:
             env = stack.start(services_only=services_only)
             took = time.monotonic() - started
             say(f"services ready in {took:.1f} s; running {shlex.join(command)}")
-            code = _run_command(command, {**os.environ, **env})
+            # ECG_RUN_DIR: the command may read state.json (make bench reads the pids).
+            code = _run_command(command, {**os.environ, **env, "ECG_RUN_DIR": str(run_dir)})
     except StopSignalError as exc:
         say(str(exc))
         code = exc.exit_code

@@ -45,6 +45,8 @@ def test_the_password_comes_from_stdin_or_the_environment_never_an_argument() ->
         ["simulate", "rec", "--email", "u@x", "--duration", "0"],
         ["simulate", "rec", "--email", "u@x", "--transport", "carrier-pigeon"],
         ["simulate", "rec", "--email", "u@x", "--format", "xml"],
+        ["simulate", "rec", "--email", "u@x", "--rate", "0"],
+        ["simulate", "rec", "--email", "u@x", "--leads", "0"],
         ["simulate", "rec", "--email", "u@x", "--password", "on-the-command-line"],
     ],
 )
@@ -73,6 +75,12 @@ def test_options_are_checked() -> None:
         options(transport="carrier-pigeon")
     with pytest.raises(SimulationError, match="--format"):
         options(chunk_format="xml")
+    with pytest.raises(SimulationError, match="--rate"):
+        options(sampling_rate=0.0)
+    with pytest.raises(SimulationError, match="--leads"):
+        options(leads=0)
+    with pytest.raises(SimulationError, match="3 were asked for"):
+        make_plan(options(leads=3))
     assert "pw" not in repr(options())
 
 
@@ -88,6 +96,17 @@ def test_a_plan_times_chunks_from_the_record_and_removes_the_adc_zero() -> None:
     whole = make_plan(options(speed=0))
     assert whole.total_samples == 650_000
     assert whole.period == 0
+
+
+def test_a_12_lead_500_hz_device_from_ptb() -> None:
+    plan = make_plan(
+        options(record=DATA / "ptbdb" / "s0010_re", sampling_rate=500.0, leads=12, speed=0)
+    )
+    assert plan.sampling_rate == 500
+    assert len(plan.leads) == 12
+    assert plan.signals.shape == (12, 19_200)
+    assert plan.chunk_samples == 500
+    assert plan.total_samples == 19_200
 
 
 def test_chunks_wrap_around_the_end_of_the_record() -> None:
