@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 from schemas import topics
 from streams.settings import Settings, SettingsError
@@ -29,20 +30,35 @@ async def create_topics(settings: Settings, names: tuple[str, ...] | None = None
     try:
         existing = set(await admin.list_topics())
         missing = [name for name in names if name not in existing]
-        if missing:
-            await admin.create_topics(
-                [
-                    NewTopic(
-                        name,
-                        num_partitions=settings.topic_partitions,
-                        replication_factor=settings.topic_replication,
-                    )
-                    for name in missing
-                ]
-            )
-        return missing
+        if not missing:
+            return []
+        response = await admin.create_topics(
+            [
+                NewTopic(
+                    name,
+                    num_partitions=settings.topic_partitions,
+                    replication_factor=settings.topic_replication,
+                )
+                for name in missing
+            ]
+        )
+        return created_topics(response.topic_errors)
     finally:
         await admin.close()
+
+
+def created_topics(topic_errors: list[tuple[Any, ...]]) -> list[str]:
+    """The topics a CreateTopics answer says were created. One that exists already
+    (another creator won the race, or the broker's metadata lagged behind a creation
+    a moment ago) is not an error; any other refusal is raised."""
+    created = []
+    for name, code, *message in topic_errors:
+        if code == TopicAlreadyExistsError.errno:
+            continue
+        if code != 0:
+            raise for_code(code)(f"creating topic {name}: {message[0] if message else ''}")
+        created.append(name)
+    return created
 
 
 def main() -> int:
