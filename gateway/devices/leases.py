@@ -68,11 +68,18 @@ from uuid import UUID
 
 from gateway.devices.bodies import StreamChunk
 from gateway.devices.repository import StoredStream, StreamRepository
-from gateway.errors import ChunkGapError, StreamEndedError, StreamTakenOverError
+from gateway.errors import (
+    ChunkGapError,
+    StreamBusyError,
+    StreamEndedError,
+    StreamTakenOverError,
+)
 from gateway.publisher import SamplePublisher
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
+
+TURN_TIMEOUT_SECONDS = 2.0  # how long a request waits for another one of its stream
 
 
 @dataclass(frozen=True)
@@ -291,11 +298,20 @@ class Leases:
 
     @asynccontextmanager
     async def _turn(self, ecg_id: UUID) -> AsyncIterator[None]:
+        """One turn; StreamBusyError after waiting ``TURN_TIMEOUT_SECONDS`` for it, as
+        for the row lock (``gateway.devices.repository.LOCK_TIMEOUT``)."""
         turn = self._turns.setdefault(ecg_id, _Turn())
         turn.users += 1
         try:
-            async with turn.lock:
+            try:
+                async with asyncio.timeout(TURN_TIMEOUT_SECONDS):
+                    await turn.lock.acquire()
+            except TimeoutError as exc:
+                raise StreamBusyError(ecg_id) from exc
+            try:
                 yield
+            finally:
+                turn.lock.release()
         finally:
             turn.users -= 1
             if not turn.users:

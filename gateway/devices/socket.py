@@ -32,6 +32,10 @@ The same chunks, rules and effects as ``POST /chunks`` and ``POST /end``
   ``ECG_CHUNK_BYTES`` for JSON, counted in characters; the 12-byte header +
   ``ECG_CHUNK_BYTES`` for binary) is answered with a 413 error and the connection closed
   with 1009. (uvicorn closes with 1009 by itself above its ``--ws-max-size``, 16 MiB.)
+- The connection holds its stream while it is open and counts its chunks in memory,
+  writing the position in batches (``gateway.devices.leases``). A newer connection to
+  the same stream takes it over: this one's next chunk is a 409 stream-conflict error
+  and it closes with 4409.
 - Each frame is authorised as an HTTP request would be: an access token's session must
   still live. When the token expires (its ``exp``, with the leeway of
   ``gateway.tokens``), or its session ends, the next frame, or the expiry itself while

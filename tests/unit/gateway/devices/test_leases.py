@@ -4,6 +4,7 @@ same rules against the real PostgreSQL: tests/e2e/test_stream_socket_leases.py).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -17,7 +18,12 @@ import pytest
 from gateway.devices.bodies import StreamChunk
 from gateway.devices.leases import Leases, Persistence, StreamLease
 from gateway.devices.repository import StoredStream, StreamRepository
-from gateway.errors import ChunkGapError, StreamEndedError, StreamTakenOverError
+from gateway.errors import (
+    ChunkGapError,
+    StreamBusyError,
+    StreamEndedError,
+    StreamTakenOverError,
+)
 from gateway.publisher import SamplePublisher
 from gateway.settings import Settings
 from schemas.codec import Schema, decode
@@ -201,3 +207,13 @@ def test_the_lease_outlasts_a_chunk_published_at_the_end_of_an_interval() -> Non
     assert persistence.lease_seconds > (
         persistence.seconds + settings.publish_timeout_seconds + settings.database_timeout_seconds
     )
+
+
+async def test_a_request_that_waits_too_long_for_its_turn_is_told_to_retry() -> None:
+    leases, ecg_id = Leases(), uuid4()
+    async with leases.turn(ecg_id):
+        with pytest.raises(StreamBusyError):
+            async with asyncio.timeout(5), leases.turn(ecg_id):
+                pass
+    async with leases.turn(ecg_id):  # and once the first is done, it is its turn
+        pass
