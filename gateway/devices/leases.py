@@ -70,6 +70,7 @@ from gateway.devices.bodies import StreamChunk
 from gateway.devices.repository import StoredStream, StreamRepository
 from gateway.errors import (
     ChunkGapError,
+    DatabaseUnavailableError,
     StreamBusyError,
     StreamEndedError,
     StreamTakenOverError,
@@ -187,7 +188,7 @@ class StreamLease:
             try:
                 if not await self._write(keep=True):
                     self._writer = None
-            except Exception as error:
+            except DatabaseUnavailableError as error:
                 self._flush_after = self._clock() + self._persistence.seconds
                 log.warning("stream %s: position not written: %r", self.ecg_id, error)
 
@@ -280,7 +281,7 @@ class Leases:
         self._forget(lease)
         try:
             await lease.release()
-        except Exception as error:
+        except DatabaseUnavailableError as error:
             log.warning(
                 "stream %s: %d acknowledged chunks not written at the close: %r",
                 lease.ecg_id,

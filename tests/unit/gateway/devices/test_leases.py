@@ -20,6 +20,7 @@ from gateway.devices.leases import Leases, Persistence, StreamLease
 from gateway.devices.repository import StoredStream, StreamRepository
 from gateway.errors import (
     ChunkGapError,
+    DatabaseUnavailableError,
     StreamBusyError,
     StreamEndedError,
     StreamTakenOverError,
@@ -61,6 +62,7 @@ class Position:
 @dataclass
 class Streams:
     row: Row = field(default_factory=Row)
+    down: bool = False  # PostgreSQL unavailable
 
     @asynccontextmanager
     async def writing(self, ecg_id: UUID) -> AsyncIterator[Position]:
@@ -75,6 +77,8 @@ class Streams:
         next_sample: int,
         lease_seconds: float | None,
     ) -> bool:
+        if self.down:
+            raise DatabaseUnavailableError("the database is unavailable; retry later")
         row = self.row
         if writer != row.writer or row.ended:
             return False
@@ -217,3 +221,23 @@ async def test_a_request_that_waits_too_long_for_its_turn_is_told_to_retry() -> 
                 pass
     async with leases.turn(ecg_id):  # and once the first is done, it is its turn
         pass
+
+
+async def test_a_flush_without_postgresql_is_tried_again_and_nothing_is_published_past_it() -> None:
+    streams, kafka, clock, leases = Streams(), Kafka(), Clock(), Leases()
+    lease = lease_of(streams, leases, clock)
+    await leases.take(lease)
+    await lease.accept(chunk(0), publisher(kafka))
+    streams.down = True
+    clock.now += 5.0
+    await lease.flush()  # logged; tried again after the interval
+    assert lease.flush_in() == 5.0
+    with pytest.raises(DatabaseUnavailableError):  # the socket answers it with a retry
+        await lease.accept(chunk(1), publisher(kafka))
+    assert kafka.seqs == [0]
+    streams.down = False
+    clock.now += 5.0
+    await lease.flush()
+    assert (streams.row.next_seq, lease.flush_in()) == (1, None)
+    streams.down = True
+    await leases.close(lease)  # a close without PostgreSQL is logged, not raised
