@@ -118,6 +118,16 @@ class StreamEndedError(StreamConflictError):
         super().__init__(f"the stream of ECG {ecg_id} {why}; it takes no more chunks")
 
 
+class StreamTakenOverError(StreamConflictError):
+    """Another WebSocket of the stream's device took the stream over from this one."""
+
+    def __init__(self, ecg_id: object) -> None:
+        super().__init__(
+            f"another connection took the stream of ECG {ecg_id} over; this one takes no "
+            "more chunks and closes: send them on the newer connection"
+        )
+
+
 class NotAStreamError(StreamConflictError):
     def __init__(self, ecg_id: object) -> None:
         super().__init__(

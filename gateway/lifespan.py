@@ -21,6 +21,7 @@ from gateway.accounts.throttle import Throttle
 from gateway.accounts.users import Users
 from gateway.audit import AuditLog
 from gateway.database import Database
+from gateway.devices.leases import Leases
 from gateway.devices.repository import StreamRepository
 from gateway.devices.state import DevicesState
 from gateway.health import HealthState
@@ -59,11 +60,14 @@ def lifespan(
             stack.push_async_callback(database.close)
             await publisher.start()
             stack.push_async_callback(publisher.stop)
+            leases = Leases()  # written before the pool and the producer close
+            stack.push_async_callback(leases.close_all)
             yield {
                 "database": database,
                 "repository": EcgRepository(database),
                 "streams": StreamRepository(database),
                 "publisher": publisher,
+                "leases": leases,
                 "sessions": sessions,
                 "audit": audit,
                 "accounts": Accounts(settings, tokens, passwords, users, sessions, throttle, audit),

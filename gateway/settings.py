@@ -71,6 +71,10 @@ PLACEHOLDER_WORDS: Final = (
 )
 JWT_AUDIENCE: Final = "ecg-pipeline-api"
 DAY: Final = 24 * 3600
+# A WebSocket's position is written at least this often: well within the pipeline's
+# idle timeout (ECG_STREAM_IDLE_SECONDS, 300 s by default), so that the tail of a
+# silent stream is counted long before it is closed.
+MAX_STREAM_PERSIST_SECONDS: Final = 60.0
 
 
 class SettingsError(ValueError):
@@ -96,6 +100,10 @@ class Settings:
     kafka_max_pending_bytes: int = 128 * MIB
     kafka_reconnect_max_seconds: float = 30.0
     database_pool_size: int = 10
+    # How often a stream's WebSocket writes its position (gateway.devices.leases): at
+    # the latest every so many seconds, or every so many chunks.
+    stream_persist_seconds: float = 5.0
+    stream_persist_chunks: int = 50
     database_timeout_seconds: float = 5.0
     health_timeout_seconds: float = 2.0
     jwt_secret: str = field(default="", repr=False)
@@ -124,6 +132,13 @@ class Settings:
             raise SettingsError("ECG_PUBLISH_TIMEOUT_SECONDS must be positive")
         if self.database_pool_size < 1:
             raise SettingsError("ECG_DATABASE_POOL_SIZE must be positive")
+        if not 0 < self.stream_persist_seconds <= MAX_STREAM_PERSIST_SECONDS:
+            raise SettingsError(
+                "ECG_STREAM_PERSIST_SECONDS must be above 0 and at most "
+                f"{MAX_STREAM_PERSIST_SECONDS:g}"
+            )
+        if self.stream_persist_chunks < 1:
+            raise SettingsError("ECG_STREAM_PERSIST_CHUNKS must be positive")
         if self.kafka_max_pending_bytes < MIB:
             raise SettingsError("ECG_KAFKA_MAX_PENDING_BYTES must be at least 1 MiB (1048576)")
         self._check_tokens()
@@ -187,6 +202,12 @@ class Settings:
             ),
             database_pool_size=_integer(
                 source, "ECG_DATABASE_POOL_SIZE", defaults.database_pool_size
+            ),
+            stream_persist_seconds=_number(
+                source, "ECG_STREAM_PERSIST_SECONDS", defaults.stream_persist_seconds
+            ),
+            stream_persist_chunks=_integer(
+                source, "ECG_STREAM_PERSIST_CHUNKS", defaults.stream_persist_chunks
             ),
             jwt_secret=source.get("ECG_JWT_SECRET", "").strip(),
             jwt_issuer=source.get("ECG_JWT_ISSUER", "").strip() or defaults.jwt_issuer,

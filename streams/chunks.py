@@ -151,17 +151,21 @@ def apply_chunk(
 
 
 def _ends_after_a_late_chunk(state: StreamState, chunk: dict[str, Any]) -> bool:
-    """Whether ``chunk`` is the empty final chunk of a stream whose last applied chunk
-    took the same seq: one the gateway answered 503 for (Kafka did not acknowledge it
-    in time), which the producer still delivered after the stream's end had been
-    published at that seq. The end must still end the ECG; the late chunk's samples
-    stay in its results. Nothing else gives an unfinished ECG a final chunk below its
-    next seq: an end is published once the stream's last chunk is acknowledged."""
+    """Whether ``chunk`` is the empty final chunk of a stream whose applied chunks
+    already took its seq: an end published at a position that Kafka had passed. Either
+    a chunk the gateway answered 503 for (Kafka did not acknowledge it in time) was
+    still delivered by the producer after the stream's end had been published at that
+    seq; or a WebSocket's last acknowledged chunks never reached PostgreSQL (its
+    gateway died, see ``gateway.devices.leases``) and the idle timeout ended the stream
+    at the position written before them. The end must still end the ECG; the later
+    chunks' samples stay in its results. An end is otherwise published only once the
+    stream's last chunk is acknowledged and counted, at the next seq, so nothing else
+    gives an unfinished ECG an empty final chunk below its next seq."""
     return (
         chunk["final"]
         and not state.finished
         and state.analyser is not None
-        and chunk["seq"] == state.next_seq - 1
+        and chunk["seq"] < state.next_seq
         and not any(chunk["samples"])
     )
 

@@ -9,7 +9,9 @@ transaction per batch of streams:
 
 1. lock the idle streams' rows, skipping any that a gateway request holds (a chunk
    being written is not silence; the gateway locks the row for each request, see
-   ``gateway.devices.repository``);
+   ``gateway.devices.repository``) and any that a WebSocket holds (``lease_until``
+   ahead: it counts its chunks in memory and writes ``last_chunk_at`` in batches, see
+   ``gateway.devices.leases``);
 2. publish each stream's final chunk (empty, ``final``, at its ``next_seq``) to the
    samples topic and wait for Kafka's acknowledgement: the windows agent then closes
    the last window and emits the summary, exactly as after an end;
@@ -44,6 +46,7 @@ SELECT s.ecg_id, s.next_seq, s.next_sample, e.date, e.sampling_rate,
        ARRAY(SELECT name FROM ecg_leads WHERE ecg_id = s.ecg_id ORDER BY position) AS leads
 FROM ecg_streams s JOIN ecgs e ON e.id = s.ecg_id
 WHERE s.ended_at IS NULL AND s.last_chunk_at < now() - make_interval(secs => $1)
+  AND (s.lease_until IS NULL OR s.lease_until < now())
 ORDER BY s.last_chunk_at
 LIMIT $2
 FOR UPDATE OF s SKIP LOCKED

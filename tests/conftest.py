@@ -8,10 +8,11 @@ or database must never turn into a silently skipped test.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,6 +38,16 @@ def kafka_bootstrap() -> str:
 @pytest.fixture(scope="session")
 def database_url() -> str:
     return _required("ECG_DATABASE_URL")
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the stack's database, for what a test reads or sets directly."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        yield connection
+    finally:
+        await connection.close()
 
 
 @pytest.fixture(scope="session")

@@ -96,7 +96,8 @@ class StreamEndpoints:
         stream = await owned_stream(request.state["streams"], ecg_id, owner)
         max_samples = samples_per_chunk(len(stream.leads), 4, self._settings.chunk_bytes)
         chunk = read(stream.leads, max_samples)
-        await accept_chunk(stream, chunk, request.state["streams"], request.state["publisher"])
+        state = request.state
+        await accept_chunk(stream, chunk, state["streams"], state["publisher"], state["leases"])
         return JSONResponse({"seq": chunk.seq}, status_code=202)
 
     async def _chunk_reader(
@@ -116,8 +117,9 @@ class StreamEndpoints:
         audit = request.state["audit"]
         async with audit.trail(request, "ecg.stream_end", fail_open=True) as trail:
             ecg_id, owner = await stream_writer(self._authenticator, request, claims, trail)
-            stream = await owned_stream(request.state["streams"], ecg_id, owner)
-            seq = await end_stream(stream, request.state["streams"], request.state["publisher"])
+            state = request.state
+            stream = await owned_stream(state["streams"], ecg_id, owner)
+            seq = await end_stream(stream, state["streams"], state["publisher"], state["leases"])
         return JSONResponse({"seq": seq}, status_code=202)
 
 

@@ -10,11 +10,16 @@ of a chunk still in flight, and the pipeline's idle timeout (``streams.idle``, w
 locks with ``SKIP LOCKED``) never closes a stream while a chunk is being written. The
 price is a pooled connection held for a Kafka round trip per chunk (milliseconds); a
 request that waits for the lock longer than ``LOCK_TIMEOUT`` is answered 503.
+
+A WebSocket holds its stream instead (``gateway.devices.leases``): ``StreamWriter.take``
+moves the row's ``writer`` on and sets its lease, and ``persist`` writes the position
+it counted in memory, only while ``writer`` is still its own; a chunk and an end over
+HTTP move ``writer`` on too, so that a WebSocket that missed them reads the row again.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,11 +27,14 @@ from typing import Final
 from uuid import UUID
 
 import asyncpg
+import numpy as np
+from numpy.typing import NDArray
 
 from gateway.database import Connection, Database
 from gateway.devices.bodies import StreamOpening
 from gateway.ecg_rows import LeadRow, insert_ecg
 from gateway.errors import NotAStreamError, StreamBusyError
+from schemas.sample_chunks import encode_sample_chunk
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,22 @@ class StoredStream:
     next_sample: int
     ended: bool
     timed_out: bool  # ended by the pipeline's idle timeout (streams.idle)
+
+    def sample_chunk(
+        self, seq: int, start_sample: int, samples: Sequence[NDArray[np.int32]] | None = None
+    ) -> bytes:
+        """The ``SampleChunk`` message of chunk ``seq``; without ``samples``, the empty
+        final chunk that ends the stream."""
+        return encode_sample_chunk(
+            self.ecg_id,
+            seq,
+            start_sample,
+            date=self.date,
+            sampling_rate=self.sampling_rate,
+            leads=self.leads,
+            samples=samples,
+            final=samples is None,
+        )
 
 
 LOCK_TIMEOUT: Final = "2s"  # how long a request waits for another one of its stream
@@ -55,6 +79,22 @@ class StreamWriter:
         self.next_sample: int = row["next_sample"]
         self.ended: bool = row["ended"]
         self.timed_out: bool = row["timed_out"]
+        self.leased: bool = row["leased"]  # a WebSocket holds it (gateway.devices.leases)
+
+    async def take(self, lease_seconds: float) -> int:
+        """Hold the stream for a WebSocket for ``lease_seconds``; return its writer
+        number, which fences off every earlier writer."""
+        writer: int = await self._connection.fetchval(
+            """
+            UPDATE ecg_streams
+            SET writer = writer + 1, lease_until = now() + make_interval(secs => $2)
+            WHERE ecg_id = $1
+            RETURNING writer
+            """,
+            self.ecg_id,
+            lease_seconds,
+        )
+        return writer
 
     async def advance(self, samples: int) -> None:
         """Count the chunk at ``next_seq``, of ``samples`` per lead, in."""
@@ -63,7 +103,7 @@ class StreamWriter:
             WITH advanced AS (
                 UPDATE ecg_streams
                 SET next_seq = next_seq + 1, next_sample = next_sample + $2,
-                    last_chunk_at = now()
+                    last_chunk_at = now(), writer = writer + 1
                 WHERE ecg_id = $1
                 RETURNING ecg_id
             )
@@ -80,7 +120,8 @@ class StreamWriter:
         await self._connection.execute(
             """
             WITH ended AS (
-                UPDATE ecg_streams SET next_seq = next_seq + 1, ended_at = now()
+                UPDATE ecg_streams
+                SET next_seq = next_seq + 1, ended_at = now(), writer = writer + 1
                 WHERE ecg_id = $1
                 RETURNING ecg_id
             )
@@ -143,6 +184,40 @@ class StreamRepository:
             timed_out=row["timed_out"],
         )
 
+    async def persist(
+        self,
+        ecg_id: UUID,
+        writer: int,
+        next_seq: int,
+        next_sample: int,
+        lease_seconds: float | None,
+    ) -> bool:
+        """Write a WebSocket's position (``gateway.devices.leases``) and renew its lease
+        for ``lease_seconds`` (None: give it up), if ``writer`` still holds the stream
+        and it has not ended; whether it did."""
+        async with self._database.connection() as connection:
+            written: int = await connection.fetchval(
+                """
+                WITH moved AS (
+                    UPDATE ecg_streams
+                    SET next_seq = $3, next_sample = $4, last_chunk_at = now(),
+                        lease_until = now() + make_interval(secs => $5)
+                    WHERE ecg_id = $1 AND writer = $2 AND ended_at IS NULL
+                    RETURNING ecg_id
+                ), counted AS (
+                    UPDATE ecg_leads l SET number_of_samples = $4
+                    FROM moved m WHERE l.ecg_id = m.ecg_id
+                )
+                SELECT count(*) FROM moved
+                """,
+                ecg_id,
+                writer,
+                next_seq,
+                next_sample,
+                lease_seconds,
+            )
+        return written == 1
+
     @asynccontextmanager
     async def writing(self, ecg_id: UUID) -> AsyncIterator[StreamWriter]:
         """The stream's row, locked until the block ends; what the block changed
@@ -154,7 +229,8 @@ class StreamRepository:
                 row = await connection.fetchrow(
                     """
                     SELECT s.next_seq, s.next_sample, s.ended_at IS NOT NULL AS ended,
-                           e.status = 'incomplete' AS timed_out
+                           e.status = 'incomplete' AS timed_out,
+                           coalesce(s.lease_until > now(), false) AS leased
                     FROM ecg_streams s JOIN ecgs e ON e.id = s.ecg_id
                     WHERE s.ecg_id = $1
                     FOR UPDATE OF s

@@ -15,6 +15,11 @@ Only a commit lost after Kafka's ack publishes a chunk twice (the retry sends it
 again); the windows agent applies each seq once (``streams.chunks.apply_chunk``), so
 the effects stay exactly-once, as for an upload retried after a lost answer.
 
+A WebSocket holds its stream instead and keeps the position in memory
+(``gateway.devices.leases``): a chunk or an end over HTTP first has the WebSocket of
+this process that holds the stream write its position and give it up, and is answered
+503 (``StreamBusyError``) while a WebSocket of another process holds it.
+
 The end publishes an empty chunk marked final at ``next_seq``; the agent then closes the
 last window and emits the summary. A repeated end answers the same seq and publishes
 nothing. A stream that the pipeline closed for its silence (``streams.idle``) takes
@@ -24,10 +29,10 @@ neither chunks nor an end: 409, its status is 'incomplete'.
 from __future__ import annotations
 
 from gateway.devices.bodies import StreamChunk
+from gateway.devices.leases import Leases
 from gateway.devices.repository import StoredStream, StreamRepository
-from gateway.errors import ChunkGapError, StreamEndedError
+from gateway.errors import ChunkGapError, StreamBusyError, StreamEndedError
 from gateway.publisher import SamplePublisher
-from schemas.sample_chunks import encode_sample_chunk
 
 
 async def accept_chunk(
@@ -35,47 +40,36 @@ async def accept_chunk(
     chunk: StreamChunk,
     streams: StreamRepository,
     publisher: SamplePublisher,
+    leases: Leases,
 ) -> None:
     """Return once ``chunk`` is in Kafka, now or by an earlier request."""
-    async with streams.writing(stream.ecg_id) as position:
+    async with leases.turn(stream.ecg_id), streams.writing(stream.ecg_id) as position:
         if position.ended:
             raise StreamEndedError(stream.ecg_id, timed_out=position.timed_out)
+        if position.leased:
+            raise StreamBusyError(stream.ecg_id)
         if chunk.seq < position.next_seq:
             return
         if chunk.seq > position.next_seq:
             raise ChunkGapError(chunk.seq, position.next_seq)
-        message = encode_sample_chunk(
-            stream.ecg_id,
-            chunk.seq,
-            position.next_sample,
-            date=stream.date,
-            sampling_rate=stream.sampling_rate,
-            leads=stream.leads,
-            samples=chunk.signals,
-        )
+        message = stream.sample_chunk(chunk.seq, position.next_sample, chunk.signals)
         await publisher.send(stream.ecg_id, [message])
         await position.advance(chunk.number_of_samples)
 
 
 async def end_stream(
-    stream: StoredStream, streams: StreamRepository, publisher: SamplePublisher
+    stream: StoredStream, streams: StreamRepository, publisher: SamplePublisher, leases: Leases
 ) -> int:
     """Publish the final chunk (once) and mark the stream ended; return its seq."""
-    async with streams.writing(stream.ecg_id) as position:
+    async with leases.turn(stream.ecg_id), streams.writing(stream.ecg_id) as position:
         if position.timed_out:
             raise StreamEndedError(stream.ecg_id, timed_out=True)
         if position.ended:
             return position.next_seq - 1
+        if position.leased:
+            raise StreamBusyError(stream.ecg_id)
         seq = position.next_seq
-        final = encode_sample_chunk(
-            stream.ecg_id,
-            seq,
-            position.next_sample,
-            date=stream.date,
-            sampling_rate=stream.sampling_rate,
-            leads=stream.leads,
-            final=True,
-        )
+        final = stream.sample_chunk(seq, position.next_sample)
         await publisher.send(stream.ecg_id, [final])
         await position.end()
         return seq

@@ -32,6 +32,10 @@ The same chunks, rules and effects as ``POST /chunks`` and ``POST /end``
   ``ECG_CHUNK_BYTES`` for JSON, counted in characters; the 12-byte header +
   ``ECG_CHUNK_BYTES`` for binary) is answered with a 413 error and the connection closed
   with 1009. (uvicorn closes with 1009 by itself above its ``--ws-max-size``, 16 MiB.)
+- The connection holds its stream while it is open and counts its chunks in memory,
+  writing the position in batches (``gateway.devices.leases``). A newer connection to
+  the same stream takes it over: this one's next chunk is a 409 stream-conflict error
+  and it closes with 4409.
 - Each frame is authorised as an HTTP request would be: an access token's session must
   still live. When the token expires (its ``exp``, with the leeway of
   ``gateway.tokens``), or its session ends, the next frame, or the expiry itself while
@@ -72,8 +76,8 @@ from gateway.devices.frames import (
     refusal,
     retry,
 )
-from gateway.devices.repository import StoredStream
-from gateway.devices.service import accept_chunk, end_stream
+from gateway.devices.leases import Persistence, StreamLease
+from gateway.devices.service import end_stream
 from gateway.devices.state import DevicesState
 from gateway.errors import (
     BodyTooLargeError,
@@ -82,6 +86,7 @@ from gateway.errors import (
     InvalidTokenError,
     ServiceUnavailableError,
     StreamEndedError,
+    StreamTakenOverError,
     UnauthenticatedError,
 )
 from gateway.problems import problem_for, problem_type_of
@@ -101,7 +106,7 @@ class Device:
 
     request: Request[DevicesState]
     claims: Claims | IngestClaims
-    stream: StoredStream
+    lease: StreamLease
     max_samples: int
 
 
@@ -115,6 +120,7 @@ class StreamSocket:
         self._settings = settings
         self._authenticator = authenticator
         self._clock = clock
+        self._persistence = Persistence.from_settings(settings)
         self._text_limit = JSON_BYTES_PER_CHUNK_BYTE * settings.chunk_bytes
         self._binary_limit = binary_chunk_limit(settings.chunk_bytes)
 
@@ -126,12 +132,14 @@ class StreamSocket:
         request = as_request(websocket)
         try:
             device = await self._device(request)
+            leases = request.state["leases"]
+            next_seq = await leases.take(device.lease)
         except GatewayError as error:
             await self._refuse(websocket, error)
             return
-        await websocket.accept()
         try:
-            await websocket.send_json(ready(device.stream.next_seq))
+            await websocket.accept()
+            await websocket.send_json(ready(next_seq))
             while (frame := await self._receive(websocket, device)) is not None:
                 answer, close = await self._answer(device, frame)
                 await websocket.send_json(answer)
@@ -140,6 +148,8 @@ class StreamSocket:
                     return
         except WebSocketDisconnect:
             pass  # gone: what Kafka acknowledged is counted in, and ready.next_seq says so
+        finally:
+            await leases.close(device.lease)
 
     async def _device(self, request: Request[DevicesState]) -> Device:
         claims = self._authenticator.verify_stream(bearer_token(request))
@@ -148,7 +158,9 @@ class StreamSocket:
         if stream.ended:
             raise StreamEndedError(ecg_id, timed_out=stream.timed_out)
         max_samples = samples_per_chunk(len(stream.leads), 4, self._settings.chunk_bytes)
-        return Device(request, claims, stream, max_samples)
+        state = request.state
+        lease = StreamLease(stream, state["streams"], state["leases"], self._persistence)
+        return Device(request, claims, lease, max_samples)
 
     async def _refuse(self, websocket: WebSocket[DevicesState], error: GatewayError) -> None:
         self._log_unavailable(websocket, error)
@@ -163,15 +175,25 @@ class StreamSocket:
     async def _receive(
         self, websocket: WebSocket[DevicesState], device: Device
     ) -> str | bytes | None:
-        """The next frame; None once the device closed, or the token expired first."""
-        try:
-            async with asyncio.timeout(max(0.0, self._seconds_left(device.claims))):
-                message = await websocket.receive()
-        except TimeoutError:
-            expired = InvalidTokenError("the token has expired")
-            await websocket.send_json(refusal(None, expired))
-            await websocket.close(*close_for(expired))
-            return None
+        """The next frame; None once the device closed, or the token expired first.
+        While it waits, the position is written when it is due."""
+        while True:
+            expires_in = self._seconds_left(device.claims)
+            flush_in = device.lease.flush_in()
+            flushing = flush_in is not None and flush_in < expires_in
+            wait = flush_in if flush_in is not None and flushing else expires_in
+            try:
+                async with asyncio.timeout(max(0.0, wait)):
+                    message = await websocket.receive()
+                break
+            except TimeoutError:
+                if flushing:
+                    await device.lease.flush()
+                    continue
+                expired = InvalidTokenError("the token has expired")
+                await websocket.send_json(refusal(None, expired))
+                await websocket.close(*close_for(expired))
+                return None
         if message["type"] == "websocket.disconnect":
             return None
         text: str | None = message.get("text")
@@ -196,24 +218,26 @@ class StreamSocket:
         except ServiceUnavailableError as error:
             self._log_unavailable(device.request, error)
             return retry(seq, self._settings.retry_after_seconds, error), None
-        except (UnauthenticatedError, ForbiddenError) as error:
+        except (UnauthenticatedError, ForbiddenError, StreamTakenOverError) as error:
             return refusal(seq, error), close_for(error)
         except GatewayError as error:
             return refusal(seq, error), None
 
     async def _chunk(self, device: Device, frame: ChunkFrame) -> int:
         """Count the chunk in once Kafka has it (or had it already); return its seq."""
-        state = device.request.state
         await stream_writer(self._authenticator, device.request, device.claims)
-        chunk = read_chunk(frame, device.stream.leads, device.max_samples)
-        await accept_chunk(device.stream, chunk, state["streams"], state["publisher"])
+        chunk = read_chunk(frame, device.lease.stream.leads, device.max_samples)
+        await device.lease.accept(chunk, device.request.state["publisher"])
         return chunk.seq
 
     async def _end(self, device: Device) -> int:
         state = device.request.state
         async with state["audit"].trail(device.request, "ecg.stream_end", fail_open=True) as trail:
             await stream_writer(self._authenticator, device.request, device.claims, trail)
-            return await end_stream(device.stream, state["streams"], state["publisher"])
+            await device.lease.release()
+            return await end_stream(
+                device.lease.stream, state["streams"], state["publisher"], state["leases"]
+            )
 
     def _seconds_left(self, claims: Claims | IngestClaims) -> float:
         return claims.expires_at + LEEWAY_SECONDS - self._clock()

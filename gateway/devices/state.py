@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from gateway.audit import AuditLog
 from gateway.authentication import AuthenticationState
+from gateway.devices.leases import Leases
 from gateway.devices.repository import StreamRepository
 from gateway.publisher import SamplePublisher
 
@@ -13,3 +14,4 @@ class DevicesState(AuthenticationState):
     audit: AuditLog
     streams: StreamRepository
     publisher: SamplePublisher
+    leases: Leases

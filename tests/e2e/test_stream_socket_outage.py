@@ -94,7 +94,10 @@ async def test_a_websocket_stream_gets_retries_and_no_ack_while_kafka_is_down(
             behind = await answer(socket)
             assert (behind["type"], behind["seq"]) == ("error", SENT_BEFORE + 1), behind
             assert behind["problem"]["expected_seq"] == SENT_BEFORE
-            assert await next_seq(database_url, ecg_id) == SENT_BEFORE
+            # Nothing refused is counted: the connection counts its chunks in memory and
+            # writes them every few seconds (gateway.devices.leases), never beyond the
+            # acknowledged ones; at the close it writes them all, which ready says below.
+            assert await next_seq(database_url, ecg_id) <= SENT_BEFORE
 
         stack.start_kafka()  # in this thread: the broker dies with it
         async with dial(stack.gateway_url, ecg_id, token) as socket:

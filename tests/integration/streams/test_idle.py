@@ -178,3 +178,29 @@ async def test_nothing_is_closed_unless_kafka_has_the_final_chunk(
         await producer.stop()
     row = await stream_row(db, ecg_id)
     assert (row["next_seq"], row["ended"], row["status"]) == (3, False, "receiving")
+
+
+async def test_a_stream_that_a_websocket_holds_is_left_until_its_lease_runs_out(
+    db: asyncpg.Connection, database_url: str, producer: AIOKafkaProducer, topic: str
+) -> None:
+    """A WebSocket counts its chunks in memory and writes ``last_chunk_at`` in batches
+    (gateway.devices.leases): while its lease lies ahead the stream is not silent,
+    however old ``last_chunk_at`` is."""
+    held = await open_stream(db, silent_for=2 * IDLE_SECONDS)
+    expired = await open_stream(db, silent_for=2 * IDLE_SECONDS)
+    await db.execute(
+        "UPDATE ecg_streams SET writer = writer + 1, lease_until = now() + interval '1 hour' "
+        "WHERE ecg_id = $1",
+        held,
+    )
+    await db.execute(
+        "UPDATE ecg_streams SET writer = writer + 1, lease_until = now() - interval '1 second' "
+        "WHERE ecg_id = $1",
+        expired,
+    )
+
+    closed = await IdleStreams(database_url, IDLE_SECONDS).close_idle(sender(producer, topic))
+
+    assert held not in closed
+    assert expired in closed
+    assert (await stream_row(db, held))["status"] == "receiving"

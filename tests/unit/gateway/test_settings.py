@@ -50,6 +50,8 @@ def test_reads_every_variable() -> None:
             "ECG_PASSWORD_HASH_CONCURRENCY": "4",
             "ECG_DATABASE_POOL_SIZE": "40",
             "ECG_KAFKA_MAX_PENDING_BYTES": str(16 * MIB),
+            "ECG_STREAM_PERSIST_SECONDS": "2.5",
+            "ECG_STREAM_PERSIST_CHUNKS": "20",
         }
     )
     assert settings.env == "production"
@@ -68,6 +70,7 @@ def test_reads_every_variable() -> None:
     assert settings.password_hash_concurrency == 4
     assert settings.database_pool_size == 40
     assert settings.kafka_max_pending_bytes == 16 * MIB
+    assert (settings.stream_persist_seconds, settings.stream_persist_chunks) == (2.5, 20)
 
 
 @pytest.mark.parametrize("missing", ["ECG_KAFKA_BOOTSTRAP", "ECG_DATABASE_URL", "ECG_JWT_SECRET"])
@@ -99,6 +102,9 @@ def test_no_service_defaults_outside_development(missing: str, env: str) -> None
         ("ECG_PASSWORD_HASH_CONCURRENCY", "0"),
         ("ECG_DATABASE_POOL_SIZE", "0"),
         ("ECG_KAFKA_MAX_PENDING_BYTES", "1000"),
+        ("ECG_STREAM_PERSIST_SECONDS", "0"),
+        ("ECG_STREAM_PERSIST_SECONDS", "61"),
+        ("ECG_STREAM_PERSIST_CHUNKS", "0"),
     ],
 )
 def test_malformed_values_name_the_variable(name: str, value: str) -> None:

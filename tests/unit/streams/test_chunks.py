@@ -221,4 +221,17 @@ def test_a_final_chunk_with_samples_below_the_next_seq_is_a_duplicate() -> None:
     first = apply(None, chunk(0, 0, [[1, -1, 1], [0, 0, 5]]))
     second = apply(first.state, chunk(1, 3, [[-1, 1], [5, 5]]))
     assert apply(second.state, chunk(1, 3, [[-1, 1], [5, 5]], final=True)).duplicate
-    assert apply(second.state, chunk(0, 0, [[], []], final=True)).duplicate
+
+
+def test_an_end_published_several_chunks_behind_still_ends_the_ecg() -> None:
+    """A WebSocket's gateway died with chunks 1 and 2 acknowledged but not counted in
+    PostgreSQL; the idle timeout ended the stream at seq 1: the ECG ends with all three."""
+    first = apply(None, chunk(0, 0, [[1, -1, 1], [0, 0, 5]]))
+    second = apply(first.state, chunk(1, 3, [[-1, 1], [5, 5]]))
+    third = apply(second.state, chunk(2, 5, [[1], [5]]))
+    end = apply(third.state, chunk(1, 3, [[], []], final=True))
+    assert not end.duplicate
+    assert end.state.finished
+    assert end.summary is not None
+    assert [lead["number_of_samples"] for lead in end.summary["leads"]] == [6, 6]
+    assert apply(end.state, chunk(3, 6, [[], []], final=True)).duplicate
