@@ -14,6 +14,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
 from infra import kafka_probe, postgres
-from infra.commands import down
+from infra.commands import OWNER, RUN_PREFIX, down, sweep_abandoned_run_dirs
 from infra.kafka import new_cluster_id
 from infra.kafka_artifacts import find_java
 from infra.linux_processes import start_ticks
@@ -267,3 +268,35 @@ async def upload(env: dict[str, str], data_dir: Path) -> str:
         ecg_id = await upload_whole(http, record.signals[:, : 20 * 360], record.lead_names, 360)
         status: str = (await results(http, ecg_id, deadline_seconds=60))["status"]
     return status
+
+
+def test_a_killed_run_leaves_no_gateway_process_behind_after_the_next_sweep() -> None:
+    """SIGKILL reaches uvicorn's supervisor through PR_SET_PDEATHSIG, not its server
+    processes: the next ``run`` stops what is left of the dead run's process groups."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ECG_")}
+    argv = [sys.executable, "-m", "infra", "run", "--gateways", "2", "--", "sleep", "120"]
+    runner = subprocess.Popen(argv, env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
+    try:
+        assert runner.stderr is not None
+        for line in runner.stderr:  # bounded by the stack's own startup timeouts
+            if "services ready" in line or "could not start" in line:
+                break
+        (run_dir,) = [
+            d
+            for d in Path(tempfile.gettempdir()).glob(RUN_PREFIX + "*")
+            if (d / OWNER).is_file() and (d / OWNER).read_text().split()[0] == str(runner.pid)
+        ]
+        state = State.load(run_dir)
+        assert state is not None
+        assert state.ready
+        (gateway,) = [s for s in state.services if s.name == "gateway"]
+        servers = psutil.Process(gateway.pid).children()
+        assert len(servers) >= 2
+    finally:
+        runner.kill()
+        runner.wait()
+        if runner.stderr is not None:
+            runner.stderr.close()
+    sweep_abandoned_run_dirs()
+    left = [p for p in servers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not left, f"uvicorn's processes outlived the sweep: {left}"
