@@ -298,5 +298,6 @@ def test_a_killed_run_leaves_no_gateway_process_behind_after_the_next_sweep() ->
         if runner.stderr is not None:
             runner.stderr.close()
     sweep_abandoned_run_dirs()
+    shutil.rmtree(run_dir)  # the logs the sweep keeps for a person to read
     left = [p for p in servers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert not left, f"uvicorn's processes outlived the sweep: {left}"
