@@ -1,5 +1,6 @@
 # Local development and CI entry points; see README.md ("Running locally").
-#   make up      start PostgreSQL, Kafka, migrations, topics, worker and gateway (no Docker)
+#   make up      start PostgreSQL, Kafka, migrations, topics, worker and gateway (no Docker);
+#                GATEWAYS=N WORKERS=M: N gateway processes, M stream workers (1 and 1)
 #   make down    stop what `make up` started
 #   make test    lint (with the import contracts), type-check, then the whole test suite
 #                against real services
@@ -30,11 +31,16 @@ SECONDS ?= 120
 TRANSPORT ?= http
 BENCH_DEVICES ?= 100
 BENCH_ARGS ?=
+GATEWAYS ?= $(or $(ECG_GATEWAYS),1)
+WORKERS ?= $(or $(ECG_WORKERS),1)
+SCALE_ARGS = --gateways "$(GATEWAYS)" --workers "$(WORKERS)"
 
 .PHONY: help venv up down admin test lint fmt typecheck compose-cli bench bench-upload bench-login bench-stream bench-analysis eval
 
 help:
 	@echo "make up         start the pipeline locally; prints the gateway URL"
+	@echo "                GATEWAYS=N WORKERS=M: N gateway processes, M stream workers (1 and 1;"
+	@echo "                M at most ECG_TOPIC_PARTITIONS, 4)"
 	@echo "make down       stop it"
 	@echo "make admin EMAIL=... [PASSWORD=...]  create an admin (or reset its password) in the"
 	@echo "                running pipeline; without PASSWORD it is asked for"
@@ -42,7 +48,8 @@ help:
 	@echo "make lint       ruff check, ruff format --check, and the import contracts (lint-imports)"
 	@echo "make fmt        ruff check --fix and ruff format"
 	@echo "make typecheck  mypy --strict"
-	@echo "make bench      the pipeline beside its references in one table (< 10 min, its own stack):"
+	@echo "make bench      the pipeline beside its references in one table (< 10 min, its own stack"
+	@echo "                of GATEWAYS gateway processes and WORKERS workers, as make up):"
 	@echo "                BENCH_DEVICES (100) 12-lead 500 Hz devices at real time and at full speed"
 	@echo "                beside aiokafka alone, the analysis core beside NeuroKit2, a 24-h Holter,"
 	@echo "                the worker's memory with 1,000 streams open"
@@ -62,7 +69,7 @@ venv: $(UV)
 	@"$(UV)" sync --frozen --all-extras --quiet $(if $(ECG_PYTHON),--python "$(ECG_PYTHON)")
 
 up: venv
-	@$(PYTHON) -m infra up --run-dir "$(RUN_DIR)"
+	@$(PYTHON) -m infra up --run-dir "$(RUN_DIR)" $(SCALE_ARGS)
 
 down: venv
 	@$(PYTHON) -m infra down --run-dir "$(RUN_DIR)"
@@ -103,7 +110,7 @@ test: lint typecheck compose-cli
 # Its own stack, as make test; the numerical libraries of the benchmark (not of the
 # services) get one thread, as in bench-analysis. BENCH_ARGS: see python -m bench --help.
 bench: venv
-	@$(PYTHON) -m infra run -- env OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+	@$(PYTHON) -m infra run $(SCALE_ARGS) -- env OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 		$(PYTHON) -m bench --devices $(BENCH_DEVICES) $(BENCH_ARGS)
 
 bench-upload: venv

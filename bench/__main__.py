@@ -100,7 +100,7 @@ def main() -> int:
 async def through_the_stack(
     args: argparse.Namespace,
     env: Mapping[str, str],
-    pids: dict[str, int],
+    pids: dict[str, tuple[int, ...]],
     core: CoreFigures,
     holter_core: float,
 ) -> tuple[list[Line], bool]:

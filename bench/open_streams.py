@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -44,10 +44,15 @@ def changelog_topic(app_id: str) -> str:
 
 
 async def measure_open_streams(
-    stack: Stack, worker_pid: int, app_id: str, count: int, chunks: int, wait_seconds: float
+    stack: Stack,
+    worker_pids: Sequence[int],
+    app_id: str,
+    count: int,
+    chunks: int,
+    wait_seconds: float,
 ) -> MemoryFigures:
     plan = make_plan(twelve_lead_options(stack, 1, float(chunks), 1.0))
-    rss_before = rss_bytes(worker_pid)
+    rss_before = rss_bytes(worker_pids)
     async with new_http_client(stack.gateway_url, CONCURRENCY + 4) as http:
         client = StreamClient(http)
         await client.log_in(stack.email, stack.password)
@@ -60,7 +65,7 @@ async def measure_open_streams(
         streams=count,
         chunks=chunks,
         rss_before=rss_before,
-        rss_after=rss_bytes(worker_pid),
+        rss_after=rss_bytes(worker_pids),
         state_bytes_mean=statistics.fmean(sizes.values()) if sizes else 0.0,
         state_bytes_max=max(sizes.values(), default=0),
         states_seen=len(sizes),

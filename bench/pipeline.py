@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Final
@@ -89,7 +90,7 @@ def holter_options(stack: Stack, hours: float) -> SimulationOptions:
     )
 
 
-async def run_devices(options: SimulationOptions, pids: dict[str, int]) -> Run:
+async def run_devices(options: SimulationOptions, pids: Mapping[str, Sequence[int]]) -> Run:
     """The simulation, with the CPU time each process of the stack spent during it."""
     before = cpu_snapshot(pids)
     started = time.perf_counter()

@@ -2,13 +2,15 @@
 
 The stack's pids are in its run directory's ``state.json`` (``infra.state``). A
 process's CPU time here includes its children, live ones (PostgreSQL's backends) and
-reaped ones, so that a server's work is counted whichever process did it.
+reaped ones, so that a server's work is counted whichever process did it. A name
+may stand for several processes (``make up WORKERS=2``, or the gateway's uvicorn
+supervisor and its server processes): their figures are summed.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,17 +27,20 @@ class StackError(Exception):
     """The stack's processes cannot be found."""
 
 
-def stack_pids(run_dir: Path) -> dict[str, int]:
-    """The pids of the gateway, the worker, Kafka and PostgreSQL, and this process as
+def stack_pids(run_dir: Path) -> dict[str, tuple[int, ...]]:
+    """The pids of the gateway, the workers, Kafka and PostgreSQL, and this process as
     the simulator, by their names in the table."""
     state = State.load(run_dir)
     if state is None:
         raise StackError(f"no state.json in {run_dir}: start the stack with make up")
-    found = {s.name: s.pid for s in state.services}
+    found: dict[str, tuple[int, ...]] = {}
+    for service in state.services:
+        found[service.name] = (*found.get(service.name, ()), service.pid)
     missing = [name for name in MEASURED if name not in found]
     if missing:
         raise StackError(f"{run_dir}/state.json lists no {', '.join(missing)}")
-    return {shown: found[name] for name, shown in MEASURED.items()} | {SIMULATOR: os.getpid()}
+    pids = {shown: found[name] for name, shown in MEASURED.items()}
+    return pids | {SIMULATOR: (os.getpid(),)}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -57,8 +62,8 @@ def cpu_seconds(pid: int) -> float:
     return float(total)
 
 
-def cpu_snapshot(pids: Mapping[str, int]) -> dict[str, float]:
-    return {name: cpu_seconds(pid) for name, pid in pids.items()}
+def cpu_snapshot(pids: Mapping[str, Sequence[int]]) -> dict[str, float]:
+    return {name: sum(cpu_seconds(pid) for pid in group) for name, group in pids.items()}
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,14 @@ def cpu_use(
     return uses
 
 
-def rss_bytes(pid: int) -> int:
-    """The resident set size of ``pid`` alone."""
-    return int(psutil.Process(pid).memory_info().rss)
+def rss_bytes(pids: Sequence[int]) -> int:
+    """The resident set size of ``pids`` and their live children, summed."""
+    total = 0
+    for pid in pids:
+        process = psutil.Process(pid)
+        for member in (process, *process.children(recursive=True)):
+            try:
+                total += int(member.memory_info().rss)
+            except psutil.NoSuchProcess:
+                continue
+    return total

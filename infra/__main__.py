@@ -1,8 +1,12 @@
 """python -m infra: the pipeline's local infrastructure, without Docker.
 
 up [--run-dir .run] [--services-only]   start everything detached; print the gateway URL
+   [--gateways N] [--workers M]         N gateway processes, M stream workers (default 1
+                                        each, or ECG_GATEWAYS and ECG_WORKERS); M may not
+                                        exceed ECG_TOPIC_PARTITIONS (default 4)
 down [--run-dir .run]                   stop what `up` started (idempotent)
-run [--services-only] -- CMD...         start in a temporary directory, run CMD with
+run [--services-only] [--gateways N] [--workers M] -- CMD...
+                                        start in a temporary directory, run CMD with
                                         the ECG_* environment (and ECG_RUN_DIR,
                                         where state.json lists the pids), stop everything,
                                         exit with CMD's status (125: startup failed)
@@ -12,15 +16,18 @@ ensure-compose-cli                      make sure `docker compose` or `docker-co
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from infra import commands
 from infra.compose_cli import ensure_compose_command
 from infra.processes import StartupError
+from infra.scale import Scale, count, refusal
 
 
-def parse(argv: list[str]) -> argparse.Namespace:
+def parse(argv: list[str], env: dict[str, str] | None = None) -> argparse.Namespace:
+    env = dict(os.environ) if env is None else env
     parser = argparse.ArgumentParser(
         prog="python -m infra",
         description=__doc__,
@@ -34,6 +41,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
     up.add_argument("--services-only", action="store_true", help="PostgreSQL and Kafka only")
     run = sub.add_parser("run", help="run a command against a throwaway stack")
     run.add_argument("--services-only", action="store_true", help="PostgreSQL and Kafka only")
+    for action in (up, run):
+        for option, variable in (("--gateways", "ECG_GATEWAYS"), ("--workers", "ECG_WORKERS")):
+            action.add_argument(
+                option,
+                type=count,
+                default=env.get(variable) or "1",  # a string default goes through `type`
+                help=f"default: ${variable} or 1",
+            )
     run.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD [ARGS...]")
     sub.add_parser("ensure-compose-cli", help="install docker-compose if no Compose CLI exists")
     args = parser.parse_args(argv)
@@ -42,17 +57,21 @@ def parse(argv: list[str]) -> argparse.Namespace:
             args.command = args.command[1:]
         if not args.command:
             parser.error("run: give the command to run after --")
+    if args.action in ("up", "run"):
+        args.scale = Scale(gateways=args.gateways, workers=args.workers)
+        if (reason := refusal(args.scale, env)) is not None:
+            parser.error(reason)
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     if args.action == "up":
-        return commands.up(args.run_dir, services_only=args.services_only)
+        return commands.up(args.run_dir, services_only=args.services_only, scale=args.scale)
     if args.action == "down":
         return commands.down(args.run_dir)
     if args.action == "run":
-        return commands.run(args.command, services_only=args.services_only)
+        return commands.run(args.command, services_only=args.services_only, scale=args.scale)
     try:
         print(" ".join(ensure_compose_command()))
     except (StartupError, RuntimeError) as exc:

@@ -3,8 +3,9 @@ migrations and topic creation (one-shot), the stream worker and the gateway."""
 
 from __future__ import annotations
 
+import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from infra.net import LOOPBACK, http_ok
@@ -24,6 +25,11 @@ STEP_TIMEOUT = 180.0
 GATEWAY_READY_TIMEOUT = 60.0
 WORKER_TIMEOUT = 90.0
 WORKER_READY_MARKERS = (" OK ^", "[^Worker]: Ready")
+# At log level INFO, the lines of a worker's rebalances (aiokafka's and Faust's).
+JOINED = re.compile(r"Joined group '[^']*' \(generation (\d+)\)")
+REJOINING = "(Re-)joining group"
+ASSIGNED = "Setting newly assigned partitions"
+RECOVERED = "[^---Recovery]: Worker ready"
 
 
 def migrate(run_dir: Path, env: Mapping[str, str], parent_death_signal: int | None) -> None:
@@ -52,14 +58,24 @@ def _run_module(
     )
 
 
-def start_worker(run_dir: Path, env: Mapping[str, str], parent_death_signal: int | None) -> Service:
+def start_worker(
+    run_dir: Path,
+    env: Mapping[str, str],
+    parent_death_signal: int | None,
+    *,
+    log_name: str = "worker.log",
+    log_level: str | None = None,
+) -> Service:
     """``python -m streams worker`` (Faust's worker command). ``--without-web``:
     Faust's command line otherwise starts its web server on port 6066 whatever
     the app's ``web_enabled`` says, and a second local worker could not start."""
+    argv = [sys.executable, "-m", "streams", "worker", "--without-web"]
+    if log_level is not None:
+        argv += ["--loglevel", log_level]
     return spawn(
         "worker",
-        [sys.executable, "-m", "streams", "worker", "--without-web"],
-        log=run_dir / "worker.log",
+        argv,
+        log=run_dir / log_name,
         env=env,
         cwd=REPO_ROOT,
         parent_death_signal=parent_death_signal,
@@ -67,10 +83,21 @@ def start_worker(run_dir: Path, env: Mapping[str, str], parent_death_signal: int
 
 
 def start_gateway(
-    run_dir: Path, port: int, env: Mapping[str, str], parent_death_signal: int | None
+    run_dir: Path,
+    port: int,
+    env: Mapping[str, str],
+    parent_death_signal: int | None,
+    *,
+    processes: int = 1,
 ) -> Service:
+    """uvicorn serving ``create_app``; with ``processes`` > 1, its supervisor and that
+    many server processes sharing one listening socket, each with its own lifespan
+    (producer and pool). The supervisor is the recorded pid; the processes are in
+    its process group, which ``stop_all`` signals."""
     argv = [sys.executable, "-m", "uvicorn", "--factory", "gateway.app:create_app"]
     argv += ["--host", LOOPBACK, "--port", str(port)]
+    if processes > 1:
+        argv += ["--workers", str(processes)]
     return spawn(
         "gateway",
         argv,
@@ -117,4 +144,39 @@ def wait_for_worker(worker: Service) -> None:
         raise StartupError(
             f"the stream worker did not finish starting within {WORKER_TIMEOUT:.0f} s\n"
             f"{tail(worker.log)}"
+        )
+
+
+def recovered_generation(log_text: str) -> int | None:
+    """The consumer group's generation that a worker logging at INFO has joined and
+    finished recovering for; None while it joins, rebalances or recovers."""
+    generations = JOINED.findall(log_text)
+    last_change = max(log_text.rfind(REJOINING), log_text.rfind(ASSIGNED))
+    if not generations or log_text.rfind(RECOVERED) < last_change:
+        return None
+    return int(generations[-1])
+
+
+def wait_for_group(workers: Sequence[Service]) -> None:
+    """Bounded wait until every worker has recovered for one and the same generation of
+    the group: all have joined it and none is mid-rebalance. A worker reports ready
+    after its first assignment, and the next worker's arrival rebalances it again;
+    Faust may skip a record that arrives while a fresh partition is being recovered."""
+
+    def settled() -> bool:
+        logs = (Path(w.log).read_text(errors="replace") for w in workers)
+        generations = {recovered_generation(text) for text in logs}
+        return None not in generations and len(generations) == 1
+
+    def running() -> bool:
+        return all(is_running(w) for w in workers)
+
+    ready = wait_until(lambda: not running() or settled(), timeout=WORKER_TIMEOUT)
+    if not running():
+        gone = next(w for w in workers if not is_running(w))
+        raise StartupError(f"a stream worker exited during startup\n{tail(gone.log)}")
+    if not ready:
+        raise StartupError(
+            f"the {len(workers)} stream workers did not settle in one consumer group "
+            f"within {WORKER_TIMEOUT:.0f} s (logs: {', '.join(w.log for w in workers)})"
         )

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from infra.linux_processes import die_with_parent, start_ticks
-from infra.processes import Service, StartupError, is_running
+from infra.processes import Service, StartupError, is_running, stop_all
+from infra.scale import ONE_EACH, Scale
 from infra.signals import StopSignalError, interrupts_postponed, interrupts_raise
 from infra.stack import Stack, remove_cluster_outside, stop_stack
 from infra.state import State
@@ -32,12 +33,12 @@ def say(message: str) -> None:
     print(f"infra: {message}", file=sys.stderr, flush=True)
 
 
-def up(run_dir: Path, *, services_only: bool) -> int:
+def up(run_dir: Path, *, services_only: bool, scale: Scale = ONE_EACH) -> int:
     """Start the stack detached in ``run_dir`` and return once it is ready."""
     run_dir = run_dir.resolve()
     old = State.load(run_dir)
     if old is not None:
-        wanted = services_only == ("gateway" not in old.ports)
+        wanted = services_only == ("gateway" not in old.ports) and old.scale == scale
         if old.ready and wanted and all(is_running(s) for s in old.services):
             say(f"already running (from {run_dir}); `make down` stops it")
             _announce(old)
@@ -49,7 +50,7 @@ def up(run_dir: Path, *, services_only: bool) -> int:
     except StartupError as exc:
         say(str(exc))
         return STARTUP_FAILED
-    stack = Stack(run_dir, ephemeral=False)
+    stack = Stack(run_dir, ephemeral=False, scale=scale)
     started = time.monotonic()
     try:
         with interrupts_raise():
@@ -76,14 +77,14 @@ def down(run_dir: Path) -> int:
     return 0
 
 
-def run(command: Sequence[str], *, services_only: bool) -> int:
+def run(command: Sequence[str], *, services_only: bool, scale: Scale = ONE_EACH) -> int:
     """Start the stack in a temporary directory, run ``command`` with its ECG_*
     environment, stop everything whatever happens, return the command's status."""
-    _sweep_abandoned_run_dirs()
+    sweep_abandoned_run_dirs()
     run_dir = Path(tempfile.mkdtemp(prefix=RUN_PREFIX))
     (run_dir / OWNER).write_text(f"{os.getpid()} {start_ticks(os.getpid())}\n")
     os.chmod(run_dir, 0o755)  # noqa: S103 -- PostgreSQL's user must reach its data dir
-    stack = Stack(run_dir, ephemeral=True)
+    stack = Stack(run_dir, ephemeral=True, scale=scale)
     code = STARTUP_FAILED
     try:
         with interrupts_raise():
@@ -165,15 +166,21 @@ def _clean(run_dir: Path, *, keep_logs: bool) -> None:
     say(f"logs kept in {run_dir}")
 
 
-def _sweep_abandoned_run_dirs() -> None:
+def sweep_abandoned_run_dirs() -> None:
     """A ``run`` killed by SIGKILL takes its services along (PR_SET_PDEATHSIG) but
-    cannot delete its directory: drop the data of those, keep their logs."""
+    cannot delete its directory: drop the data of those, keep their logs. The death
+    signal reaches only the processes it started, not their children: uvicorn's
+    server processes (``--gateways N``) outlive their supervisor, in its process
+    group, which is stopped here."""
     for run_dir in Path(tempfile.gettempdir()).glob(RUN_PREFIX + "*"):
         try:
             pid, ticks = (int(n) for n in (run_dir / OWNER).read_text().split())
         except (OSError, ValueError):
             continue
         if not is_running(Service("infra run", pid, ticks, "")):
+            state = State.load(run_dir)
+            if state is not None:
+                stop_all(state.services)
             _clean(run_dir, keep_logs=True)
 
 

@@ -21,20 +21,22 @@ from infra.net import free_ports
 from infra.paths import cache_dir
 from infra.postgres_install import server_bin_dir
 from infra.processes import PortInUseError, Service, finish, stop_all, terminate
+from infra.scale import DEFAULT_PARTITIONS, ONE_EACH, Scale
 from infra.state import State
 
 INFRASTRUCTURE = ("kafka", "postgres")
-DEFAULTS = {"ECG_TOPIC_PARTITIONS": "4", "ECG_ENV": "development"}
+DEFAULTS = {"ECG_TOPIC_PARTITIONS": DEFAULT_PARTITIONS, "ECG_ENV": "development"}
 
 
 class Stack:
     """``ephemeral`` (``python -m infra run``): every child dies with this process
     (PR_SET_PDEATHSIG) and PostgreSQL trades durability for speed."""
 
-    def __init__(self, run_dir: Path, *, ephemeral: bool) -> None:
+    def __init__(self, run_dir: Path, *, ephemeral: bool, scale: Scale = ONE_EACH) -> None:
         self.run_dir = run_dir
         self.ephemeral = ephemeral
-        self.state = State(run_dir)
+        self.scale = scale
+        self.state = State(run_dir, scale=scale)
         # One token-signing key per stack, shared by its gateways and its tests;
         # a user's own ECG_JWT_SECRET wins.
         self._jwt_secret = secrets.token_urlsafe(48)
@@ -52,10 +54,12 @@ class Stack:
         gateway = None if services_only else self._spawn_gateway(free_ports(1)[0])
         apps.create_topics(run_dir, self._service_env(), tied)
         if gateway is not None:
-            worker = apps.start_worker(run_dir, self._service_env(), tied)
-            state.record(worker)
+            workers = [self._spawn_worker(n) for n in range(1, self.scale.workers + 1)]
             self._await(gateway, self._wait_gateway, self._respawn_gateway)
-            apps.wait_for_worker(worker)
+            for worker in workers:
+                apps.wait_for_worker(worker)
+            if len(workers) > 1:
+                apps.wait_for_group(workers)
         state.env = self._ecg_env()
         state.ready = True
         state.save()
@@ -97,6 +101,22 @@ class Stack:
 
     def _service_env(self) -> dict[str, str]:
         return {**os.environ, **self._ecg_env()}
+
+    def _spawn_worker(self, number: int) -> Service:
+        """One worker alone keeps ``worker.log`` and the data directory; several get
+        ``worker-N.log`` and a data directory each (Faust's tables live there), and log
+        at INFO: their rebalances tell when the group has settled (``wait_for_group``)."""
+        env, log_name, log_level = self._service_env(), "worker.log", None
+        if self.scale.workers > 1:
+            log_level = "info"
+            data_dir = Path(env["ECG_STREAMS_DATA_DIR"]) / f"worker-{number}"
+            data_dir.parent.mkdir(parents=True, exist_ok=True)  # Faust creates only the last
+            env["ECG_STREAMS_DATA_DIR"], log_name = str(data_dir), f"worker-{number}.log"
+        worker = apps.start_worker(
+            self.run_dir, env, self._tied(), log_name=log_name, log_level=log_level
+        )
+        self.state.record(worker)
+        return worker
 
     def _await(
         self, service: Service, wait: Callable[[Service], None], respawn: Callable[[], Service]
@@ -154,7 +174,9 @@ class Stack:
     def _spawn_gateway(self, port: int) -> Service:
         self.state.ports["gateway"] = port
         env = self._service_env()
-        gateway = apps.start_gateway(self.run_dir, port, env, self._tied())
+        gateway = apps.start_gateway(
+            self.run_dir, port, env, self._tied(), processes=self.scale.gateways
+        )
         self.state.record(gateway)
         return gateway
 

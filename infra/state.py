@@ -18,6 +18,7 @@ from typing import Any
 
 from infra.postgres import Cluster
 from infra.processes import Service
+from infra.scale import Scale
 
 STATE_FILE = "state.json"
 ENV_FILE = "env"
@@ -31,6 +32,7 @@ class State:
     ports: dict[str, int] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     ready: bool = False  # everything started and answered
+    scale: Scale = field(default_factory=Scale)
 
     def record(self, service: Service) -> None:
         self.services.append(service)
@@ -54,6 +56,7 @@ class State:
             "ports": self.ports,
             "env": self.env,
             "ready": self.ready,
+            "scale": asdict(self.scale),
         }
 
     def save(self) -> None:
@@ -79,6 +82,7 @@ class State:
             ports={k: int(v) for k, v in data.get("ports", {}).items()},
             env={k: str(v) for k, v in data.get("env", {}).items()},
             ready=bool(data.get("ready", False)),
+            scale=Scale(**data.get("scale", {})),
         )
 
     def discard(self) -> None:

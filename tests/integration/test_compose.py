@@ -7,6 +7,7 @@ command exists, so a missing command fails this test rather than skipping it.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,12 @@ APP_SERVICES = ("migrate", "topics", "gateway", "worker")
 
 @pytest.fixture(scope="module")
 def config() -> dict[str, Any]:
+    return compose_config()
+
+
+def compose_config(**variables: str) -> dict[str, Any]:
+    """The file as Compose reads it, with ``variables`` set and GATEWAYS otherwise unset."""
+    env = {k: v for k, v in os.environ.items() if k != "GATEWAYS"} | variables
     command = compose_command()
     if command is None:
         pytest.fail(
@@ -36,6 +43,7 @@ def config() -> dict[str, Any]:
         check=False,
         timeout=120,
         cwd=REPO,
+        env=env,
     )
     assert result.returncode == 0, f"{' '.join(command)} config rejected the file:\n{result.stderr}"
     loaded = yaml.safe_load(result.stdout)
@@ -78,6 +86,14 @@ def test_setup_steps_run_once_before_the_services(config: dict[str, Any]) -> Non
         depends_on = service(config, name)["depends_on"]
         for step in ("migrate", "topics"):
             assert depends_on[step]["condition"] == "service_completed_successfully", name
+
+
+def test_the_gateway_runs_gateways_processes(config: dict[str, Any]) -> None:
+    command = service(config, "gateway")["command"]
+    assert command[:3] == ["uvicorn", "--factory", "gateway.app:create_app"]
+    assert command[command.index("--workers") + 1] == "1"
+    scaled = service(compose_config(GATEWAYS="3"), "gateway")["command"]
+    assert scaled[scaled.index("--workers") + 1] == "3"
 
 
 def test_workers_can_be_scaled(config: dict[str, Any]) -> None:

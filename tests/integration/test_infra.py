@@ -6,6 +6,7 @@ which runs against the services that ``python -m infra run`` started.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -13,20 +14,28 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
+import httpx
+import psutil
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
 from infra import kafka_probe, postgres
-from infra.commands import down
+from infra.commands import OWNER, RUN_PREFIX, down, sweep_abandoned_run_dirs
 from infra.kafka import new_cluster_id
 from infra.kafka_artifacts import find_java
 from infra.linux_processes import start_ticks
 from infra.postgres_install import server_bin_dir
 from infra.processes import PortInUseError, Service, StartupError, finish, is_running
 from infra.state import State
+from tests.e2e.conftest import make_admin, register_user
+from tests.e2e.streaming import results, upload_whole
+from tests.records import read_record
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -165,3 +174,130 @@ def test_cluster_ids_are_valid_and_never_look_like_options() -> None:
     ids = {new_cluster_id() for _ in range(2000)}
     assert len(ids) == 2000
     assert all(len(i) == 22 and not i.startswith("-") for i in ids)
+
+
+# A stack of its own, several processes: ``up --gateways 2 --workers 2``, one uvicorn with
+# two server processes and two workers in one consumer group that split the samples
+# topic; an ECG uploaded through the gateway is analysed; ``down`` leaves nothing behind.
+GROUP = "ecg-pipeline"  # the workers' app id, the default ECG_STREAMS_APP_ID
+SAMPLES_TOPIC = "ecg.samples.v1"
+PARTITIONS = 4  # the default ECG_TOPIC_PARTITIONS
+UP_TIMEOUT = 150.0
+GROUP_TIMEOUT = 30.0
+
+
+def test_two_gateway_processes_and_two_workers_share_the_work(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    # None of the shared stack's ECG_* variables: this stack describes itself.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ECG_")}
+    argv = [sys.executable, "-m", "infra", "up", "--run-dir", str(run_dir)]
+    started = subprocess.run(
+        [*argv, "--gateways", "2", "--workers", "2"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=UP_TIMEOUT,
+    )
+    processes: list[psutil.Process] = []
+    try:
+        assert started.returncode == 0, started.stderr
+        state = State.load(run_dir)
+        assert state is not None
+        for service in state.services:
+            process = psutil.Process(service.pid)
+            processes += [process, *process.children(recursive=True)]
+        workers = [s for s in state.services if s.name == "worker"]
+        assert sorted(Path(w.log).name for w in workers) == ["worker-1.log", "worker-2.log"]
+        (gateway,) = [s for s in state.services if s.name == "gateway"]
+        servers = [
+            p
+            for p in psutil.Process(gateway.pid).children()
+            if "spawn_main" in " ".join(p.cmdline())
+        ]
+        assert len(servers) == 2, "uvicorn did not start two server processes"
+        split = asyncio.run(samples_assignment(state.env["ECG_KAFKA_BOOTSTRAP"]))
+        assert len(split) == 2, f"not two members in the group: {split}"
+        assert all(split), f"a worker got no partition of {SAMPLES_TOPIC}: {split}"
+        assert sorted(p for partitions in split for p in partitions) == list(range(PARTITIONS))
+        analysed = asyncio.run(upload(state.env, data_dir))
+        assert analysed == "done", (run_dir / "worker-1.log").read_text(errors="replace")
+    finally:
+        assert down(run_dir) == 0
+    left = [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not left, f"processes outlived `down`: {left}"
+
+
+async def samples_assignment(bootstrap: str) -> list[list[int]]:
+    """Each member's partitions of the samples topic once the group is stable with two
+    members (the second worker's join may still be rebalancing)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        deadline = time.monotonic() + GROUP_TIMEOUT
+        split: list[list[int]] = []
+        while time.monotonic() < deadline:
+            (response,) = await admin.describe_consumer_groups([GROUP])
+            (group,) = response.groups
+            _, _, group_state, _, _, members = group[:6]
+            split = [partitions_of(member[-1]) for member in members]
+            if group_state == "Stable" and len(split) == 2 and all(split):
+                return split
+            await asyncio.sleep(0.5)
+        return split
+    finally:
+        await admin.close()
+
+
+def partitions_of(assignment: bytes) -> list[int]:
+    if not assignment:
+        return []
+    decoded = ConsumerProtocolMemberAssignment.decode(assignment)
+    return sorted(p for topic, ps in decoded.assignment if topic == SAMPLES_TOPIC for p in ps)
+
+
+async def upload(env: dict[str, str], data_dir: Path) -> str:
+    """Upload 20 s of MIT-BIH record 100 through the gateway; its status when done."""
+    record = read_record(data_dir / "mitdb" / "100")
+    async with httpx.AsyncClient(base_url=env["ECG_GATEWAY_URL"], timeout=60) as http:
+        user = await register_user(http, await make_admin(http, env["ECG_DATABASE_URL"]))
+        http.headers.update(user.headers())
+        ecg_id = await upload_whole(http, record.signals[:, : 20 * 360], record.lead_names, 360)
+        status: str = (await results(http, ecg_id, deadline_seconds=60))["status"]
+    return status
+
+
+def test_a_killed_run_leaves_no_gateway_process_behind_after_the_next_sweep() -> None:
+    """SIGKILL reaches uvicorn's supervisor through PR_SET_PDEATHSIG, not its server
+    processes: the next ``run`` stops what is left of the dead run's process groups."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ECG_")}
+    argv = [sys.executable, "-m", "infra", "run", "--gateways", "2", "--", "sleep", "120"]
+    runner = subprocess.Popen(argv, env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
+    try:
+        assert runner.stderr is not None
+        for line in runner.stderr:  # bounded by the stack's own startup timeouts
+            if "services ready" in line or "could not start" in line:
+                break
+        (run_dir,) = [
+            d
+            for d in Path(tempfile.gettempdir()).glob(RUN_PREFIX + "*")
+            if (d / OWNER).is_file() and (d / OWNER).read_text().split()[0] == str(runner.pid)
+        ]
+        state = State.load(run_dir)
+        assert state is not None
+        assert state.ready
+        (gateway,) = [s for s in state.services if s.name == "gateway"]
+        servers = psutil.Process(gateway.pid).children()
+        assert len(servers) >= 2
+    finally:
+        runner.kill()
+        runner.wait()
+        if runner.stderr is not None:
+            runner.stderr.close()
+    sweep_abandoned_run_dirs()
+    shutil.rmtree(run_dir)  # the logs the sweep keeps for a person to read
+    left = [p for p in servers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not left, f"uvicorn's processes outlived the sweep: {left}"
