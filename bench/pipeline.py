@@ -14,8 +14,6 @@ from datetime import UTC, datetime
 from typing import Final
 from uuid import uuid4
 
-import numpy as np
-
 from bench.processes import CpuUse, cpu_snapshot, cpu_use
 from bench.records import DATA
 from client.devices import chunk_signal
@@ -108,9 +106,7 @@ def published_chunks(options: SimulationOptions) -> list[bytes]:
     date = datetime.now(UTC)
     messages = []
     for seq, (start, stop) in enumerate(plan.bounds):
-        samples = [
-            np.asarray(lead, dtype=np.int32) for lead in chunk_signal(plan.signals, start, stop)
-        ]
+        samples = list(chunk_signal(plan.signals, start, stop))
         for ecg_id in ids:
             messages.append(
                 encode_sample_chunk(

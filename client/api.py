@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import numpy as np
+from numpy.typing import NDArray
 
 from client.outcomes import Outcome, RetryLater, classify
 from schemas.binary_chunks import encode_binary_chunk
@@ -86,13 +88,13 @@ class HttpChunks:
         self._headers = _bearer(ingest_token)
         self._binary = binary
 
-    async def send(self, seq: int, signal: list[list[int]]) -> Outcome:
+    async def send(self, seq: int, signal: NDArray[np.int32]) -> Outcome:
         if self._binary:
             headers = {**self._headers, "Content-Type": "application/octet-stream"}
             return await self._post(
                 "/chunks", content=encode_binary_chunk(seq, signal), headers=headers
             )
-        return await self._post("/chunks", json={"seq": seq, "signal": signal})
+        return await self._post("/chunks", json={"seq": seq, "signal": signal.tolist()})
 
     async def end(self) -> Outcome:
         return await self._post("/end")

@@ -49,15 +49,13 @@ class Plan:
         return chunk_bounds(self.total_samples, self.chunk_samples)
 
 
-def chunk_signal(signals: NDArray[np.int32], start: int, stop: int) -> list[list[int]]:
-    """Samples ``[start, stop)`` of every lead as JSON-ready lists, wrapping around the
-    end of the record when the run is longer than it."""
+def chunk_signal(signals: NDArray[np.int32], start: int, stop: int) -> NDArray[np.int32]:
+    """Samples ``[start, stop)`` of every lead (leads by samples), wrapping around the
+    end of the record when the run is longer than it. A numpy block, not lists: a binary
+    frame packs it without a Python object per sample (a JSON body calls ``tolist``)."""
     if stop <= signals.shape[1]:
-        part = signals[:, start:stop]
-    else:
-        part = signals.take(np.arange(start, stop), axis=1, mode="wrap")
-    rows: list[list[int]] = part.tolist()
-    return rows
+        return signals[:, start:stop]
+    return signals.take(np.arange(start, stop), axis=1, mode="wrap")
 
 
 @dataclass

@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
+import numpy as np
+from numpy.typing import NDArray
+
 GAP_TYPE: Final = "/problems/chunk-gap"
 RETRYABLE: Final = frozenset({429, 502, 503, 504})
 
@@ -44,7 +47,7 @@ class ChunkTransport(Protocol):
     """How one device sends its stream's chunks and its end: ``HttpChunks`` or
     ``client.websocket.SocketChunks``."""
 
-    async def send(self, seq: int, signal: list[list[int]]) -> Outcome: ...
+    async def send(self, seq: int, signal: NDArray[np.int32]) -> Outcome: ...
 
     async def end(self) -> Outcome: ...
 

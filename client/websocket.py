@@ -28,6 +28,8 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, Protocol
 
+import numpy as np
+from numpy.typing import NDArray
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
@@ -85,7 +87,7 @@ class SocketChunks:
         self._next_seq = 0  # the gateway's ready.next_seq at the last (re)connection
         self._end_sent = False
 
-    async def send(self, seq: int, signal: list[list[int]]) -> Outcome:
+    async def send(self, seq: int, signal: NDArray[np.int32]) -> Outcome:
         try:
             fresh = self._connection is None
             connection = await self._connected()
@@ -196,8 +198,9 @@ def socket_url(gateway_url: str, ecg_id: str) -> str:
     return f"{ws}{sep}{rest}/api/v1/ecg/{ecg_id}/ws"
 
 
-def json_chunk(seq: int, signal: list[list[int]]) -> str:
-    return json.dumps({"type": "chunk", "seq": seq, "signal": signal}, separators=(",", ":"))
+def json_chunk(seq: int, signal: NDArray[np.int32]) -> str:
+    body = {"type": "chunk", "seq": seq, "signal": signal.tolist()}
+    return json.dumps(body, separators=(",", ":"))
 
 
 def resume(next_seq: int, seq: int) -> Outcome | None:

@@ -46,18 +46,19 @@ class BinaryChunkError(ValueError):
 def encode_binary_chunk(seq: int, signals: Signals, width: int | None = None) -> bytes:
     """Chunk ``seq`` of ``signals`` (one row of integers per lead), ``width`` bytes per
     sample: by default 2 when every sample fits in int16, else 4."""
-    samples = np.asarray(signals, dtype=np.int64)
+    samples = np.asarray(signals)
+    if samples.dtype.kind not in "iu":  # lists of ints; NumPy integers are taken as they are
+        samples = np.asarray(signals, dtype=np.int64)
+    low, high = (int(samples.min()), int(samples.max())) if samples.size else (0, 0)
     if width is None:
-        fits = samples.size == 0 or (samples.min() >= -(2**15) and samples.max() < 2**15)
-        width = 2 if fits else 4
+        width = 2 if low >= -(2**15) and high < 2**15 else 4
     if width not in DTYPES:
         raise ValueError(f"the sample width is 2 or 4 bytes, not {width}")
     if not 0 <= seq <= MAX_SEQ:
         raise ValueError(f"seq must be from 0 to {MAX_SEQ}, got {seq}")
-    packed = samples.T.astype(DTYPES[width])
-    if not np.array_equal(packed.T, samples):
+    if low < -(2 ** (8 * width - 1)) or high >= 2 ** (8 * width - 1):
         raise ValueError(f"a sample does not fit in {width} bytes")
-    return HEADER.pack(MAGIC, VERSION, width, seq) + packed.tobytes()
+    return HEADER.pack(MAGIC, VERSION, width, seq) + samples.T.astype(DTYPES[width]).tobytes()
 
 
 def decode_binary_chunk(

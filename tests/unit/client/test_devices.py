@@ -8,6 +8,7 @@ from collections import deque
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from client.devices import DeviceLog, Plan, run_device
 from client.outcomes import Acked, Gap, Outcome, Refused, RetryLater
@@ -20,8 +21,8 @@ class ScriptedTransport:
         self.script = deque(outcomes)
         self.calls: list[tuple[str, int, list[list[int]]]] = []
 
-    async def send(self, seq: int, signal: list[list[int]]) -> Outcome:
-        self.calls.append(("chunk", seq, signal))
+    async def send(self, seq: int, signal: NDArray[np.int32]) -> Outcome:
+        self.calls.append(("chunk", seq, signal.tolist()))
         return self.script.popleft() if self.script else Acked()
 
     async def end(self) -> Outcome:

@@ -111,6 +111,6 @@ def test_a_12_lead_500_hz_device_from_ptb() -> None:
 
 def test_chunks_wrap_around_the_end_of_the_record() -> None:
     signals = np.arange(10, dtype=np.int32).reshape(2, 5)
-    assert chunk_signal(signals, 1, 3) == [[1, 2], [6, 7]]
-    assert chunk_signal(signals, 3, 8) == [[3, 4, 0, 1, 2], [8, 9, 5, 6, 7]]
-    assert chunk_signal(signals, 10, 12) == [[0, 1], [5, 6]]  # the third pass
+    assert chunk_signal(signals, 1, 3).tolist() == [[1, 2], [6, 7]]
+    assert chunk_signal(signals, 3, 8).tolist() == [[3, 4, 0, 1, 2], [8, 9, 5, 6, 7]]
+    assert chunk_signal(signals, 10, 12).tolist() == [[0, 1], [5, 6]]  # the third pass
