@@ -2,9 +2,15 @@
 
 The worker runs without Faust's web server unless ``--with-web`` is given: the
 pipeline does not use it, and several workers on one host would fight over its port.
+It runs on uvloop (``FAUST_LOOP``, read when faust is first imported), unless the
+environment names another loop: the asyncio machinery around each chunk (sockets,
+futures, timers) costs less there.
 """
 
+import os
 import sys
+
+os.environ.setdefault("FAUST_LOOP", "uvloop")  # before streams.app imports faust
 
 from streams.app import create_app
 from streams.settings import Settings
