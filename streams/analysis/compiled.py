@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
+import numpy as np
 from numba import njit
+from numpy.typing import DTypeLike, NDArray
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,3 +30,9 @@ def compiled(signature: str | None = None) -> Callable[[F], F]:
             return cast(F, njit(signature, nogil=True)(function))
 
     return compile_
+
+
+def as_argument(array: NDArray[Any], dtype: DTypeLike) -> NDArray[Any]:
+    """``array`` as a compiled function's signature takes it: C-contiguous, writable
+    (numba types a read-only array apart) and of ``dtype``; copied only if need be."""
+    return np.require(array, dtype, ["C", "W"])

@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from streams.analysis.bands import Bands, Ints, Segments, band_sums, baseline_range
+from streams.analysis.compiled import as_argument
 from streams.analysis.lead_pass import statistics_pass
 from streams.analysis.stat_rows import N_CARRY, N_STATS, Carry, Stat
 from streams.analysis.zero_crossings import first_crossings, mark_lead_crossings
@@ -122,9 +123,9 @@ def accumulate(
     values, tail, blocks = carry.values.copy(), carry.tail.copy(), carry.blocks.copy()
     if x.shape[1]:
         lags = (0, 0, 0) if bands is None else (bands.high_lag, bands.band_lag, bands.block)
-        x = np.ascontiguousarray(x, dtype=np.int32)
-        ends = np.array(bounds, dtype=np.int64)
-        statistics_pass(x, start, ends, values, tail, blocks, *lags, stats)
+        samples, ends = as_argument(x, np.int32), np.array(bounds, dtype=np.int64)
+        tail = as_argument(tail, np.int32)
+        statistics_pass(samples, start, ends, values, tail, blocks, *lags, stats)
     return stats, LeadCarry(values, tail, blocks)
 
 

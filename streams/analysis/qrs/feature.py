@@ -33,6 +33,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import signal
 
+from streams.analysis.compiled import as_argument
+from streams.analysis.qrs import feature_pass
 from streams.analysis.qrs.params import CAP, QUANTUM, DetectorParams
 
 _HISTORY = 8  # blocks in the scale median
@@ -206,21 +208,50 @@ def _merge(frames: Ints, last_candidate: int, params: DetectorParams) -> tuple[I
     return frames[frames - previous > params.frame_merge], int(frames[-1])
 
 
-def compute_feature(
+def filter_frames(
     memory: FeatureMemory, leads: Floats, start: int, params: DetectorParams
-) -> tuple[FeatureMemory, Candidates]:
-    """Run the front end on one chunk (leads x samples, starting at sample ``start``)."""
-    length = leads.shape[1]
-    k = params.frame
+) -> tuple[Floats, Floats, Floats, Floats]:
+    """The band-pass output of the chunk ``leads`` (leads by samples, from sample
+    ``start``), the filter's new state, the energies of the frames the chunk completes
+    and those of the frame left open: compiled (``feature_pass``), as
+    ``filter_frames_reference`` computes them."""
     zi = memory.zi
     if start == 0:  # start at rest under the first sample: no step transient
+        zi = params.zi_unit[np.newaxis, :] * leads[:, :1]
+    return feature_pass.filter_frames(
+        as_argument(leads, np.float64),
+        as_argument(zi, np.float64),
+        params.b,
+        params.a,
+        as_argument(memory.last_u, np.float64),
+        as_argument(memory.partial, np.float64),
+        params.frame,
+    )
+
+
+def filter_frames_reference(
+    memory: FeatureMemory, leads: Floats, start: int, params: DetectorParams
+) -> tuple[Floats, Floats, Floats, Floats]:
+    """``filter_frames`` in numpy and scipy: the reference of the compiled pass."""
+    zi = memory.zi
+    if start == 0:
         zi = params.zi_unit[np.newaxis, :] * leads[:, :1]
     u, zi = signal.lfilter(params.b, params.a, leads, axis=1, zi=zi)
     d = np.empty_like(u)
     d[:, 0] = u[:, 0] - memory.last_u
     np.subtract(u[:, 1:], u[:, :-1], out=d[:, 1:])
     np.multiply(d, d, out=d)
-    frames, partial = _frame_energies(memory, d, k)
+    frames, partial = _frame_energies(memory, d, params.frame)
+    return u, zi, frames, partial
+
+
+def compute_feature(
+    memory: FeatureMemory, leads: Floats, start: int, params: DetectorParams
+) -> tuple[FeatureMemory, Candidates]:
+    """Run the front end on one chunk (leads x samples, starting at sample ``start``)."""
+    length = leads.shape[1]
+    k = params.frame
+    u, zi, frames, partial = filter_frames(memory, leads, start, params)
     first_frame = (start - memory.partial.shape[1]) // k
 
     w = params.window
@@ -271,8 +302,9 @@ def compute_feature(
         due = known - thinning  # ... so every candidate up to here is decided
         stay = _sorted_unique(maxima[staying, 1])
         if index.size:  # every lead's measurements at every new candidate frame
-            scales = (last_scale, scale)
-            measured = _measure(u, u_tail, qx, mx, scales, index, first_frame, start, params)
+            measured = _measure(
+                u, u_tail, qx, mx, (last_scale, scale), index, first_frame, start, params
+            )
             held = _joined(held, measured)
         last_scale = scale[:, -1].copy()
         maxima = maxima[maxima[:, 1] > due - thinning]  # what the held ones are compared with
@@ -366,6 +398,37 @@ def _windows_at(values: NDArray[Any], starts: Ints, width: int) -> NDArray[Any]:
 
 
 def _measure(
+    u: Floats,
+    u_tail: NDArray[np.float32],
+    qx: NDArray[np.int32],
+    mx: Ints,
+    scales: tuple[Floats, Floats],
+    index: Ints,
+    first_frame: int,
+    start: int,
+    params: DetectorParams,
+) -> Candidates:
+    """``measure_reference``, compiled (``feature_pass``)."""
+    value, peak, r_index, r_value = feature_pass.measure_candidates(
+        as_argument(u, np.float64),
+        as_argument(u_tail, np.float32),
+        as_argument(qx, np.int32),
+        as_argument(mx, np.int64),
+        as_argument(scales[0], np.float64),
+        as_argument(scales[1], np.float64),
+        as_argument(index, np.int64),
+        first_frame,
+        start,
+        params.frame,
+        params.window,
+        params.locator_window,
+        params.delay,
+    )
+    n = (index + 1) * params.frame - 1
+    return Candidates(n.astype(np.int64), value, peak, r_index, r_value)
+
+
+def measure_reference(
     u: Floats,
     u_tail: NDArray[np.float32],
     qx: NDArray[np.int32],
