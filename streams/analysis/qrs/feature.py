@@ -199,6 +199,42 @@ def _tops(maxima: Ints, thinning: int) -> tuple[NDArray[np.bool_], NDArray[np.bo
     return before, after
 
 
+def local_maxima(
+    recent: Ints, mx: Ints, first_frame: int, params: DetectorParams
+) -> tuple[Ints, NDArray[np.bool_]]:
+    """The local maxima of each lead's integral (``mx``: leads by frames from
+    ``first_frame - 2``) at or above the floor, after the ``recent`` ones, as (lead,
+    frame, integral) rows in (lead, frame) order, and which of them top their lead
+    within the thinning distance on both sides: compiled (``feature_pass``), as
+    ``local_maxima_reference`` finds them."""
+    found: tuple[Ints, NDArray[np.bool_]] = feature_pass.local_maxima(
+        as_argument(mx, np.int64),
+        as_argument(recent, np.int64),
+        first_frame,
+        params.floor,
+        params.frame_thinning,
+    )
+    return found
+
+
+def local_maxima_reference(
+    recent: Ints, mx: Ints, first_frame: int, params: DetectorParams
+) -> tuple[Ints, NDArray[np.bool_]]:
+    """``local_maxima`` in numpy: the reference of the compiled pass."""
+    centre = mx[:, 1:-1]
+    is_peak = (centre > mx[:, :-2]) & (centre >= mx[:, 2:]) & (centre >= params.floor)
+    # (flatnonzero is many times quicker than a 2-D nonzero on these sparse rows)
+    lead, position = np.divmod(np.flatnonzero(is_peak), centre.shape[1])
+    found = np.stack((lead, position + first_frame - 1, centre[lead, position]), axis=1)
+    found = found[found[:, 1] >= 1]  # frame 0 has no left neighbour
+    # Both parts are in (lead, frame) order and every recent frame precedes the
+    # chunk's: a stable sort by lead puts them in (lead, frame) order.
+    maxima = np.concatenate((recent, found))
+    maxima = maxima[np.argsort(maxima[:, 0], kind="stable")]
+    topping, unbeaten = _tops(maxima, params.frame_thinning)
+    return maxima, topping & unbeaten
+
+
 def _merge(frames: Ints, last_candidate: int, params: DetectorParams) -> tuple[Ints, int]:
     """Leads peak within a few frames of each other at a QRS: one candidate will do
     (the first of a run whose members are each within the merging distance)."""
@@ -280,23 +316,12 @@ def compute_feature(
         mx = np.empty((rows, 2 + count), dtype=np.int64)  # mx[:, j]: frame first - 2 + j
         mx[:, :2] = memory.m_tail
         np.subtract(csum[:, w:], csum[:, :-w], out=mx[:, 2:])  # the window ending at each frame
-        centre = mx[:, 1:-1]
-        is_peak = (centre > mx[:, :-2]) & (centre >= mx[:, 2:]) & (centre >= params.floor)
-        # (flatnonzero is many times quicker than a 2-D nonzero on these sparse rows)
-        lead, position = np.divmod(np.flatnonzero(is_peak), centre.shape[1])
-        found = np.stack((lead, position + first_frame - 1, centre[lead, position]), axis=1)
-        found = found[found[:, 1] >= 1]  # frame 0 has no left neighbour
-        # Both parts are in (lead, frame) order and every recent frame precedes the
-        # chunk's: a stable sort by lead puts them in (lead, frame) order.
-        maxima = np.concatenate((memory.recent, found))
-        maxima = maxima[np.argsort(maxima[:, 0], kind="stable")]
         thinning = params.frame_thinning
-        topping, unbeaten = _tops(maxima, thinning)
         # The new maxima that top their lead's last 100 ms, and that no later one has
         # topped yet, are measured now, while their samples are at hand; whether they
         # stay waits for the next 100 ms. (One topped already never stays: the maximum
         # that topped it is kept for as long as it is held.)
-        staying = topping & unbeaten
+        maxima, staying = local_maxima(memory.recent, mx, first_frame, params)
         index = _sorted_unique(maxima[staying & (maxima[:, 1] >= first_frame - 1), 1])
         known = first_frame + frames.shape[1] - 2  # every maximum up to here is known
         due = known - thinning  # ... so every candidate up to here is decided

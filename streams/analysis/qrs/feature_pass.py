@@ -157,3 +157,43 @@ def measure_candidates(
             r_index[c, r] = max(lo + where - delay, 0)
             r_value[c, r] = best
     return value, peak, r_index, r_value
+
+
+_MAXIMA = "Tuple((int64[:, ::1], boolean[::1]))(int64[:, ::1], int64[:, ::1], int64, int64, int64)"
+
+
+@compiled(_MAXIMA)
+def local_maxima(
+    mx: Ints, recent: Ints, first_frame: int, floor: int, thinning: int
+) -> tuple[Ints, NDArray[np.bool_]]:
+    """The local maxima of each lead's integral ``mx`` (leads by frames ``first_frame -
+    2`` on) at or above ``floor``, after the lead's ``recent`` ones: (lead, frame,
+    integral) rows in (lead, frame) order; and whether each row tops every other of its
+    lead within ``thinning`` frames, the earlier one winning a tie
+    (``feature.local_maxima_reference``)."""
+    rows, width = mx.shape
+    found = np.empty((recent.shape[0] + rows * width, 3), dtype=np.int64)
+    m = 0
+    at = 0
+    for r in range(rows):
+        while at < recent.shape[0] and recent[at, 0] == r:
+            found[m] = recent[at]
+            m += 1
+            at += 1
+        for p in range(1, width - 1):
+            centre = mx[r, p]
+            frame = p + first_frame - 2
+            if centre > mx[r, p - 1] and centre >= mx[r, p + 1] and centre >= floor and frame >= 1:
+                found[m, 0], found[m, 1], found[m, 2] = r, frame, centre
+                m += 1
+    maxima = found[:m].copy()
+    staying = np.ones(m, dtype=np.bool_)
+    for i in range(m):
+        for j in range(i + 1, m):
+            if maxima[j, 0] != maxima[i, 0] or maxima[j, 1] - maxima[i, 1] > thinning:
+                break
+            if maxima[i, 2] >= maxima[j, 2]:
+                staying[j] = False  # topped by an earlier one
+            else:
+                staying[i] = False  # topped by a later one
+    return maxima, staying

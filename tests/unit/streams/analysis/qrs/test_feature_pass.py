@@ -16,6 +16,8 @@ from streams.analysis.qrs.feature import (
     _measure,
     filter_frames,
     filter_frames_reference,
+    local_maxima,
+    local_maxima_reference,
     measure_reference,
     start_feature,
 )
@@ -99,3 +101,35 @@ def test_measure_equals_its_reference(case: tuple[object, ...]) -> None:
     expected = measure_reference(*case)  # type: ignore[arg-type]
     for name in ("index", "value", "peak", "r_index", "r_value"):
         assert same(getattr(found, name), getattr(expected, name)), name
+
+
+@st.composite
+def integrals(draw: st.DrawFn) -> tuple[NDArray[np.int64], NDArray[np.int64], int, DetectorParams]:
+    """Leads' integrals over a chunk's frames, with plateaus and ties, and the recent
+    maxima before them (in (lead, frame) order, within twice the thinning distance)."""
+    params = detector_params(draw(st.sampled_from(RATES)))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32)))
+    rows, count = draw(st.integers(1, 12)), draw(st.integers(0, 200))
+    first_frame = draw(st.integers(0, 10**5))
+    top = draw(st.sampled_from([3, 2 * params.floor, 2**40]))
+    mx = rng.integers(0, top, (rows, count + 2))
+    if draw(st.booleans()):
+        mx = np.maximum.accumulate(mx, axis=1) // 2  # plateaus
+    thinning = params.frame_thinning
+    recent = []
+    for lead in range(rows):
+        frames = np.arange(max(first_frame - 1 - 2 * thinning, 1), first_frame - 1)
+        for frame in frames[rng.random(frames.size) < 0.3].tolist():
+            recent.append((lead, frame, int(rng.integers(0, top))))
+    return mx, np.array(recent, dtype=np.int64).reshape(-1, 3), first_frame, params
+
+
+@settings(max_examples=300, deadline=None)
+@given(integrals())
+def test_local_maxima_equal_their_reference(
+    case: tuple[NDArray[np.int64], NDArray[np.int64], int, DetectorParams],
+) -> None:
+    mx, recent, first_frame, params = case
+    found = local_maxima(recent, mx, first_frame, params)
+    expected = local_maxima_reference(recent, mx, first_frame, params)
+    assert all(same(a, b) for a, b in zip(found, expected, strict=True))
