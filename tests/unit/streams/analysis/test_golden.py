@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from bench.analysis import config_of
 from client.resampling import resample_record
 from streams.analysis.results import EcgResult, WindowResult
 from streams.analysis.windows import AnalyserMemory, AnalysisConfig, feed, finish, start_analysis
@@ -47,16 +48,6 @@ def record_named(name: str) -> Record:
     path, _, resampled = name.partition("@")
     record = read_record(DATA / path)
     return resample_record(record, 500.0, 12) if resampled else record
-
-
-def config_of(record: Record) -> AnalysisConfig:
-    rate = record.sampling_rate
-    return AnalysisConfig(
-        window_samples=round(10 * rate),
-        sampling_rate=rate,
-        gains=tuple(record.gains),
-        baselines=tuple(record.baselines),
-    )
 
 
 def _plain(value: Any) -> Any:
