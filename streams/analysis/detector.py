@@ -2,7 +2,8 @@
 
 ``qrs_detector()`` is the pipeline's detector (``streams.analysis.qrs``); tests may
 hand the analyser another one with the same contract: ``detect`` takes the next
-samples of every lead (same length) and returns the new memory, the R-peak indices
+samples of every lead (same length; the analyser hands over a matrix of leads by
+samples) and returns the new memory, the R-peak indices
 (absolute, ascending) that are now final, and ``finalized_until``: every beat below
 it has been reported and none below it will come later.
 """
@@ -23,7 +24,7 @@ class DetectorMemory(Protocol):
     def to_bytes(self) -> bytes: ...
 
 
-Leads = Sequence[NDArray[np.integer[Any]]]
+Leads = Sequence[NDArray[np.integer[Any]]] | NDArray[np.integer[Any]]  # or leads by samples
 
 
 @dataclass(frozen=True)

@@ -17,53 +17,38 @@ Samples are int32 (the wire format's range).
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from streams.analysis.bands import Bands, Ints, Segments, band_sums, baseline_range
+from streams.analysis.compiled import as_argument
+from streams.analysis.lead_pass import statistics_pass
+from streams.analysis.stat_rows import N_CARRY, N_STATS, Carry, Stat
 from streams.analysis.zero_crossings import first_crossings, mark_lead_crossings
+
+__all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
+    "N_CARRY",
+    "N_STATS",
+    "Carry",
+    "Int32s",
+    "Int64s",
+    "LeadCarry",
+    "Stat",
+    "accumulate",
+    "accumulate_reference",
+    "empty_stats",
+    "merge_stats",
+]
 
 INT64_MIN = np.iinfo(np.int64).min
 INT64_MAX = np.iinfo(np.int64).max
 
 Int64s = NDArray[np.int64]
 Int32s = NDArray[np.int32]
-
-
-class Stat(enum.IntEnum):
-    """Rows of a window's statistics (one column per lead)."""
-
-    SAMPLES = 0
-    ZERO_CROSSINGS = 1
-    SUM = 2
-    MIN = 3
-    MAX = 4
-    AT_MIN = 5  # samples equal to the window's minimum
-    AT_MAX = 6
-    REPEATS = 7  # samples equal to the sample before them
-    HIGH_BAND = 8  # sum of |h|
-    QRS_BAND = 9  # sum of |d|
-    FILTERED = 10  # how many filter outputs the two sums hold
-    BASE_MIN = 11  # min and max of the baseline moving sums (16 blocks)
-    BASE_MAX = 12
-    BASE_POINTS = 13
-
-
-N_STATS = len(Stat)
-
-
-class Carry(enum.IntEnum):
-    """Rows of what is carried per lead from one chunk to the next."""
-
-    SIGN = 0  # sign of the last non-zero sample (0: none yet)
-    LAST = 1  # last sample
-    BLOCK_SUM = 2  # sum of the open baseline block
-
-
-N_CARRY = len(Carry)
 
 
 def empty_stats(n_leads: int, count: int = 1) -> Int64s:
@@ -130,8 +115,24 @@ def accumulate(
     """Statistics of the samples ``x`` (leads by samples, all starting at sample ``start``
     and all preceded by ``start`` samples) per segment ``[bounds[k], bounds[k + 1])``.
 
-    Returns the statistics, shape (segments, N_STATS, leads), and the new carry.
+    Returns the statistics, shape (segments, N_STATS, leads), and the new carry. One
+    compiled pass over each lead (``lead_pass``); ``accumulate_reference`` is the same
+    in numpy.
     """
+    stats = empty_stats(x.shape[0], len(bounds) - 1)
+    values, tail, blocks = carry.values.copy(), carry.tail.copy(), carry.blocks.copy()
+    if x.shape[1]:
+        lags = (0, 0, 0) if bands is None else (bands.high_lag, bands.band_lag, bands.block)
+        samples, ends = as_argument(x, np.int32), np.array(bounds, dtype=np.int64)
+        tail = as_argument(tail, np.int32)
+        statistics_pass(samples, start, ends, values, tail, blocks, *lags, stats)
+    return stats, LeadCarry(values, tail, blocks)
+
+
+def accumulate_reference(
+    carry: LeadCarry, x: Int32s, start: int, bounds: list[int], bands: Bands | None
+) -> tuple[Int64s, LeadCarry]:
+    """``accumulate`` in vectorised numpy passes: the reference of the compiled pass."""
     rows, length = x.shape
     stats = empty_stats(rows, len(bounds) - 1)
     values = carry.values.copy()

@@ -150,7 +150,7 @@ def feed(
         if detector is not None:
             assert memory.beat_detector is not None
             for b in range(0, piece.shape[1], step):
-                part = list(piece[:, b : b + step])
+                part = piece[:, b : b + step]
                 detector, found, finalized = memory.beat_detector.detect(detector, part)
                 beats = _append_beats(beats, found, memory.previous_beat)
     size = memory.config.window_samples

@@ -116,9 +116,10 @@ def start_detector(n_leads: int, sampling_rate: float) -> QrsMemory:
 
 
 def detect_beats(
-    memory: QrsMemory, leads: Sequence[NDArray[np.integer[Any]]]
+    memory: QrsMemory, leads: Sequence[NDArray[np.integer[Any]]] | NDArray[np.integer[Any]]
 ) -> tuple[QrsMemory, NDArray[np.int64], int]:
-    """Feed the next samples of every lead (ADC units, starting at ``memory.frontier``).
+    """Feed the next samples of every lead (ADC units, starting at ``memory.frontier``):
+    one array per lead, or a matrix of leads by samples.
 
     Returns the new memory, the R peaks (sample indices, ascending) that became
     final, and ``finalized_until``: every beat below it has been reported, now or
@@ -126,13 +127,17 @@ def detect_beats(
     """
     if len(leads) != memory.n_leads:
         raise ValueError(f"expected {memory.n_leads} leads, got {len(leads)}")
-    length = min(int(np.asarray(lead).size) for lead in leads)
+    if isinstance(leads, np.ndarray):  # a matrix: leads by samples
+        x = leads.astype(np.float64)
+    else:
+        length = min(int(np.asarray(lead).size) for lead in leads)
+        x = np.empty((len(leads), length))
+        for row, lead in zip(x, leads, strict=True):
+            row[:] = lead[:length]
+    length = x.shape[1]
     if length == 0:
         return memory, np.empty(0, dtype=np.int64), memory.finalized
     params = memory.params
-    x = np.empty((len(leads), length))
-    for row, lead in zip(x, leads, strict=True):
-        row[:] = lead[:length]
     feature, candidates = compute_feature(memory.feature, x, memory.frontier, params)
     frontier = memory.frontier + length
     decision = memory.decision.copy()

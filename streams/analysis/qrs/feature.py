@@ -33,6 +33,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import signal
 
+from streams.analysis.compiled import as_argument
+from streams.analysis.qrs import feature_pass
 from streams.analysis.qrs.params import CAP, QUANTUM, DetectorParams
 
 _HISTORY = 8  # blocks in the scale median
@@ -197,6 +199,42 @@ def _tops(maxima: Ints, thinning: int) -> tuple[NDArray[np.bool_], NDArray[np.bo
     return before, after
 
 
+def local_maxima(
+    recent: Ints, mx: Ints, first_frame: int, params: DetectorParams
+) -> tuple[Ints, NDArray[np.bool_]]:
+    """The local maxima of each lead's integral (``mx``: leads by frames from
+    ``first_frame - 2``) at or above the floor, after the ``recent`` ones, as (lead,
+    frame, integral) rows in (lead, frame) order, and which of them top their lead
+    within the thinning distance on both sides: compiled (``feature_pass``), as
+    ``local_maxima_reference`` finds them."""
+    found: tuple[Ints, NDArray[np.bool_]] = feature_pass.local_maxima(
+        as_argument(mx, np.int64),
+        as_argument(recent, np.int64),
+        first_frame,
+        params.floor,
+        params.frame_thinning,
+    )
+    return found
+
+
+def local_maxima_reference(
+    recent: Ints, mx: Ints, first_frame: int, params: DetectorParams
+) -> tuple[Ints, NDArray[np.bool_]]:
+    """``local_maxima`` in numpy: the reference of the compiled pass."""
+    centre = mx[:, 1:-1]
+    is_peak = (centre > mx[:, :-2]) & (centre >= mx[:, 2:]) & (centre >= params.floor)
+    # (flatnonzero is many times quicker than a 2-D nonzero on these sparse rows)
+    lead, position = np.divmod(np.flatnonzero(is_peak), centre.shape[1])
+    found = np.stack((lead, position + first_frame - 1, centre[lead, position]), axis=1)
+    found = found[found[:, 1] >= 1]  # frame 0 has no left neighbour
+    # Both parts are in (lead, frame) order and every recent frame precedes the
+    # chunk's: a stable sort by lead puts them in (lead, frame) order.
+    maxima = np.concatenate((recent, found))
+    maxima = maxima[np.argsort(maxima[:, 0], kind="stable")]
+    topping, unbeaten = _tops(maxima, params.frame_thinning)
+    return maxima, topping & unbeaten
+
+
 def _merge(frames: Ints, last_candidate: int, params: DetectorParams) -> tuple[Ints, int]:
     """Leads peak within a few frames of each other at a QRS: one candidate will do
     (the first of a run whose members are each within the merging distance)."""
@@ -206,21 +244,50 @@ def _merge(frames: Ints, last_candidate: int, params: DetectorParams) -> tuple[I
     return frames[frames - previous > params.frame_merge], int(frames[-1])
 
 
-def compute_feature(
+def filter_frames(
     memory: FeatureMemory, leads: Floats, start: int, params: DetectorParams
-) -> tuple[FeatureMemory, Candidates]:
-    """Run the front end on one chunk (leads x samples, starting at sample ``start``)."""
-    length = leads.shape[1]
-    k = params.frame
+) -> tuple[Floats, Floats, Floats, Floats]:
+    """The band-pass output of the chunk ``leads`` (leads by samples, from sample
+    ``start``), the filter's new state, the energies of the frames the chunk completes
+    and those of the frame left open: compiled (``feature_pass``), as
+    ``filter_frames_reference`` computes them."""
     zi = memory.zi
     if start == 0:  # start at rest under the first sample: no step transient
+        zi = params.zi_unit[np.newaxis, :] * leads[:, :1]
+    return feature_pass.filter_frames(
+        as_argument(leads, np.float64),
+        as_argument(zi, np.float64),
+        params.b,
+        params.a,
+        as_argument(memory.last_u, np.float64),
+        as_argument(memory.partial, np.float64),
+        params.frame,
+    )
+
+
+def filter_frames_reference(
+    memory: FeatureMemory, leads: Floats, start: int, params: DetectorParams
+) -> tuple[Floats, Floats, Floats, Floats]:
+    """``filter_frames`` in numpy and scipy: the reference of the compiled pass."""
+    zi = memory.zi
+    if start == 0:
         zi = params.zi_unit[np.newaxis, :] * leads[:, :1]
     u, zi = signal.lfilter(params.b, params.a, leads, axis=1, zi=zi)
     d = np.empty_like(u)
     d[:, 0] = u[:, 0] - memory.last_u
     np.subtract(u[:, 1:], u[:, :-1], out=d[:, 1:])
     np.multiply(d, d, out=d)
-    frames, partial = _frame_energies(memory, d, k)
+    frames, partial = _frame_energies(memory, d, params.frame)
+    return u, zi, frames, partial
+
+
+def compute_feature(
+    memory: FeatureMemory, leads: Floats, start: int, params: DetectorParams
+) -> tuple[FeatureMemory, Candidates]:
+    """Run the front end on one chunk (leads x samples, starting at sample ``start``)."""
+    length = leads.shape[1]
+    k = params.frame
+    u, zi, frames, partial = filter_frames(memory, leads, start, params)
     first_frame = (start - memory.partial.shape[1]) // k
 
     w = params.window
@@ -249,30 +316,20 @@ def compute_feature(
         mx = np.empty((rows, 2 + count), dtype=np.int64)  # mx[:, j]: frame first - 2 + j
         mx[:, :2] = memory.m_tail
         np.subtract(csum[:, w:], csum[:, :-w], out=mx[:, 2:])  # the window ending at each frame
-        centre = mx[:, 1:-1]
-        is_peak = (centre > mx[:, :-2]) & (centre >= mx[:, 2:]) & (centre >= params.floor)
-        # (flatnonzero is many times quicker than a 2-D nonzero on these sparse rows)
-        lead, position = np.divmod(np.flatnonzero(is_peak), centre.shape[1])
-        found = np.stack((lead, position + first_frame - 1, centre[lead, position]), axis=1)
-        found = found[found[:, 1] >= 1]  # frame 0 has no left neighbour
-        # Both parts are in (lead, frame) order and every recent frame precedes the
-        # chunk's: a stable sort by lead puts them in (lead, frame) order.
-        maxima = np.concatenate((memory.recent, found))
-        maxima = maxima[np.argsort(maxima[:, 0], kind="stable")]
         thinning = params.frame_thinning
-        topping, unbeaten = _tops(maxima, thinning)
         # The new maxima that top their lead's last 100 ms, and that no later one has
         # topped yet, are measured now, while their samples are at hand; whether they
         # stay waits for the next 100 ms. (One topped already never stays: the maximum
         # that topped it is kept for as long as it is held.)
-        staying = topping & unbeaten
+        maxima, staying = local_maxima(memory.recent, mx, first_frame, params)
         index = _sorted_unique(maxima[staying & (maxima[:, 1] >= first_frame - 1), 1])
         known = first_frame + frames.shape[1] - 2  # every maximum up to here is known
         due = known - thinning  # ... so every candidate up to here is decided
         stay = _sorted_unique(maxima[staying, 1])
         if index.size:  # every lead's measurements at every new candidate frame
-            scales = (last_scale, scale)
-            measured = _measure(u, u_tail, qx, mx, scales, index, first_frame, start, params)
+            measured = _measure(
+                u, u_tail, qx, mx, (last_scale, scale), index, first_frame, start, params
+            )
             held = _joined(held, measured)
         last_scale = scale[:, -1].copy()
         maxima = maxima[maxima[:, 1] > due - thinning]  # what the held ones are compared with
@@ -366,6 +423,37 @@ def _windows_at(values: NDArray[Any], starts: Ints, width: int) -> NDArray[Any]:
 
 
 def _measure(
+    u: Floats,
+    u_tail: NDArray[np.float32],
+    qx: NDArray[np.int32],
+    mx: Ints,
+    scales: tuple[Floats, Floats],
+    index: Ints,
+    first_frame: int,
+    start: int,
+    params: DetectorParams,
+) -> Candidates:
+    """``measure_reference``, compiled (``feature_pass``)."""
+    value, peak, r_index, r_value = feature_pass.measure_candidates(
+        as_argument(u, np.float64),
+        as_argument(u_tail, np.float32),
+        as_argument(qx, np.int32),
+        as_argument(mx, np.int64),
+        as_argument(scales[0], np.float64),
+        as_argument(scales[1], np.float64),
+        as_argument(index, np.int64),
+        first_frame,
+        start,
+        params.frame,
+        params.window,
+        params.locator_window,
+        params.delay,
+    )
+    n = (index + 1) * params.frame - 1
+    return Candidates(n.astype(np.int64), value, peak, r_index, r_value)
+
+
+def measure_reference(
     u: Floats,
     u_tail: NDArray[np.float32],
     qx: NDArray[np.int32],

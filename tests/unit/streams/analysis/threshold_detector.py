@@ -6,14 +6,12 @@ have to wait for it."""
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from streams.analysis.detector import BeatDetector
+from streams.analysis.detector import BeatDetector, Leads
 
 THRESHOLD = 100
 _HEAD = struct.Struct("<qqqI")
@@ -42,7 +40,7 @@ def threshold_detector(lag: int) -> BeatDetector:
         return ThresholdMemory(0, THRESHOLD, lag, ())
 
     def detect(
-        memory: ThresholdMemory, leads: Sequence[NDArray[np.integer[Any]]]
+        memory: ThresholdMemory, leads: Leads
     ) -> tuple[ThresholdMemory, NDArray[np.int64], int]:
         lead = np.asarray(leads[0], dtype=np.int64)
         before = np.concatenate(([memory.last], lead[:-1]))
