@@ -167,7 +167,7 @@ class StreamLease:
             return
         if chunk.seq > self.next_seq:
             raise ChunkGapError(chunk.seq, self.next_seq)
-        message = self.stream.sample_chunk(chunk.seq, self.next_sample, chunk.signals)
+        message = self.stream.sample_chunk(chunk.seq, self.next_sample, chunk.samples)
         await publisher.send(self.ecg_id, [message])
         self.next_seq += 1
         self.next_sample += chunk.number_of_samples

@@ -106,7 +106,7 @@ class Clock:
 
 def chunk(seq: int, samples: int = 10) -> StreamChunk:
     signal = np.arange(samples, dtype=np.int32)
-    return StreamChunk(seq, (signal, signal))
+    return StreamChunk(seq, np.stack([signal, signal]))
 
 
 def stream() -> StoredStream:
