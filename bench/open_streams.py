@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer
 from bench.pipeline import Stack, twelve_lead_options
 from bench.processes import rss_bytes
 from client.api import StreamClient, new_http_client
-from client.devices import Plan, chunk_signal
+from client.devices import Plan
 from client.outcomes import Acked, RetryLater
 from client.simulation import make_plan
 
@@ -78,9 +78,8 @@ async def _one_stream(client: StreamClient, plan: Plan, limit: asyncio.Semaphore
         date = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         ecg_id, token = await client.open_stream(date, plan.sampling_rate, list(plan.leads))
         chunks = client.chunks(ecg_id, token, binary=True)
-        for seq, (start, stop) in enumerate(plan.bounds):
-            signal = chunk_signal(plan.signals, start, stop)
-            while not isinstance(outcome := await chunks.send(seq, signal), Acked):
+        for seq in range(len(plan.bounds)):
+            while not isinstance(outcome := await chunks.send(plan.chunk(seq)), Acked):
                 if not isinstance(outcome, RetryLater):
                     raise RuntimeError(f"chunk {seq} of ECG {ecg_id} refused: {outcome}")
                 await asyncio.sleep(outcome.seconds or 0.25)

@@ -9,11 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import numpy as np
-from numpy.typing import NDArray
 
+from client.chunks import Chunk
 from client.outcomes import Outcome, RetryLater, classify
-from schemas.binary_chunks import encode_binary_chunk
 
 
 class StreamClientError(Exception):
@@ -88,13 +86,11 @@ class HttpChunks:
         self._headers = _bearer(ingest_token)
         self._binary = binary
 
-    async def send(self, seq: int, signal: NDArray[np.int32]) -> Outcome:
+    async def send(self, chunk: Chunk) -> Outcome:
         if self._binary:
             headers = {**self._headers, "Content-Type": "application/octet-stream"}
-            return await self._post(
-                "/chunks", content=encode_binary_chunk(seq, signal), headers=headers
-            )
-        return await self._post("/chunks", json={"seq": seq, "signal": signal.tolist()})
+            return await self._post("/chunks", content=chunk.binary, headers=headers)
+        return await self._post("/chunks", json={"seq": chunk.seq, "signal": chunk.signal.tolist()})
 
     async def end(self) -> Outcome:
         return await self._post("/end")

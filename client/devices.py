@@ -15,11 +15,13 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
 
+from client.chunks import Chunk
 from client.outcomes import Acked, ChunkTransport, Gap, Outcome, RetryLater
 from client.report import chunk_bounds, retry_delay, send_time
 
@@ -30,10 +32,14 @@ class DeviceStoppedError(Exception):
     """A device stopped: its stream cannot be complete."""
 
 
+RECENT_CHUNKS: Final = 64  # chunks a plan keeps for the devices that send them next
+
+
 @dataclass(frozen=True, eq=False)
 class Plan:
     """What every device sends: the samples (leads x samples, ADC zero removed)
-    and how they are cut and timed."""
+    and how they are cut and timed. The devices share its recent ``Chunk``s: at real
+    time they all send chunk ``seq`` within one period, at full speed within a few."""
 
     name: str
     leads: tuple[str, ...]
@@ -44,9 +50,22 @@ class Plan:
     period: float  # seconds between a device's chunks; 0 at full speed
     devices: int
 
-    @property
+    _recent: dict[int, Chunk] = field(default_factory=dict, init=False, repr=False)
+
+    @cached_property
     def bounds(self) -> list[tuple[int, int]]:
         return chunk_bounds(self.total_samples, self.chunk_samples)
+
+    def chunk(self, seq: int) -> Chunk:
+        """Chunk ``seq``, the same object for every device while it is recent."""
+        chunk = self._recent.get(seq)
+        if chunk is None:
+            start, stop = self.bounds[seq]
+            chunk = Chunk(seq, chunk_signal(self.signals, start, stop))
+            self._recent[seq] = chunk
+            if len(self._recent) > RECENT_CHUNKS:
+                del self._recent[next(iter(self._recent))]  # the oldest made
+        return chunk
 
 
 def chunk_signal(signals: NDArray[np.int32], start: int, stop: int) -> NDArray[np.int32]:
@@ -88,8 +107,7 @@ async def run_device(transport: ChunkTransport, plan: Plan, log: DeviceLog, star
             log.max_lag = max(log.max_lag, lag)
             if plan.period > 0 and lag > plan.period:
                 log.late += 1
-            signal = chunk_signal(plan.signals, first, stop)
-            await _deliver(functools.partial(transport.send, seq, signal), log)
+            await _deliver(functools.partial(transport.send, plan.chunk(seq)), log)
             acked = loop.time()
             log.ack_latencies.append(acked - sent)
             log.ack_times.append(acked)

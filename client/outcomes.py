@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-import numpy as np
-from numpy.typing import NDArray
+from client.chunks import Chunk
 
 GAP_TYPE: Final = "/problems/chunk-gap"
 RETRYABLE: Final = frozenset({429, 502, 503, 504})
@@ -47,7 +46,7 @@ class ChunkTransport(Protocol):
     """How one device sends its stream's chunks and its end: ``HttpChunks`` or
     ``client.websocket.SocketChunks``."""
 
-    async def send(self, seq: int, signal: NDArray[np.int32]) -> Outcome: ...
+    async def send(self, chunk: Chunk) -> Outcome: ...
 
     async def end(self) -> Outcome: ...
 

@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from client.chunks import Chunk
 from client.outcomes import (
     Acked,
     Gap,
@@ -41,7 +42,6 @@ from client.outcomes import (
     RetryLater,
     classify,
 )
-from schemas.binary_chunks import encode_binary_chunk
 
 ANSWER_SECONDS: Final = 30.0  # as long as the HTTP transport waits for a response
 OPEN_SECONDS: Final = 10.0
@@ -87,13 +87,14 @@ class SocketChunks:
         self._next_seq = 0  # the gateway's ready.next_seq at the last (re)connection
         self._end_sent = False
 
-    async def send(self, seq: int, signal: NDArray[np.int32]) -> Outcome:
+    async def send(self, chunk: Chunk) -> Outcome:
+        seq = chunk.seq
         try:
             fresh = self._connection is None
             connection = await self._connected()
             if fresh and (resumed := resume(self._next_seq, seq)) is not None:
                 return resumed
-            frame = encode_binary_chunk(seq, signal) if self._binary else json_chunk(seq, signal)
+            frame = chunk.binary if self._binary else json_chunk(seq, chunk.signal)
             return classify_answer(await self._ask(connection, frame), "ack", seq)
         except ConnectionLostError as exc:
             return RetryLater(str(exc))

@@ -4,7 +4,9 @@ chunk -> window-result latency of ``ecg simulate``.
 It reads as ``ecg tail`` and any downstream consumer do (``schemas.consumer``, no
 consumer group, nothing committed), from the end of every partition, resolved before
 ``start`` returns: a window emitted after that is seen. Only the keys it was told to
-watch are decoded.
+watch are decoded, and of each window only the fields that say which it is
+(``schemas.consumer.leading_fields``): a window result carries its beats and measures
+as well, which this watch does not read.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
 from client.tail import TailError, connect_consumer
-from schemas.consumer import DecodeError, decode, read_schemas
+from schemas.consumer import DecodeError, decode, leading_fields, read_schemas
 
 CONNECT_SECONDS = 10.0
 POLL_MS = 100
+WINDOW_FIELDS = ("ecg_id", "index", "start_sample", "end_sample")  # a window's first fields
 
 
 class WatchError(Exception):
@@ -38,7 +41,7 @@ class WindowWatch:
     def __init__(self, bootstrap: str, topic: str) -> None:
         self._bootstrap = bootstrap
         self._topic = topic
-        self._schemas = read_schemas()
+        self._schemas = leading_fields(read_schemas(), WINDOW_FIELDS)
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         # ECG id (the message key) -> window index -> its first arrival.

@@ -208,6 +208,7 @@ class SamplePublisher:
             enable_idempotence=True,
             compression_type="zstd",
             linger_ms=settings.kafka_linger_ms,
+            max_batch_size=settings.kafka_max_batch_bytes,
             request_timeout_ms=int(settings.kafka_request_timeout_seconds * 1000),
         )
         try:

@@ -95,6 +95,10 @@ class Settings:
     retry_after_seconds: int = 5
     kafka_request_timeout_seconds: float = 10.0
     kafka_linger_ms: int = 5
+    # Bytes of messages per partition in one produce request. aiokafka's default (16 KiB)
+    # holds one 12-lead second, so every chunk was a request of its own and the next one
+    # of its partition waited for it; the broker takes batches up to 1 MiB.
+    kafka_max_batch_bytes: int = 512 * KIB
     # Bytes of messages that may wait for Kafka's acknowledgement before sends are
     # refused with 503 (see gateway.publisher.Backpressure).
     kafka_max_pending_bytes: int = 128 * MIB

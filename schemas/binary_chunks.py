@@ -63,10 +63,11 @@ def encode_binary_chunk(seq: int, signals: Signals, width: int | None = None) ->
 
 def decode_binary_chunk(
     data: bytes | bytearray, n_leads: int, max_samples: int
-) -> tuple[int, tuple[NDArray[np.int32], ...]]:
-    """The seq and the signals (one read-only, contiguous int32 array per lead, never a
-    view of ``data``) of the chunk ``data`` of a stream of ``n_leads`` leads, with at most
-    ``max_samples`` per lead; BinaryChunkError names every part that is wrong."""
+) -> tuple[int, NDArray[np.signedinteger[Any]]]:
+    """The seq and the samples (one row per lead, of the chunk's width: int16 or int32;
+    read-only, C-contiguous, never a view of ``data``) of the chunk ``data`` of a stream
+    of ``n_leads`` leads, with at most ``max_samples`` per lead; BinaryChunkError names
+    every part that is wrong."""
     problems: list[tuple[str, str]] = []
     width, seq = _header(data, problems)
     signals = None if width is None else _interleaved(data, width, n_leads, max_samples, problems)
@@ -133,7 +134,7 @@ def _interleaved(
     n_leads: int,
     max_samples: int,
     problems: list[tuple[str, str]],
-) -> tuple[NDArray[np.int32], ...] | None:
+) -> NDArray[np.signedinteger[Any]] | None:
     """The samples after the header, de-interleaved: one row per lead, in one copy."""
     size = len(data) - HEADER.size
     frame = width * n_leads
@@ -162,10 +163,12 @@ def _interleaved(
         return None
     interleaved = np.frombuffer(data, DTYPES[width], offset=HEADER.size)
     # (samples, leads) -> (leads, samples): each lead contiguous, and never a view of a
-    # buffer that the caller may reuse.
-    signals = np.array(interleaved.reshape(-1, n_leads).T, dtype=np.int32, order="C")
+    # buffer that the caller may reuse. The width stays: a SampleChunk message has it.
+    signals: NDArray[np.signedinteger[Any]] = np.array(
+        interleaved.reshape(-1, n_leads).T, order="C"
+    )
     signals.flags.writeable = False
-    return tuple(signals)
+    return signals
 
 
 def _count(n: int, noun: str) -> str:

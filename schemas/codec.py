@@ -130,21 +130,33 @@ def encode_samples(leads: Sequence[NDArray[np.integer[Any]]]) -> tuple[int, list
         # Leads of one length (every stream chunk, most upload chunks): one block, so
         # one minimum, one maximum and one conversion instead of one per lead.
         block = np.stack(leads)
-        dtype = _width_of(int(block.min()), int(block.max()))
+        dtype = sample_dtype(int(block.min()), int(block.max()))
         return np.dtype(dtype).itemsize, [row.tobytes() for row in block.astype(dtype)]
     non_empty = [lead for lead in leads if lead.size]
     low = min((int(lead.min()) for lead in non_empty), default=0)
     high = max((int(lead.max()) for lead in non_empty), default=0)
-    dtype = _width_of(low, high)
+    dtype = sample_dtype(low, high)
     return np.dtype(dtype).itemsize, [lead.astype(dtype, copy=False).tobytes() for lead in leads]
 
 
-def _width_of(low: int, high: int) -> str:
+def sample_dtype(low: int, high: int) -> str:
+    """The dtype of samples from ``low`` to ``high``: int16 when they fit, else int32."""
     if low >= INT16_MIN and high <= INT16_MAX:
         return "<i2"
     if low >= INT32_MIN and high <= INT32_MAX:
         return "<i4"
     raise ValueError("sample values must fit in a signed 32-bit integer")
+
+
+def encode_long(value: int) -> bytes:
+    """An Avro ``long`` (or ``int``): zig-zag, then 7 bits a byte, the lowest first."""
+    bits = (value << 1) ^ (value >> 63)
+    out = bytearray()
+    while bits > 0x7F:
+        out.append(bits & 0x7F | 0x80)
+        bits >>= 7
+    out.append(bits)
+    return bytes(out)
 
 
 def decode_samples(data: Sequence[bytes], sample_width: int) -> list[NDArray[np.int32]]:

@@ -19,7 +19,7 @@ import base64
 import io
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,20 @@ def read_schemas(folder: Path = FOLDER) -> dict[bytes, Any]:
         canonical = to_parsing_canonical_form(parsed)
         schemas[bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))] = parsed
     return schemas
+
+
+def leading_fields(schemas: Mapping[bytes, Any], names: Sequence[str]) -> dict[bytes, Any]:
+    """The record schemas of ``schemas`` whose first fields are ``names``, cut to those
+    fields, by the same fingerprints: ``decode`` with them reads just those fields of a
+    message and stops, since Avro writes a record's fields one after the other, in
+    order. For a consumer that needs a few fields of large messages."""
+    cut = {}
+    for key, schema in schemas.items():
+        fields = schema.get("fields", []) if isinstance(schema, dict) else []
+        if [field["name"] for field in fields[: len(names)]] == list(names):
+            leading = [{"name": f["name"], "type": f["type"]} for f in fields[: len(names)]]
+            cut[key] = parse_schema({"type": "record", "name": schema["name"], "fields": leading})
+    return cut
 
 
 def decode(data: bytes, schemas: Mapping[bytes, Any]) -> dict[str, Any]:

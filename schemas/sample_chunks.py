@@ -2,6 +2,11 @@
 producers of the samples topic: an upload's chunks (``gateway.publisher``), a stream's
 chunks and its end (``gateway.devices.service``), and the end that the pipeline writes for a
 silent stream (``streams.idle``). Plain values in, single-object encoded bytes out.
+
+``StreamChunks`` writes the chunks of one stream, whose id, date, rate and leads never
+change, at the cost of a stream's every second: it encodes those fields once, with
+``encode_sample_chunk``, and per chunk writes only ``seq``, ``start_sample`` and the
+samples around them, byte for byte what fastavro writes for the whole record.
 """
 
 from __future__ import annotations
@@ -15,7 +20,14 @@ from uuid import UUID
 import numpy as np
 from numpy.typing import NDArray
 
-from schemas.codec import Schema, encode, encode_samples
+from schemas.codec import (
+    HEADER_SIZE,
+    Schema,
+    encode,
+    encode_long,
+    encode_samples,
+    sample_dtype,
+)
 
 
 @dataclass(frozen=True)
@@ -62,3 +74,58 @@ def encode_sample_chunk(
 def _lead_record(lead: LeadInfo | str) -> dict[str, Any]:
     info = LeadInfo(lead) if isinstance(lead, str) else lead
     return {"name": info.name, "gain": info.gain, "baseline": info.baseline}
+
+
+class StreamChunks:
+    """The ``SampleChunk`` messages of one ECG with the given id, date, rate and leads
+    (a stream's), chunk by chunk: ``encode_sample_chunk``'s bytes at a fraction of its
+    cost. The record's fields are in the order ``ecg_id``, ``seq``, ``start_sample``,
+    then ``final``, ``date``, ``sampling_rate`` and ``leads``, which are fixed for the
+    chunks that are not final, then ``sample_width`` and ``samples``."""
+
+    def __init__(
+        self,
+        ecg_id: UUID | str,
+        *,
+        date: datetime,
+        sampling_rate: float | None,
+        leads: Sequence[LeadInfo | str],
+    ) -> None:
+        self._leads = len(leads)
+        template = encode_sample_chunk(
+            ecg_id, 0, 0, date=date, sampling_rate=sampling_rate, leads=leads
+        )
+        # The template: header, ecg_id, seq 0 and start_sample 0 (one zero byte each),
+        # the fixed fields, sample_width 2, and one empty bytes value per lead.
+        text = str(ecg_id).encode()
+        head = HEADER_SIZE + len(encode_long(len(text))) + len(text)
+        tail = encode_long(2) + encode_long(self._leads) + bytes(self._leads) + b"\x00"
+        if template[head : head + 2] != b"\x00\x00" or not template.endswith(tail):
+            raise AssertionError("the SampleChunk schema no longer has the expected layout")
+        self._head = template[:head]
+        self._fixed = template[head + 2 : len(template) - len(tail)]
+        self._count = encode_long(self._leads)
+
+    def encode(self, seq: int, start_sample: int, samples: NDArray[np.integer[Any]]) -> bytes:
+        """Chunk ``seq`` (not final), from sample ``start_sample`` of every lead:
+        ``samples`` holds one row per lead, every row as long, at least one sample."""
+        if samples.ndim != 2 or samples.shape[0] != self._leads or not samples.shape[1]:
+            raise ValueError(f"expected {self._leads} rows of at least one sample")
+        if samples.dtype != np.int16:
+            samples = samples.astype(sample_dtype(int(samples.min()), int(samples.max())))
+        block = np.ascontiguousarray(samples, dtype=samples.dtype.newbyteorder("<"))
+        row = block.shape[1] * block.itemsize
+        data = block.data.cast("B")
+        size = encode_long(row)
+        parts: list[bytes | memoryview] = [
+            self._head,
+            encode_long(seq),
+            encode_long(start_sample),
+            self._fixed,
+            encode_long(block.itemsize),
+            self._count,
+        ]
+        for start in range(0, self._leads * row, row):
+            parts += (size, data[start : start + row])
+        parts.append(b"\x00")
+        return b"".join(parts)

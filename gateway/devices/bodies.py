@@ -47,12 +47,17 @@ class StreamOpening:
 @dataclass(frozen=True, eq=False)
 class StreamChunk:
     seq: int
-    signals: tuple[NDArray[np.int32], ...]
+    samples: NDArray[np.signedinteger[Any]]  # one row per lead; int16 or int32
+
+    @property
+    def signals(self) -> tuple[NDArray[np.signedinteger[Any]], ...]:
+        """One array per lead."""
+        return tuple(self.samples)
 
     @property
     def number_of_samples(self) -> int:
         """Samples per lead (every lead has as many)."""
-        return int(self.signals[0].size)
+        return int(self.samples.shape[1])
 
 
 def validate_opening(
@@ -83,21 +88,21 @@ def validate_chunk(
     found.raise_if_any()
     assert seq is not None
     assert signals is not None
-    return StreamChunk(seq, signals)
+    return StreamChunk(seq, np.stack(signals))
 
 
 def parse_binary_chunk(
     data: bytes | bytearray, leads: Sequence[str], max_samples: int
 ) -> StreamChunk:
     """The binary chunk ``data`` of a stream of ``leads``, with at most ``max_samples`` per
-    lead: the same ``StreamChunk`` as ``validate_chunk`` gives for the same samples in
-    JSON, each lead one contiguous int32 array."""
+    lead: the same samples in the ``StreamChunk`` as ``validate_chunk`` gives for them in
+    JSON, as int16 when the chunk is (JSON's are int32)."""
     try:
-        seq, signals = decode_binary_chunk(data, len(leads), max_samples)
+        seq, samples = decode_binary_chunk(data, len(leads), max_samples)
     except BinaryChunkError as error:
         errors = [FieldError(part, message) for part, message in error.problems]
         raise InvalidInputError(errors) from None
-    return StreamChunk(seq, signals)
+    return StreamChunk(seq, samples)
 
 
 def _lead_names(value: object, found: Findings) -> list[str]:

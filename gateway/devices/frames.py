@@ -85,6 +85,16 @@ def ack(seq: int) -> dict[str, Any]:
     return {"type": "ack", "seq": seq}
 
 
+def ack_text(seq: int) -> str:
+    """``as_text(ack(seq))``, written directly: one a chunk."""
+    return f'{{"type":"ack","seq":{seq:d}}}'
+
+
+def as_text(answer: Mapping[str, Any]) -> str:
+    """An answer as the JSON text of a frame, as ``WebSocket.send_json`` writes it."""
+    return json.dumps(answer, separators=(",", ":"), ensure_ascii=False)
+
+
 def ended(seq: int) -> dict[str, Any]:
     return {"type": "ended", "seq": seq}
 

@@ -167,7 +167,7 @@ class StreamLease:
             return
         if chunk.seq > self.next_seq:
             raise ChunkGapError(chunk.seq, self.next_seq)
-        message = self.stream.sample_chunk(chunk.seq, self.next_sample, chunk.signals)
+        message = self.stream.sample_chunk(chunk.seq, self.next_sample, chunk.samples)
         await publisher.send(self.ecg_id, [message])
         self.next_seq += 1
         self.next_sample += chunk.number_of_samples
@@ -277,8 +277,9 @@ class Leases:
             yield
 
     async def close(self, lease: StreamLease) -> None:
-        """``lease``'s WebSocket is gone: write what it counted, forget it."""
-        self._forget(lease)
+        """``lease``'s WebSocket is gone: write what it counted, forget it. It is held
+        until it has written, so that a request of its stream meanwhile waits for the
+        write (``turn``) rather than find the lease in the row and be told to retry."""
         try:
             await lease.release()
         except DatabaseUnavailableError as error:
@@ -288,6 +289,8 @@ class Leases:
                 lease.unwritten,
                 error,
             )
+        finally:
+            self._forget(lease)
 
     async def close_all(self) -> None:
         for lease in list(self._held.values()):

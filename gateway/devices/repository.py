@@ -19,11 +19,12 @@ HTTP move ``writer`` on too, so that a WebSocket that missed them reads the row 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from functools import cached_property
+from typing import Any, Final
 from uuid import UUID
 
 import asyncpg
@@ -34,7 +35,7 @@ from gateway.database import Connection, Database
 from gateway.devices.bodies import StreamOpening
 from gateway.ecg_rows import LeadRow, insert_ecg
 from gateway.errors import NotAStreamError, StreamBusyError
-from schemas.sample_chunks import encode_sample_chunk
+from schemas.sample_chunks import StreamChunks, encode_sample_chunk
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,15 @@ class StoredStream:
     timed_out: bool  # ended by the pipeline's idle timeout (streams.idle)
 
     def sample_chunk(
-        self, seq: int, start_sample: int, samples: Sequence[NDArray[np.int32]] | None = None
+        self,
+        seq: int,
+        start_sample: int,
+        samples: NDArray[np.signedinteger[Any]] | None = None,
     ) -> bytes:
-        """The ``SampleChunk`` message of chunk ``seq``; without ``samples``, the empty
-        final chunk that ends the stream."""
+        """The ``SampleChunk`` message of chunk ``seq`` of ``samples`` (one row per lead);
+        without ``samples``, the empty final chunk that ends the stream."""
+        if samples is not None:
+            return self._chunks.encode(seq, start_sample, samples)
         return encode_sample_chunk(
             self.ecg_id,
             seq,
@@ -60,8 +66,13 @@ class StoredStream:
             date=self.date,
             sampling_rate=self.sampling_rate,
             leads=self.leads,
-            samples=samples,
-            final=samples is None,
+            final=True,
+        )
+
+    @cached_property
+    def _chunks(self) -> StreamChunks:
+        return StreamChunks(
+            self.ecg_id, date=self.date, sampling_rate=self.sampling_rate, leads=self.leads
         )
 
 

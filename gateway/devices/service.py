@@ -52,7 +52,7 @@ async def accept_chunk(
             return
         if chunk.seq > position.next_seq:
             raise ChunkGapError(chunk.seq, position.next_seq)
-        message = stream.sample_chunk(chunk.seq, position.next_sample, chunk.signals)
+        message = stream.sample_chunk(chunk.seq, position.next_sample, chunk.samples)
         await publisher.send(stream.ecg_id, [message])
         await position.advance(chunk.number_of_samples)
 

@@ -67,7 +67,8 @@ from gateway.devices.access import (
 from gateway.devices.frames import (
     ChunkFrame,
     EndFrame,
-    ack,
+    ack_text,
+    as_text,
     decode_frame,
     ended,
     frame_limit,
@@ -142,7 +143,7 @@ class StreamSocket:
             await websocket.send_json(ready(next_seq))
             while (frame := await self._receive(websocket, device)) is not None:
                 answer, close = await self._answer(device, frame)
-                await websocket.send_json(answer)
+                await websocket.send_text(answer if isinstance(answer, str) else as_text(answer))
                 if close is not None:
                     await websocket.close(*close)
                     return
@@ -201,8 +202,9 @@ class StreamSocket:
 
     async def _answer(
         self, device: Device, frame: str | bytes
-    ) -> tuple[dict[str, Any], Close | None]:
-        """The one answer to ``frame``, and how to close the connection after it, if so."""
+    ) -> tuple[dict[str, Any] | str, Close | None]:
+        """The one answer to ``frame`` (an ack as its JSON text), and how to close the
+        connection after it, if so."""
         limit = frame_limit(frame, self._text_limit, self._binary_limit)
         if limit is not None:
             return refusal(None, BodyTooLargeError(limit)), (MESSAGE_TOO_BIG, "message too big")
@@ -214,7 +216,7 @@ class StreamSocket:
             if isinstance(decoded, EndFrame):
                 return ended(await self._end(device)), (NORMAL, "the stream has ended")
             seq = decoded.seq
-            return ack(await self._chunk(device, decoded)), None
+            return ack_text(await self._chunk(device, decoded)), None
         except ServiceUnavailableError as error:
             self._log_unavailable(device.request, error)
             return retry(seq, self._settings.retry_after_seconds, error), None
@@ -225,7 +227,10 @@ class StreamSocket:
 
     async def _chunk(self, device: Device, frame: ChunkFrame) -> int:
         """Count the chunk in once Kafka has it (or had it already); return its seq."""
-        await stream_writer(self._authenticator, device.request, device.claims)
+        if not isinstance(device.claims, IngestClaims):
+            # An access token's session may end while the device streams; what an
+            # ingest token allows was settled at the handshake, by the same call.
+            await stream_writer(self._authenticator, device.request, device.claims)
         chunk = read_chunk(frame, device.lease.stream.leads, device.max_samples)
         await device.lease.accept(chunk, device.request.state["publisher"])
         return chunk.seq

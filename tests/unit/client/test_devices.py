@@ -8,10 +8,11 @@ from collections import deque
 
 import numpy as np
 import pytest
-from numpy.typing import NDArray
 
-from client.devices import DeviceLog, Plan, run_device
+from client.chunks import Chunk
+from client.devices import RECENT_CHUNKS, DeviceLog, Plan, run_device
 from client.outcomes import Acked, Gap, Outcome, Refused, RetryLater
+from schemas.binary_chunks import encode_binary_chunk
 
 
 class ScriptedTransport:
@@ -21,8 +22,8 @@ class ScriptedTransport:
         self.script = deque(outcomes)
         self.calls: list[tuple[str, int, list[list[int]]]] = []
 
-    async def send(self, seq: int, signal: NDArray[np.int32]) -> Outcome:
-        self.calls.append(("chunk", seq, signal.tolist()))
+    async def send(self, chunk: Chunk) -> Outcome:
+        self.calls.append(("chunk", chunk.seq, chunk.signal.tolist()))
         return self.script.popleft() if self.script else Acked()
 
     async def end(self) -> Outcome:
@@ -92,3 +93,23 @@ async def test_chunks_sent_on_time_are_not_late_and_a_lagging_device_counts_them
     behind = DeviceLog(0, ecg_id="e")
     await run_device(ScriptedTransport(), plan(period=0.02), behind, start=now - 1.0)
     assert behind.late == 3  # every chunk was due more than one period ago
+
+
+def test_the_devices_share_a_chunk_and_its_binary_body() -> None:
+    shared = plan()
+    first = shared.chunk(2)
+    assert shared.chunk(2) is first
+    assert first.signal.tolist() == [[0, 1, 2, 3, 4], [10, 11, 12, 13, 14]]
+    assert first.binary == encode_binary_chunk(2, first.signal)
+
+
+def test_a_plan_keeps_only_its_recent_chunks() -> None:
+    long = Plan("test", ("I",), 100.0, np.arange(10, dtype=np.int32)[None], 10_000, 1, 0.0, 1)
+    first = long.chunk(0)
+    for seq in range(1, RECENT_CHUNKS):
+        long.chunk(seq)
+    assert long.chunk(0) is first
+    long.chunk(RECENT_CHUNKS)
+    again = long.chunk(0)
+    assert again is not first
+    assert again.binary == first.binary

@@ -14,6 +14,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 from websockets.http11 import Response
 
+from client.chunks import Chunk
 from client.outcomes import Acked, Gap, Outcome, Refused, RetryLater
 from client.websocket import (
     Connection,
@@ -162,8 +163,8 @@ async def test_one_connection_carries_every_chunk_and_the_end() -> None:
     connection = ScriptedConnection(ready(0), ack(0), ack(1), {"type": "ended", "seq": 2})
     dial = Dialer(connection)
     chunks = SocketChunks(dial)
-    assert await chunks.send(0, block([[1, 2], [3, 4]])) == Acked()
-    assert await chunks.send(1, block([[5], [6]])) == Acked()
+    assert await chunks.send(Chunk(0, block([[1, 2], [3, 4]]))) == Acked()
+    assert await chunks.send(Chunk(1, block([[5], [6]]))) == Acked()
     assert await chunks.end() == Acked()
     assert dial.dials == 1
     assert [json.loads(m) for m in connection.sent] == [
@@ -177,7 +178,7 @@ async def test_one_connection_carries_every_chunk_and_the_end() -> None:
 async def test_binary_frames_carry_the_same_chunk() -> None:
     connection = ScriptedConnection(ready(0), ack(0))
     assert (
-        await SocketChunks(Dialer(connection), binary=True).send(0, block([[1, 2], [3, 4]]))
+        await SocketChunks(Dialer(connection), binary=True).send(Chunk(0, block([[1, 2], [3, 4]])))
         == Acked()
     )
     frame = decode_frame(connection.sent[0])
@@ -194,18 +195,18 @@ async def test_a_dropped_connection_is_retried_and_ready_tells_if_the_chunk_arri
     acked = ScriptedConnection(ready(3))  # chunk 2 had arrived, its ack was lost
     dial = Dialer(first, resent, OSError("connection refused"), acked)
     chunks = SocketChunks(dial)
-    assert await chunks.send(0, block([[0]])) == Acked()
-    lost = await chunks.send(1, block([[1]]))
+    assert await chunks.send(Chunk(0, block([[0]]))) == Acked()
+    lost = await chunks.send(Chunk(1, block([[1]])))
     assert isinstance(lost, RetryLater)
     assert lost.seconds is None  # the device's own backoff
     assert first.closed
-    assert await chunks.send(1, block([[1]])) == Acked()
+    assert await chunks.send(Chunk(1, block([[1]]))) == Acked()
     assert [json.loads(m)["seq"] for m in resent.sent] == [1]
-    assert isinstance(await chunks.send(2, block([[2]])), RetryLater)
-    no_connection = await chunks.send(2, block([[2]]))
+    assert isinstance(await chunks.send(Chunk(2, block([[2]]))), RetryLater)
+    no_connection = await chunks.send(Chunk(2, block([[2]])))
     assert isinstance(no_connection, RetryLater)
     assert "connection refused" in no_connection.reason
-    assert await chunks.send(2, block([[2]])) == Acked()
+    assert await chunks.send(Chunk(2, block([[2]]))) == Acked()
     assert acked.sent == []  # not sent twice
     assert dial.dials == 4
 
@@ -213,17 +214,17 @@ async def test_a_dropped_connection_is_retried_and_ready_tells_if_the_chunk_arri
 async def test_a_reconnection_that_finds_an_earlier_chunk_missing_is_a_gap() -> None:
     dial = Dialer(ScriptedConnection(ready(0), ack(0), dropped()), ScriptedConnection(ready(0)))
     chunks = SocketChunks(dial)
-    assert await chunks.send(0, block([[0]])) == Acked()
-    assert isinstance(await chunks.send(1, block([[1]])), RetryLater)
-    assert await chunks.send(1, block([[1]])) == Gap(0)
+    assert await chunks.send(Chunk(0, block([[0]]))) == Acked()
+    assert isinstance(await chunks.send(Chunk(1, block([[1]]))), RetryLater)
+    assert await chunks.send(Chunk(1, block([[1]]))) == Gap(0)
 
 
 async def test_a_refused_handshake_is_classified_as_the_http_response_it_is() -> None:
     unavailable = refused_handshake(503, {"status": 503, "detail": "Kafka"}, {"Retry-After": "3"})
     forbidden = refused_handshake(403, {"status": 403, "detail": "not your stream"})
     chunks = SocketChunks(Dialer(unavailable, forbidden))
-    assert await chunks.send(0, block([[0]])) == RetryLater("503 Kafka", 3.0)
-    assert await chunks.send(0, block([[0]])) == Refused("403 not your stream")
+    assert await chunks.send(Chunk(0, block([[0]]))) == RetryLater("503 Kafka", 3.0)
+    assert await chunks.send(Chunk(0, block([[0]]))) == Refused("403 not your stream")
 
 
 async def test_the_gateway_asking_to_retry_keeps_the_connection() -> None:
@@ -231,8 +232,10 @@ async def test_the_gateway_asking_to_retry_keeps_the_connection() -> None:
     connection = ScriptedConnection(ready(0), retry, ack(0))
     dial = Dialer(connection)
     chunks = SocketChunks(dial)
-    assert await chunks.send(0, block([[0]])) == RetryLater("retry: Kafka is unavailable", 1.0)
-    assert await chunks.send(0, block([[0]])) == Acked()
+    assert await chunks.send(Chunk(0, block([[0]]))) == RetryLater(
+        "retry: Kafka is unavailable", 1.0
+    )
+    assert await chunks.send(Chunk(0, block([[0]]))) == Acked()
     assert (dial.dials, connection.closed) == (1, False)
 
 

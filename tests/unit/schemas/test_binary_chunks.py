@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from schemas.binary_chunks import (
+    DTYPES,
     MAX_SEQ,
     BinaryChunkError,
     decode_binary_chunk,
@@ -46,8 +47,8 @@ def test_a_round_trip_gives_every_sample_back(width: int) -> None:
     signal = rng.integers(-high, high, (3, 500))
     seq, signals = decode_binary_chunk(encode_binary_chunk(MAX_SEQ, signal, width), 3, 500)
     assert seq == MAX_SEQ
+    assert signals.dtype == DTYPES[width]  # the width of the chunk, as its message has
     for got, expected in zip(signals, signal, strict=True):
-        assert got.dtype == np.int32
         assert got.flags.c_contiguous
         assert not got.flags.writeable
         assert np.array_equal(got, expected)

@@ -20,6 +20,7 @@ from schemas.codec import (
     decode,
     decode_samples,
     encode,
+    encode_long,
     encode_samples,
     fingerprint_of,
     load_history_json,
@@ -172,3 +173,10 @@ def test_a_consumer_with_an_earlier_schema_still_reads_new_messages(
     assert set(read) == old_names
     lead = {"name": "I", "number_of_samples": 1, "zero_crossings": 0}
     assert read["leads"][0] == lead | {key: None for key in read["leads"][0] if key not in lead}
+
+
+@pytest.mark.parametrize("value", [0, 1, -1, 63, 64, -64, -65, 300, 2**31, 2**63 - 1, -(2**63)])
+def test_a_long_is_written_as_fastavro_writes_it(value: int) -> None:
+    out = io.BytesIO()
+    schemaless_writer(out, "long", value)
+    assert encode_long(value) == out.getvalue()

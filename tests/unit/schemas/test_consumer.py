@@ -18,7 +18,7 @@ from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 from schemas import codec, consumer
 from schemas.codec import Schema
-from schemas.consumer import DecodeError, decode, read_schemas, to_json
+from schemas.consumer import DecodeError, decode, leading_fields, read_schemas, to_json
 from tests.conftest import REPO
 from tests.results import analysed_ecg
 
@@ -41,6 +41,18 @@ def test_reads_the_windows_and_the_summary_that_the_codec_writes(
     assert decode(codec.encode(Schema.ECG_SUMMARY, summary), schemas) == summary
     assert len(windows) == 3
     assert sum(len(window["beats"]) for window in windows) == 29
+
+
+def test_the_leading_fields_of_a_window_are_read_alone(results: Results) -> None:
+    windows, summary = results
+    names = ("ecg_id", "index", "start_sample", "end_sample")
+    schemas = leading_fields(read_schemas(), names)
+    for window in windows:
+        message = codec.encode(Schema.WINDOW_RESULT, window)
+        assert decode(message, schemas) == {name: window[name] for name in names}
+    assert codec.fingerprint_of(Schema.ECG_SUMMARY) not in schemas  # it starts otherwise
+    with pytest.raises(DecodeError, match="unknown writer schema"):
+        decode(codec.encode(Schema.ECG_SUMMARY, summary), schemas)
 
 
 def test_the_avsc_files_alone_are_enough(tmp_path: Path, results: Results) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from uuid import uuid4
 
 import numpy as np
+import pytest
 
 from schemas.codec import Schema, decode, decode_samples
-from schemas.sample_chunks import LeadInfo, encode_sample_chunk
+from schemas.sample_chunks import LeadInfo, StreamChunks, encode_sample_chunk
 
 DATE = datetime(2024, 5, 1, 10, tzinfo=UTC)
 
@@ -57,3 +59,42 @@ def test_a_uuid_and_its_text_give_the_same_message() -> None:
         for key in (ecg_id, str(ecg_id))
     ]
     assert chunks[0] == chunks[1]
+
+
+TWELVE = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+
+
+@pytest.mark.parametrize("leads", [TWELVE, ("MLII",)])
+@pytest.mark.parametrize("sampling_rate", [500.0, 360.5, None])
+@pytest.mark.parametrize(
+    ("dtype", "high"),
+    [(np.int16, 2**15), (np.int32, 2**15), (np.int32, 2**31), (np.int64, 2**20)],
+    ids=["int16", "int32-fits-int16", "int32", "int64"],
+)
+def test_a_stream_chunk_is_byte_for_byte_what_fastavro_writes(
+    leads: tuple[str, ...], sampling_rate: float | None, dtype: Any, high: int
+) -> None:
+    rng = np.random.default_rng(len(leads) + high)
+    ecg_id = uuid4()
+    date = datetime(2024, 5, 1, 10, 3, 4, 123456, tzinfo=UTC)
+    chunks = StreamChunks(ecg_id, date=date, sampling_rate=sampling_rate, leads=leads)
+    for length in (1, 7, 500):
+        samples = rng.integers(-high, high, (length, len(leads))).astype(dtype).T  # strided
+        for seq, start in ((0, 0), (5, 2500), (2**63 - 1, 2**62)):
+            expected = encode_sample_chunk(
+                ecg_id,
+                seq,
+                start,
+                date=date,
+                sampling_rate=sampling_rate,
+                leads=leads,
+                samples=list(samples),
+            )
+            assert chunks.encode(seq, start, samples) == expected
+
+
+def test_a_stream_chunk_needs_a_row_of_samples_per_lead() -> None:
+    chunks = StreamChunks(uuid4(), date=DATE, sampling_rate=None, leads=("I", "II"))
+    for wrong in (np.zeros((3, 5), np.int16), np.zeros((2, 0), np.int16), np.zeros(5, np.int16)):
+        with pytest.raises(ValueError, match="expected 2 rows"):
+            chunks.encode(0, 0, wrong)

@@ -106,8 +106,9 @@ def test_a_binary_chunk_gives_what_its_json_gives(width: int, signal: list[list[
     json = validate_chunk({"seq": 5, "signal": signal}, LEADS, 10)
     assert binary.seq == json.seq == 5
     assert binary.number_of_samples == json.number_of_samples == 5
+    assert binary.samples.dtype == f"int{8 * width}"
+    assert json.samples.dtype == np.int32
     for got, expected in zip(binary.signals, json.signals, strict=True):
-        assert got.dtype == expected.dtype == np.int32
         assert np.array_equal(got, expected)
         assert got.flags.c_contiguous
         assert not got.flags.writeable

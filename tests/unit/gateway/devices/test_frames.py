@@ -9,6 +9,9 @@ import pytest
 from gateway.devices.frames import (
     ChunkFrame,
     EndFrame,
+    ack,
+    ack_text,
+    as_text,
     decode_frame,
     frame_limit,
     problem_document,
@@ -150,3 +153,9 @@ def test_a_retry_names_the_seq_to_resend_and_when() -> None:
         "retry_after": 5,
         "detail": "the message broker does not answer",
     }
+
+
+@pytest.mark.parametrize("seq", [0, 7, 2**63 - 1])
+def test_an_ack_text_is_the_json_of_the_ack(seq: int) -> None:
+    assert ack_text(seq) == as_text(ack(seq))
+    assert json.loads(ack_text(seq)) == ack(seq)

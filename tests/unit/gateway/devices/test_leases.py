@@ -63,6 +63,7 @@ class Position:
 class Streams:
     row: Row = field(default_factory=Row)
     down: bool = False  # PostgreSQL unavailable
+    gate: asyncio.Event | None = None  # a write waits for it
 
     @asynccontextmanager
     async def writing(self, ecg_id: UUID) -> AsyncIterator[Position]:
@@ -77,6 +78,8 @@ class Streams:
         next_sample: int,
         lease_seconds: float | None,
     ) -> bool:
+        if self.gate is not None:
+            await self.gate.wait()
         if self.down:
             raise DatabaseUnavailableError("the database is unavailable; retry later")
         row = self.row
@@ -106,7 +109,7 @@ class Clock:
 
 def chunk(seq: int, samples: int = 10) -> StreamChunk:
     signal = np.arange(samples, dtype=np.int32)
-    return StreamChunk(seq, (signal, signal))
+    return StreamChunk(seq, np.stack([signal, signal]))
 
 
 def stream() -> StoredStream:
@@ -191,6 +194,27 @@ async def test_a_new_connection_gets_the_position_of_the_one_it_replaces() -> No
     assert streams.row.leased
     await new.accept(chunk(2), publisher(kafka))
     assert kafka.seqs == [0, 1, 2]
+
+
+async def test_a_request_while_a_closing_connection_writes_waits_for_the_write() -> None:
+    streams, kafka, clock, leases = Streams(), Kafka(), Clock(), Leases()
+    lease = lease_of(streams, leases, clock)
+    await leases.take(lease)
+    await lease.accept(chunk(0), publisher(kafka))
+    streams.gate = asyncio.Event()
+    closing = asyncio.create_task(leases.close(lease))
+    await asyncio.sleep(0)  # the close is writing the position
+
+    async def request() -> bool:
+        async with leases.turn(lease.ecg_id):
+            return streams.row.leased
+
+    turn = asyncio.create_task(request())
+    await asyncio.sleep(0)
+    streams.gate.set()
+    await closing
+    assert await turn is False  # it found the lease given up, not still in the row
+    assert streams.row.next_seq == 1
 
 
 async def test_a_stream_that_ended_meanwhile_takes_no_chunk() -> None:
