@@ -93,7 +93,7 @@ def create_app(settings: Settings) -> faust.App:
         lambda: clients.reader,
         settings,
     )
-    app.add_dependency(Checkpointer(analysers, min(0.5, settings.checkpoint_seconds / 2)))
+    app.add_dependency(Checkpointer(analysers, interval=0.5))
 
     @app.agent(samples, name="windows")
     async def windows(stream: StreamT[bytes]) -> None:

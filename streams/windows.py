@@ -75,7 +75,16 @@ class LiveAnalysers:
         )
         async for events in taken:
             async with self._lock:
-                await self._process(cast(list[EventT[bytes]], events))
+                try:
+                    await self._process(cast(list[EventT[bytes]], events))
+                except BaseException:
+                    # Failed or cancelled mid-batch, the live states may hold chunks whose
+                    # results Kafka does not have: none of them may be written. A restarted
+                    # agent starts again from the table; the events taken stay
+                    # unacknowledged (their chunks come back by streams.backfill, or by a
+                    # restarted worker's replay).
+                    self.checkpoints.forget()
+                    raise
 
     async def tick(self) -> None:
         """Checkpoint what is due although no chunk arrives; when the partitions are being
