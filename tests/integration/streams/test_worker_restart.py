@@ -261,6 +261,30 @@ async def test_workers_hand_partitions_over_in_rebalances_and_lose_nothing(
     assert "live states checkpointed" in (tmp_path / "first" / "worker.log").read_text()
 
 
+async def test_a_paused_stream_is_written_once_its_oldest_chunk_is_old_enough(
+    kafka_bootstrap: str,
+    database_url: str,
+    workers: list[subprocess.Popen[bytes]],
+    tmp_path: Path,
+    signals: NDArray[np.int32],
+) -> None:
+    """Chunks that close no window are written, and their offsets committed, once the
+    first of them is ECG_STREAMS_CHECKPOINT_SECONDS old, with no chunk arriving after."""
+    settings = await pipeline(kafka_bootstrap, database_url, partitions=1)
+    ecg_id = uuid.uuid4()
+    workers.append(start_worker(settings, tmp_path, checkpoint_seconds=1.0))
+    await publish(settings, ecg_id, chunk_messages(ecg_id, signals[:, : 20 * 360], 360)[:5])
+
+    key = str(ecg_id).encode()
+    deadline = time.monotonic() + 90
+    while (state := (await written_states(settings)).get(key)) is None or state.next_seq < 5:
+        assert time.monotonic() < deadline, f"the paused stream's state was not written: {state}"
+        await asyncio.sleep(0.2)
+    while (await committed_offset(settings) or 0) < 5:
+        assert time.monotonic() < deadline, "the written chunks' offsets were not committed"
+        await asyncio.sleep(0.2)
+
+
 async def written_states(settings: Settings) -> dict[bytes, StreamState]:
     """Each ECG's last state in the worker's state table (its changelog topic)."""
     topic = f"{settings.app_id}-ecg-stream-state-changelog"
