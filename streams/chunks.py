@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from schemas.codec import DecodeError, decode_samples
 from streams.analysis.windows import (
     AnalyserMemory,
@@ -147,6 +149,59 @@ def apply_chunk(
         analyser=None if chunk["final"] else analyser,
         last_offset=offset,
     )
+    return Outcome(state=new_state, windows=windows, summary=summary)
+
+
+def apply_run(
+    state: StreamState | None, run: Sequence[tuple[int, dict[str, Any]]]
+) -> Outcome | None:
+    """Apply consecutive chunks of one ECG (``(offset, record)``, in order) with one call
+    of the analyser: the same windows as chunk by chunk (the analysis is chunk
+    invariant), one summary for the run. None when the run is not plainly the ECG's next
+    chunks (a duplicate, a gap, a lead that ends, a chunk that does not fit, the ECG's
+    first chunk): those take ``apply_chunk``, one at a time, which says why."""
+    if state is None or state.finished or state.analyser is None or len(run) < 2:
+        return None
+    analyser = state.analyser
+    seq, start = state.next_seq, analyser.frontier
+    parts: list[list[Any]] = [[] for _ in range(analyser.n_leads)]
+    for index, (_, chunk) in enumerate(run):
+        if (
+            chunk["seq"] != seq
+            or chunk["start_sample"] != start
+            or (chunk["final"] and index < len(run) - 1)
+            or len(chunk["leads"]) != analyser.n_leads
+        ):
+            return None
+        try:
+            samples = decode_samples(chunk["samples"], chunk["sample_width"])
+        except DecodeError:
+            return None
+        if len(samples) != analyser.n_leads or len({lead.size for lead in samples}) != 1:
+            return None
+        for part, lead in zip(parts, samples, strict=True):
+            part.append(lead)
+        seq, start = seq + 1, start + samples[0].size
+    try:
+        analyser, closed = feed(analyser, [np.concatenate(part) for part in parts])
+    except ValueError:
+        return None
+    offset, last = run[-1]
+    names = [lead["name"] for lead in last["leads"]]
+    summary = None
+    if last["final"]:
+        more, ecg = finish(analyser)
+        closed += more
+        summary = summary_record(last, names, ecg)
+    elif closed:
+        summary = summary_record(last, names, summary_so_far(analyser), final=False)
+    new_state = StreamState(
+        next_seq=seq,
+        finished=bool(last["final"]),
+        analyser=None if last["final"] else analyser,
+        last_offset=offset,
+    )
+    windows = [window_record(last, names, window) for window in closed]
     return Outcome(state=new_state, windows=windows, summary=summary)
 
 

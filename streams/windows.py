@@ -35,7 +35,7 @@ from faust.types import AppT, EventT, StreamT, TopicT
 from schemas.codec import DecodeError, Schema, decode, encode
 from streams.backfill import ChunkReader, apply_or_catch_up
 from streams.checkpoints import Checkpoints
-from streams.chunks import InvalidChunkError, Outcome, StreamState
+from streams.chunks import InvalidChunkError, Outcome, StreamState, apply_run
 from streams.dead_letters import DeadLetter
 from streams.settings import Settings
 
@@ -100,8 +100,28 @@ class LiveAnalysers:
 
     async def _process(self, events: list[EventT[bytes]]) -> None:
         sent: list[Awaitable[Any]] = []
-        for event in events:
-            await self._apply(event, sent)
+        chunks = [self._decode(event) for event in events]
+        # The positions in the batch of each ECG's chunks, and the chunks already applied
+        # with an earlier one of their ECG (a run), with the version that holds them.
+        positions: dict[Any, list[int]] = {}
+        for index, chunk in enumerate(chunks):
+            if isinstance(chunk, dict):
+                positions.setdefault(chunk["ecg_id"], []).append(index)
+        in_run: dict[int, tuple[bytes, int]] = {}
+        for index, (event, chunk) in enumerate(zip(events, chunks, strict=True)):
+            partition = event.message.partition
+            if index in in_run:
+                self.checkpoints.track(partition, event, *in_run[index])
+            elif chunk is None:
+                self.checkpoints.track(partition, event, None)
+            elif isinstance(chunk, str):
+                await self._dead_letter(event, chunk)
+                self.checkpoints.track(partition, event, None)
+            else:
+                later = [i for i in positions[chunk["ecg_id"]] if i > index]
+                run = [(events[i], cast(dict[str, Any], chunks[i])) for i in [index, *later]]
+                applied = await self._apply(event, chunk, run, sent)
+                in_run.update(dict.fromkeys(later, applied) if applied else {})
             # The event waits for its checkpoint; its 12 KB of samples need not.
             event.value = b""
             event.message.value = None
@@ -109,36 +129,56 @@ class LiveAnalysers:
         await asyncio.gather(*sent)
         await self._settle(every=False)
 
-    async def _apply(self, event: EventT[bytes], sent: list[Awaitable[Any]]) -> None:
+    def _decode(self, event: EventT[bytes]) -> dict[str, Any] | str | None:
+        """The chunk; the reason it cannot be read; None for an event taken before a
+        rebalance (skipped, as Faust skips it: see streams.backfill)."""
+        if event.message.generation_id != self._app.consumer_generation_id:
+            return None
+        try:
+            return decode(Schema.SAMPLE_CHUNK, event.value)
+        except DecodeError as exc:
+            return str(exc)
+
+    async def _apply(
+        self,
+        event: EventT[bytes],
+        chunk: dict[str, Any],
+        run: list[tuple[EventT[bytes], dict[str, Any]]],
+        sent: list[Awaitable[Any]],
+    ) -> tuple[bytes, int] | None:
+        """Apply ``chunk``, with the later chunks of its ECG in the batch (``run``, from
+        ``chunk`` on) if they plainly follow it; the ECG's key and the version that
+        holds the later ones then, else None."""
         message = event.message
         checkpoints = self.checkpoints
-        if message.generation_id != self._app.consumer_generation_id:
-            # Taken before a rebalance: skipped, as Faust skips it (see streams.backfill).
-            checkpoints.track(message.partition, event, None)
-            return
+        key = str(chunk["ecg_id"]).encode()
         try:
-            chunk = decode(Schema.SAMPLE_CHUNK, event.value)
-            key = str(chunk["ecg_id"]).encode()
             live = checkpoints.get(key)
             if live is None:
                 raw = self._states.get(key)
                 state = StreamState.from_bytes(raw) if raw else None
                 live = checkpoints.load(key, state, message.partition)
-            outcomes = await apply_or_catch_up(
-                self._reader(), live.state, event, chunk, self._settings
+            together = apply_run(live.state, [(e.message.offset, c) for e, c in run])
+            outcomes = (
+                [together]
+                if together is not None
+                else await apply_or_catch_up(
+                    self._reader(), live.state, event, chunk, self._settings
+                )
             )
         except (DecodeError, InvalidChunkError) as exc:
             await self._dead_letter(event, str(exc))
             checkpoints.track(message.partition, event, None)
-            return
+            return None
         if outcomes[-1].duplicate:
             checkpoints.track(message.partition, event, None)
-            return
+            return None
         for outcome in outcomes:
             sent += await send_results(self._windows, self._summaries, key, outcome)
         closed = any(outcome.windows or outcome.summary for outcome in outcomes)
         version = checkpoints.applied(key, outcomes[-1].state, closed=closed, now=time.monotonic())
         checkpoints.track(message.partition, event, key, version)
+        return (key, version) if together is not None else None
 
     async def _settle(self, *, every: bool) -> None:
         """Write the due checkpoints (the results they cover are acknowledged by now) and
