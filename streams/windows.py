@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -103,10 +104,10 @@ class LiveAnalysers:
         chunks = [self._decode(event) for event in events]
         # The positions in the batch of each ECG's chunks, and the chunks already applied
         # with an earlier one of their ECG (a run), with the version that holds them.
-        positions: dict[Any, list[int]] = {}
+        positions: dict[Any, deque[int]] = {}
         for index, chunk in enumerate(chunks):
             if isinstance(chunk, dict):
-                positions.setdefault(chunk["ecg_id"], []).append(index)
+                positions.setdefault(chunk["ecg_id"], deque()).append(index)
         in_run: dict[int, tuple[bytes, int]] = {}
         for index, (event, chunk) in enumerate(zip(events, chunks, strict=True)):
             partition = event.message.partition
@@ -118,10 +119,16 @@ class LiveAnalysers:
                 await self._dead_letter(event, chunk)
                 self.checkpoints.track(partition, event, None)
             else:
-                later = [i for i in positions[chunk["ecg_id"]] if i > index]
+                later = positions[chunk["ecg_id"]]
+                if later and later[0] == index:
+                    later.popleft()
                 run = [(events[i], cast(dict[str, Any], chunks[i])) for i in [index, *later]]
                 applied = await self._apply(event, chunk, run, sent)
-                in_run.update(dict.fromkeys(later, applied) if applied else {})
+                if applied is not None:
+                    in_run.update(dict.fromkeys(later, applied))
+                # The ECG's other chunks in the batch, if any, were applied with this one,
+                # or do not plainly follow it: one at a time from here.
+                later.clear()
             # The event waits for its checkpoint; its 12 KB of samples need not.
             event.value = b""
             event.message.value = None
@@ -148,7 +155,8 @@ class LiveAnalysers:
     ) -> tuple[bytes, int] | None:
         """Apply ``chunk``, with the later chunks of its ECG in the batch (``run``, from
         ``chunk`` on) if they plainly follow it; the ECG's key and the version that
-        holds the later ones then, else None."""
+        holds the later ones then, else None. The later ones are applied at once, with
+        ``chunk`` or after it, or not at all."""
         message = event.message
         checkpoints = self.checkpoints
         key = str(chunk["ecg_id"]).encode()
@@ -158,14 +166,18 @@ class LiveAnalysers:
                 raw = self._states.get(key)
                 state = StreamState.from_bytes(raw) if raw else None
                 live = checkpoints.load(key, state, message.partition)
-            together = apply_run(live.state, [(e.message.offset, c) for e, c in run])
-            outcomes = (
-                [together]
-                if together is not None
-                else await apply_or_catch_up(
+            chunks = [(e.message.offset, c) for e, c in run]
+            together = apply_run(live.state, chunks)
+            if together is not None:
+                outcomes = [together]
+            else:
+                # This one alone (the ECG's first, or a duplicate, a gap...), then the rest.
+                outcomes = await apply_or_catch_up(
                     self._reader(), live.state, event, chunk, self._settings
                 )
-            )
+                if not outcomes[-1].duplicate:
+                    together = apply_run(outcomes[-1].state, chunks[1:])
+                    outcomes += [] if together is None else [together]
         except (DecodeError, InvalidChunkError) as exc:
             await self._dead_letter(event, str(exc))
             checkpoints.track(message.partition, event, None)
