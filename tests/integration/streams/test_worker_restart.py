@@ -180,7 +180,7 @@ async def test_a_worker_killed_between_two_checkpoints_loses_and_doubles_nothing
     when a window closes); it is killed after applying chunks that no checkpoint covers,
     and after emitting results for chunks behind them in the partition. Its successor
     starts from the checkpoints and the committed offsets, and reads the partition again
-    from there, not each ECG's chunks from Kafka (``streams.backfill``)."""
+    from there, not the ECG's missing chunks from Kafka (``streams.backfill``)."""
     settings = await pipeline(kafka_bootstrap, database_url, partitions=1)
     a, b = uuid.uuid4(), uuid.uuid4()
     a_signals, b_signals = signals[:, : 120 * 360], signals[:, 120 * 360 : 240 * 360]
@@ -214,9 +214,19 @@ async def test_a_worker_killed_between_two_checkpoints_loses_and_doubles_nothing
     workers.append(start_worker(settings, tmp_path / "second", checkpoint_seconds=3600))
     await assert_done_as_one_shot(db, a, a_signals, n_windows=12)
     await assert_done_as_one_shot(db, b, b_signals, n_windows=12)
-    # Recovered by reading the partition again from the committed offset: no ECG's
-    # chunks were read again from Kafka by the backfill reader.
-    assert "re-read" not in (tmp_path / "second" / "worker.log").read_text()
+    # A's chunks after its checkpoint came back by reading the partition again from the
+    # committed offset, not by the backfill reader (which re-reads an ECG's missing chunks
+    # from its last applied offset on, when a later one arrives first: what an offset
+    # committed past them would have needed). The reader may still fetch a chunk that
+    # Faust's consumer skipped around the recovery (streams.backfill).
+    log = (tmp_path / "second" / "worker.log").read_text()
+    first_unwritten = a_state.last_offset + 1
+    assert not [
+        line
+        for line in log.splitlines()
+        if f"re-read {settings.topic(topics.SAMPLES)}[0] {first_unwritten}.." in line
+        and str(a) in line
+    ]
 
 
 async def test_workers_hand_partitions_over_in_rebalances_and_lose_nothing(
