@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from schemas.codec import DecodeError, decode_samples
+from streams.analysis.results import WindowResult
 from streams.analysis.windows import (
     AnalyserMemory,
     AnalysisConfig,
@@ -106,7 +107,7 @@ def apply_chunk(
     if state is not None and (state.finished or seq < state.next_seq):
         if _ends_after_a_late_chunk(state, chunk):
             assert state.analyser is not None
-            return _finish(state.analyser, chunk, state.next_seq, offset)
+            return _outcome(state.analyser, [], chunk, state.next_seq, offset)
         return Outcome(state=state, duplicate=True)
     expected = 0 if state is None else state.next_seq
     if seq != expected:
@@ -133,10 +134,23 @@ def apply_chunk(
         analyser, closed = feed(analyser, samples)
     except ValueError as exc:
         raise InvalidChunkError(str(exc)) from exc
+    return _outcome(analyser, closed, chunk, seq + 1, offset)
+
+
+def _outcome(
+    analyser: AnalyserMemory,
+    closed: list[WindowResult],
+    chunk: dict[str, Any],
+    next_seq: int,
+    offset: int,
+) -> Outcome:
+    """What fed ``analyser`` up to ``chunk`` (the last chunk fed, at ``offset``) gives:
+    the windows it closed and, when it closed any or ended the ECG, the summary."""
+    names = [lead["name"] for lead in chunk["leads"]]
     summary = None
     if chunk["final"]:
         last, ecg = finish(analyser)
-        closed += last
+        closed = closed + last
         summary = summary_record(chunk, names, ecg)
     elif closed:
         summary = summary_record(chunk, names, summary_so_far(analyser), final=False)
@@ -144,7 +158,7 @@ def apply_chunk(
     # Once finished, only the marker is kept: later duplicates are recognised
     # without holding the analyser's state.
     new_state = StreamState(
-        next_seq=seq + 1,
+        next_seq=next_seq,
         finished=bool(chunk["final"]),
         analyser=None if chunk["final"] else analyser,
         last_offset=offset,
@@ -187,22 +201,7 @@ def apply_run(
     except ValueError:
         return None
     offset, last = run[-1]
-    names = [lead["name"] for lead in last["leads"]]
-    summary = None
-    if last["final"]:
-        more, ecg = finish(analyser)
-        closed += more
-        summary = summary_record(last, names, ecg)
-    elif closed:
-        summary = summary_record(last, names, summary_so_far(analyser), final=False)
-    new_state = StreamState(
-        next_seq=seq,
-        finished=bool(last["final"]),
-        analyser=None if last["final"] else analyser,
-        last_offset=offset,
-    )
-    windows = [window_record(last, names, window) for window in closed]
-    return Outcome(state=new_state, windows=windows, summary=summary)
+    return _outcome(analyser, closed, last, seq, offset)
 
 
 def _ends_after_a_late_chunk(state: StreamState, chunk: dict[str, Any]) -> bool:
@@ -222,16 +221,6 @@ def _ends_after_a_late_chunk(state: StreamState, chunk: dict[str, Any]) -> bool:
         and state.analyser is not None
         and chunk["seq"] < state.next_seq
         and not any(chunk["samples"])
-    )
-
-
-def _finish(analyser: AnalyserMemory, chunk: dict[str, Any], next_seq: int, offset: int) -> Outcome:
-    names = [lead["name"] for lead in chunk["leads"]]
-    closed, ecg = finish(analyser)
-    return Outcome(
-        state=StreamState(next_seq=next_seq, finished=True, analyser=None, last_offset=offset),
-        windows=[window_record(chunk, names, window) for window in closed],
-        summary=summary_record(chunk, names, ecg),
     )
 
 
