@@ -9,8 +9,8 @@ for 12 leads at 500 Hz.
 The process is pinned to one CPU. Samples are counted over all leads (a 2-lead record
 of 650,000 samples per lead is 1.3 M samples); NeuroKit2 gets the first lead only, so
 its figure counts that lead's samples. "1 s chunks + state" also turns the state into
-bytes and back after every chunk, as the windows agent does. Each figure is the best of
-``--runs`` runs.
+bytes after every chunk that closed a window: the windows agent's checkpoint. Each
+figure is the best of ``--runs`` runs.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from client.wfdb import Record, read_record
 from streams.analysis import qrs
 from streams.analysis.windows import (
     PIECE_VALUES,
-    AnalyserMemory,
     AnalysisConfig,
     feed,
     finish,
@@ -84,8 +83,8 @@ def analyse(
     for start in range(0, signals.shape[1], chunk):
         memory, windows = feed(memory, list(signals[:, start : start + chunk]))
         beats += sum(w.beats.size for w in windows)
-        if state_bytes:
-            memory = AnalyserMemory.from_bytes(memory.to_bytes())
+        if state_bytes and windows:
+            memory.to_bytes()
     windows, _ = finish(memory)
     return beats + sum(w.beats.size for w in windows)
 
@@ -167,7 +166,7 @@ class ChunkCost:
     chunks: int
     one_shot: float  # seconds for the whole signal in one call
     chunked: float  # seconds in 1-s chunks
-    chunked_state: float  # the same, the memory to bytes and back after every chunk
+    chunked_state: float  # the same, the memory to bytes at every checkpoint (window)
 
     def per_chunk(self, seconds: float) -> float:
         """Milliseconds per chunk."""

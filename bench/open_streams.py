@@ -3,7 +3,8 @@
 leaves them open; then reads the worker's resident set size (before and after) and
 the state the worker keeps for each stream: the last value of each stream's key on
 the state table's changelog topic (``<app id>-ecg-stream-state-changelog``), the
-bytes the worker stores and restores.
+bytes the worker checkpoints and restores (it keeps the state live in memory and
+writes it about once a window, here once ``ECG_STREAMS_CHECKPOINT_SECONDS`` passed).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from client.api import StreamClient, new_http_client
 from client.devices import Plan
 from client.outcomes import Acked, RetryLater
 from client.simulation import make_plan
+from streams.chunks import StreamState
 
 CONCURRENCY = 50
 STATE_TABLE = "ecg-stream-state"
@@ -90,20 +92,20 @@ async def _state_sizes(
     bootstrap: str, topic: str, ecg_ids: Collection[str], chunks: int, wait_seconds: float
 ) -> dict[bytes, int]:
     """The size of the last state written for each of ``ecg_ids``, once each has had a
-    state written for each of its ``chunks`` (or after ``wait_seconds``)."""
+    state written that holds its ``chunks`` (or after ``wait_seconds``)."""
     wanted = {ecg_id.encode() for ecg_id in ecg_ids}
-    writes = dict.fromkeys(wanted, 0)
+    held = dict.fromkeys(wanted, 0)  # chunks in the last state written
     sizes: dict[bytes, int] = {}
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
     await consumer.start()
     try:
         async with asyncio.timeout(wait_seconds):
-            while min(writes.values(), default=chunks) < chunks:
+            while min(held.values(), default=chunks) < chunks:
                 batches = await consumer.getmany(timeout_ms=200)
                 for records in batches.values():
                     for record in records:
                         if record.key in wanted and record.value is not None:
-                            writes[record.key] += 1
+                            held[record.key] = StreamState.from_bytes(record.value).next_seq
                             sizes[record.key] = len(record.value)
     except TimeoutError:
         pass

@@ -105,7 +105,7 @@ def core_lines(core: CoreFigures) -> list[Line]:
     nk = core.samples / core.neurokit
     timed = (
         ("one-shot, samples/s over all leads", core.one_shot),
-        ("1-s chunks + state to bytes and back each chunk", core.chunked_state),
+        ("1-s chunks + state to bytes at each window (checkpoint)", core.chunked_state),
     )
     return [
         *(

@@ -1,16 +1,19 @@
 """The Faust application: its clients, topics, the per-ECG state table, two agents and
 a timer, built from ``Settings`` by ``create_app``.
 
-- ``windows`` reads sample chunks, keeps each ECG's state (``streams.chunks``) in a
-  changelogged table, and emits window results; after a chunk that closed a window,
-  the summary so far (``final`` false); after the final chunk, the final summary.
+- ``windows`` reads sample chunks in batches, keeps each ECG's state (``streams.chunks``)
+  live in memory and writes it to a changelogged table at checkpoints
+  (``streams.windows``, ``streams.checkpoints``), and emits window results; after a
+  chunk that closed a window, the summary so far (``final`` false); after the final
+  chunk, the final summary.
 - ``sink`` reads both result topics and writes them to PostgreSQL in batches
   (``streams.sink``).
 - ``idle-streams``, on the group's leader, closes device streams silent for longer
   than ``stream_idle_seconds`` (``streams.idle``).
 
-Delivery is at least once: a chunk seen again is recognised by its sequence
-number, and the sink's upserts make a repeated result harmless. What cannot be
+Delivery is at least once: a chunk's offset is committed only once Kafka has its
+results and a checkpoint of its ECG's state covers it; a chunk seen again is recognised
+by its sequence number, and the sink's upserts make a repeated result harmless. What cannot be
 processed goes to the dead-letter topic with the reason, and is acknowledged.
 """
 
@@ -29,13 +32,11 @@ from faust.tables.table import Table
 from faust.types import StreamT, TopicT
 
 from schemas import topics
-from schemas.codec import DecodeError, Schema, decode, encode
-from streams.backfill import apply_or_catch_up
-from streams.chunks import InvalidChunkError, Outcome, StreamState
 from streams.clients import Clients
 from streams.dead_letters import send_dead_letter
 from streams.settings import Settings
 from streams.sink import sink_results
+from streams.windows import Checkpointer, LiveAnalysers
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,9 @@ def create_app(settings: Settings) -> faust.App:
         broker_session_timeout=settings.session_timeout_seconds,
         broker_heartbeat_interval=settings.session_timeout_seconds / 4,
         web_enabled=False,
+        # On a rebalance and at the stop, Faust waits until every event taken is
+        # acknowledged; the checkpointer then writes every live state (streams.windows).
+        stream_wait_empty=True,
     )
     # Started before the agents and the timer, stopped after them.
     clients = Clients(settings)
@@ -80,27 +84,20 @@ def create_app(settings: Settings) -> faust.App:
     # already compact bytes, so its changelog carries it raw.
     states.key_serializer = states.value_serializer = "raw"
 
+    analysers = LiveAnalysers(
+        app,
+        states,
+        windows_out,
+        summaries_out,
+        dead_letter,
+        lambda: clients.reader,
+        settings,
+    )
+    app.add_dependency(Checkpointer(analysers, interval=0.5))
+
     @app.agent(samples, name="windows")
     async def windows(stream: StreamT[bytes]) -> None:
-        async for event in stream.events():
-            try:
-                chunk = decode(Schema.SAMPLE_CHUNK, event.value)
-                key = str(chunk["ecg_id"]).encode()
-                raw = states.get(key)
-                state = StreamState.from_bytes(raw) if raw else None
-                outcomes = await apply_or_catch_up(clients.reader, state, event, chunk, settings)
-            except (DecodeError, InvalidChunkError) as exc:
-                await dead_letter(event, str(exc))
-                continue
-            if outcomes[-1].duplicate:
-                continue
-            # The state moves on only once Kafka has the results: if the worker dies
-            # in between, the chunk is processed again from the old state and the same
-            # results are sent again (the sink upserts them). Only chunks that close a
-            # window wait for a round trip.
-            for outcome in outcomes:
-                await emit(windows_out, summaries_out, key, outcome)
-            states[key] = outcomes[-1].state.to_bytes()
+        await analysers.consume(stream)
 
     @app.agent(results, name="sink")
     async def sink(stream: StreamT[bytes]) -> None:
@@ -129,19 +126,6 @@ def create_app(settings: Settings) -> faust.App:
         close_idle_streams
     )
     return app
-
-
-async def emit(windows: TopicT, summaries: TopicT, key: bytes, outcome: Outcome) -> None:
-    """Send an outcome's results and wait until Kafka has them: its windows, then its
-    summary (provisional or final), under the same key."""
-    sent = [
-        await windows.send(key=key, value=encode(Schema.WINDOW_RESULT, window))
-        for window in outcome.windows
-    ]
-    if outcome.summary is not None:
-        summary = encode(Schema.ECG_SUMMARY, outcome.summary)
-        sent.append(await summaries.send(key=key, value=summary))
-    await asyncio.gather(*sent)
 
 
 async def send_all(topic: TopicT, messages: Sequence[tuple[bytes, bytes]]) -> None:

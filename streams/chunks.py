@@ -19,7 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from schemas.codec import DecodeError, decode_samples
+from streams.analysis.results import WindowResult
 from streams.analysis.windows import (
     AnalyserMemory,
     AnalysisConfig,
@@ -104,7 +107,7 @@ def apply_chunk(
     if state is not None and (state.finished or seq < state.next_seq):
         if _ends_after_a_late_chunk(state, chunk):
             assert state.analyser is not None
-            return _finish(state.analyser, chunk, state.next_seq, offset)
+            return _outcome(state.analyser, [], chunk, state.next_seq, offset)
         return Outcome(state=state, duplicate=True)
     expected = 0 if state is None else state.next_seq
     if seq != expected:
@@ -131,10 +134,23 @@ def apply_chunk(
         analyser, closed = feed(analyser, samples)
     except ValueError as exc:
         raise InvalidChunkError(str(exc)) from exc
+    return _outcome(analyser, closed, chunk, seq + 1, offset)
+
+
+def _outcome(
+    analyser: AnalyserMemory,
+    closed: list[WindowResult],
+    chunk: dict[str, Any],
+    next_seq: int,
+    offset: int,
+) -> Outcome:
+    """What fed ``analyser`` up to ``chunk`` (the last chunk fed, at ``offset``) gives:
+    the windows it closed and, when it closed any or ended the ECG, the summary."""
+    names = [lead["name"] for lead in chunk["leads"]]
     summary = None
     if chunk["final"]:
         last, ecg = finish(analyser)
-        closed += last
+        closed = closed + last
         summary = summary_record(chunk, names, ecg)
     elif closed:
         summary = summary_record(chunk, names, summary_so_far(analyser), final=False)
@@ -142,12 +158,50 @@ def apply_chunk(
     # Once finished, only the marker is kept: later duplicates are recognised
     # without holding the analyser's state.
     new_state = StreamState(
-        next_seq=seq + 1,
+        next_seq=next_seq,
         finished=bool(chunk["final"]),
         analyser=None if chunk["final"] else analyser,
         last_offset=offset,
     )
     return Outcome(state=new_state, windows=windows, summary=summary)
+
+
+def apply_run(
+    state: StreamState | None, run: Sequence[tuple[int, dict[str, Any]]]
+) -> Outcome | None:
+    """Apply consecutive chunks of one ECG (``(offset, record)``, in order) with one call
+    of the analyser: the same windows as chunk by chunk (the analysis is chunk
+    invariant), one summary for the run. None when the run is not plainly the ECG's next
+    chunks (a duplicate, a gap, a lead that ends, a chunk that does not fit, the ECG's
+    first chunk): those take ``apply_chunk``, one at a time, which says why."""
+    if state is None or state.finished or state.analyser is None or len(run) < 2:
+        return None
+    analyser = state.analyser
+    seq, start = state.next_seq, analyser.frontier
+    parts: list[list[Any]] = [[] for _ in range(analyser.n_leads)]
+    for index, (_, chunk) in enumerate(run):
+        if (
+            chunk["seq"] != seq
+            or chunk["start_sample"] != start
+            or (chunk["final"] and index < len(run) - 1)
+            or len(chunk["leads"]) != analyser.n_leads
+        ):
+            return None
+        try:
+            samples = decode_samples(chunk["samples"], chunk["sample_width"])
+        except DecodeError:
+            return None
+        if len(samples) != analyser.n_leads or len({lead.size for lead in samples}) != 1:
+            return None
+        for part, lead in zip(parts, samples, strict=True):
+            part.append(lead)
+        seq, start = seq + 1, start + samples[0].size
+    try:
+        analyser, closed = feed(analyser, [np.concatenate(part) for part in parts])
+    except ValueError:
+        return None
+    offset, last = run[-1]
+    return _outcome(analyser, closed, last, seq, offset)
 
 
 def _ends_after_a_late_chunk(state: StreamState, chunk: dict[str, Any]) -> bool:
@@ -167,16 +221,6 @@ def _ends_after_a_late_chunk(state: StreamState, chunk: dict[str, Any]) -> bool:
         and state.analyser is not None
         and chunk["seq"] < state.next_seq
         and not any(chunk["samples"])
-    )
-
-
-def _finish(analyser: AnalyserMemory, chunk: dict[str, Any], next_seq: int, offset: int) -> Outcome:
-    names = [lead["name"] for lead in chunk["leads"]]
-    closed, ecg = finish(analyser)
-    return Outcome(
-        state=StreamState(next_seq=next_seq, finished=True, analyser=None, last_offset=offset),
-        windows=[window_record(chunk, names, window) for window in closed],
-        summary=summary_record(chunk, names, ecg),
     )
 
 

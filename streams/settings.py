@@ -36,6 +36,14 @@ class Settings:
     # the leader worker looks for such streams every stream_idle_check_seconds.
     stream_idle_seconds: float = 300.0
     stream_idle_check_seconds: float = 15.0
+    # The windows agent writes an ECG's state to its table when a chunk closed a window
+    # or ended the ECG, and at the latest this long after the first chunk it has not
+    # written: longer than a window at real time (10 s), so that a live stream is
+    # written once a window; it bounds what a restarted worker reads again.
+    checkpoint_seconds: float = 12.0
+    # The windows agent's batches: up to this many chunks, or what arrived within.
+    windows_batch_size: int = 500
+    windows_batch_seconds: float = 0.05
     sink_batch_size: int = 500
     sink_batch_seconds: float = 0.2
     data_dir: Path = Path(tempfile.gettempdir()) / "ecg-streams"
@@ -71,6 +79,17 @@ class Settings:
                 stream_idle_check_seconds=_positive(
                     env.get("ECG_STREAM_IDLE_CHECK_SECONDS", default.stream_idle_check_seconds),
                     "ECG_STREAM_IDLE_CHECK_SECONDS",
+                ),
+                checkpoint_seconds=_positive(
+                    env.get("ECG_STREAMS_CHECKPOINT_SECONDS", default.checkpoint_seconds),
+                    "ECG_STREAMS_CHECKPOINT_SECONDS",
+                ),
+                windows_batch_size=int(
+                    env.get("ECG_WINDOWS_BATCH_SIZE", default.windows_batch_size)
+                ),
+                windows_batch_seconds=_positive(
+                    env.get("ECG_WINDOWS_BATCH_SECONDS", default.windows_batch_seconds),
+                    "ECG_WINDOWS_BATCH_SECONDS",
                 ),
                 sink_batch_size=int(env.get("ECG_SINK_BATCH_SIZE", default.sink_batch_size)),
                 sink_batch_seconds=float(

@@ -14,6 +14,7 @@ from streams.chunks import (
     Outcome,
     StreamState,
     apply_chunk,
+    apply_run,
     catch_up,
 )
 
@@ -235,3 +236,48 @@ def test_an_end_published_several_chunks_behind_still_ends_the_ecg() -> None:
     assert end.summary is not None
     assert [lead["number_of_samples"] for lead in end.summary["leads"]] == [6, 6]
     assert apply(end.state, chunk(3, 6, [[], []], final=True)).duplicate
+
+
+def test_a_run_of_chunks_applied_at_once_gives_the_windows_of_one_at_a_time() -> None:
+    leads = [[(-1) ** i * (i % 7) for i in range(40)], [i % 5 - 2 for i in range(40)]]
+    chunks = [
+        chunk(k, 3 * k, [lead[3 * k : 3 * k + 3] for lead in leads], final=3 * k + 3 >= 40)
+        for k in range(14)
+    ]
+    first = apply(None, chunks[0])
+    one_by_one = [first]
+    for record in chunks[1:]:
+        one_by_one.append(apply(one_by_one[-1].state, record))
+    together = apply_run(first.state, [(10 + k, record) for k, record in enumerate(chunks)][1:])
+    assert together is not None
+    assert together.windows == [w for outcome in one_by_one[1:] for w in outcome.windows]
+    assert together.summary == one_by_one[-1].summary
+    assert together.state == StreamState(next_seq=14, finished=True, analyser=None, last_offset=23)
+    # Without the final chunk: the same memory, and the summary so far.
+    middle = apply_run(first.state, [(k, record) for k, record in enumerate(chunks[1:9])])
+    assert middle is not None
+    assert (middle.state.next_seq, middle.state.last_offset) == (9, 7)
+    held, expected = middle.state.analyser, one_by_one[8].state.analyser
+    assert held is not None
+    assert expected is not None
+    assert held.to_bytes() == expected.to_bytes()
+    assert middle.summary is not None
+    assert middle.summary["final"] is False
+    assert middle.summary["n_windows"] == expected.next_window
+
+
+def test_a_run_that_is_not_plainly_the_next_chunks_is_left_to_one_at_a_time() -> None:
+    first = apply(None, chunk(0, 0, [[1, 2], [3, 4]]))
+    state = first.state
+
+    def run(*records: dict[str, Any]) -> Outcome | None:
+        return apply_run(state, list(enumerate(records)))
+
+    assert run(chunk(1, 2, [[1], [1]]), chunk(2, 3, [[1], [1]])) is not None
+    assert run(chunk(1, 2, [[1], [1]])) is None  # one chunk: nothing to gain
+    assert run(chunk(0, 0, [[1, 2], [3, 4]]), chunk(1, 2, [[1], [1]])) is None  # duplicate
+    assert run(chunk(2, 3, [[1], [1]]), chunk(3, 4, [[1], [1]])) is None  # gap
+    assert run(chunk(1, 2, [[1, 1], [1]]), chunk(2, 4, [[1], [1]])) is None  # a lead ends
+    assert run(chunk(1, 3, [[1], [1]]), chunk(2, 4, [[1], [1]])) is None  # wrong start
+    assert run(chunk(1, 2, [[1], [1]], final=True), chunk(2, 3, [[1], [1]])) is None
+    assert apply_run(None, [(0, chunk(0, 0, [[1], [1]])), (1, chunk(1, 1, [[1], [1]]))]) is None

@@ -28,3 +28,25 @@ def test_an_idle_setting_must_be_a_positive_number_of_seconds(name: str, value: 
 def test_the_services_are_required() -> None:
     with pytest.raises(SettingsError, match="ECG_DATABASE_URL must be set"):
         Settings.from_env({"ECG_KAFKA_BOOTSTRAP": "kafka:9092"})
+
+
+def test_the_checkpoints_and_batches_of_the_windows_agent_have_defaults_and_can_be_set() -> None:
+    default = Settings.from_env(SERVICES)
+    assert default.checkpoint_seconds > default.window_seconds  # once a window, live
+    assert (default.windows_batch_size, default.windows_batch_seconds) == (500, 0.05)
+    settings = Settings.from_env(
+        {
+            **SERVICES,
+            "ECG_STREAMS_CHECKPOINT_SECONDS": "3600",
+            "ECG_WINDOWS_BATCH_SIZE": "20",
+            "ECG_WINDOWS_BATCH_SECONDS": "0.5",
+        }
+    )
+    assert settings.checkpoint_seconds == 3600.0
+    assert (settings.windows_batch_size, settings.windows_batch_seconds) == (20, 0.5)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "later"])
+def test_the_checkpoint_interval_must_be_a_positive_number_of_seconds(value: str) -> None:
+    with pytest.raises(SettingsError, match="ECG_STREAMS_CHECKPOINT_SECONDS must be a number"):
+        Settings.from_env({**SERVICES, "ECG_STREAMS_CHECKPOINT_SECONDS": value})

@@ -1,0 +1,243 @@
+"""The windows agent's loop: sample chunks in batches, each ECG's analyser live in
+memory, its state written to the table at checkpoints, offsets committed behind them.
+
+Per batch of events (``noack_take``: nothing is acknowledged by Faust):
+
+1. each chunk is decoded and applied to its ECG's live state (read from the table on
+   the ECG's first chunk here); its results are handed to the producer without waiting;
+   a redelivered chunk is recognised by its sequence number, a gap is filled from Kafka
+   (``streams.backfill``), what cannot be applied goes to the dead letters;
+2. once Kafka has acknowledged every result of the batch, the ECGs that are due
+   (``streams.checkpoints``) write their state to the table's changelog;
+3. the events that a checkpoint covers, with every earlier one of their partition, are
+   acknowledged: Faust commits their offsets after flushing the producer, so after the
+   changelog write.
+
+``Checkpointer`` ticks in the background: it checkpoints ECGs whose partition has gone
+quiet, and when the partitions are revoked or the worker stops (Faust then waits until
+every event taken is acknowledged, ``stream_wait_empty``) it checkpoints every ECG,
+acknowledges every event and forgets the live states: the partitions' next owner, this
+worker or another, starts from the table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+import faust
+from faust.tables.table import Table
+from faust.types import AppT, EventT, StreamT, TopicT
+
+from schemas.codec import DecodeError, Schema, decode, encode
+from streams.backfill import ChunkReader, apply_or_catch_up
+from streams.checkpoints import Checkpoints
+from streams.chunks import InvalidChunkError, Outcome, StreamState, apply_run
+from streams.dead_letters import DeadLetter
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class LiveAnalysers:
+    """The ECGs of this worker's partitions, live; the windows agent runs ``consume``."""
+
+    def __init__(
+        self,
+        app: AppT,
+        states: Table[bytes, bytes],
+        windows: TopicT,
+        summaries: TopicT,
+        dead_letter: DeadLetter,
+        reader: Callable[[], ChunkReader],
+        settings: Settings,
+    ) -> None:
+        self._app = app
+        self._states = states
+        self._windows = windows
+        self._summaries = summaries
+        self._dead_letter = dead_letter
+        self._reader = reader
+        self._settings = settings
+        self.checkpoints: Checkpoints[EventT[bytes]] = Checkpoints(settings.checkpoint_seconds)
+        # A batch and a tick of the checkpointer never interleave.
+        self._lock = asyncio.Lock()
+        self._stream: StreamT[bytes] | None = None
+
+    async def consume(self, stream: StreamT[bytes]) -> None:
+        self._stream = stream
+        settings = self._settings
+        taken = cast("faust.Stream[bytes]", stream).noack_take(
+            settings.windows_batch_size, within=settings.windows_batch_seconds
+        )
+        async for events in taken:
+            async with self._lock:
+                try:
+                    await self._process(cast(list[EventT[bytes]], events))
+                except BaseException:
+                    # Failed or cancelled mid-batch, the live states may hold chunks whose
+                    # results Kafka does not have: none of them may be written. A restarted
+                    # agent starts again from the table; the events taken stay
+                    # unacknowledged (their chunks come back by streams.backfill, or by a
+                    # restarted worker's replay).
+                    self.checkpoints.forget()
+                    raise
+
+    async def tick(self) -> None:
+        """Checkpoint what is due although no chunk arrives; when the partitions are being
+        revoked or the worker stops, checkpoint and acknowledge everything."""
+        async with self._lock:
+            flushing = self._app.should_stop or not self._app.flow_control.is_active()
+            if flushing and not len(self.checkpoints) and not self.checkpoints.waiting():
+                return
+            await self._settle(every=flushing)
+            if flushing:
+                log.info("partitions revoked or worker stopping: live states checkpointed")
+                self.checkpoints.forget()
+
+    async def _process(self, events: list[EventT[bytes]]) -> None:
+        sent: list[Awaitable[Any]] = []
+        chunks = [self._decode(event) for event in events]
+        # The positions in the batch of each ECG's chunks, and the chunks already applied
+        # with an earlier one of their ECG (a run), with the version that holds them.
+        positions: dict[Any, deque[int]] = {}
+        for index, chunk in enumerate(chunks):
+            if isinstance(chunk, dict):
+                positions.setdefault(chunk["ecg_id"], deque()).append(index)
+        in_run: dict[int, tuple[bytes, int]] = {}
+        for index, (event, chunk) in enumerate(zip(events, chunks, strict=True)):
+            partition = event.message.partition
+            if index in in_run:
+                self.checkpoints.track(partition, event, *in_run[index])
+            elif chunk is None:
+                self.checkpoints.track(partition, event, None)
+            elif isinstance(chunk, str):
+                await self._dead_letter(event, chunk)
+                self.checkpoints.track(partition, event, None)
+            else:
+                later = positions[chunk["ecg_id"]]
+                if later and later[0] == index:
+                    later.popleft()
+                run = [(events[i], cast(dict[str, Any], chunks[i])) for i in [index, *later]]
+                applied = await self._apply(event, chunk, run, sent)
+                if applied is not None:
+                    in_run.update(dict.fromkeys(later, applied))
+                # The ECG's other chunks in the batch, if any, were applied with this one,
+                # or do not plainly follow it: one at a time from here.
+                later.clear()
+            # The event waits for its checkpoint; its 12 KB of samples need not.
+            event.value = b""
+            event.message.value = None
+        # One wait for the whole batch's results, before the checkpoints that cover them.
+        await asyncio.gather(*sent)
+        await self._settle(every=False)
+
+    def _decode(self, event: EventT[bytes]) -> dict[str, Any] | str | None:
+        """The chunk; the reason it cannot be read; None for an event taken before a
+        rebalance (skipped, as Faust skips it: see streams.backfill)."""
+        if event.message.generation_id != self._app.consumer_generation_id:
+            return None
+        try:
+            return decode(Schema.SAMPLE_CHUNK, event.value)
+        except DecodeError as exc:
+            return str(exc)
+
+    async def _apply(
+        self,
+        event: EventT[bytes],
+        chunk: dict[str, Any],
+        run: list[tuple[EventT[bytes], dict[str, Any]]],
+        sent: list[Awaitable[Any]],
+    ) -> tuple[bytes, int] | None:
+        """Apply ``chunk``, with the later chunks of its ECG in the batch (``run``, from
+        ``chunk`` on) if they plainly follow it; the ECG's key and the version that
+        holds the later ones then, else None. The later ones are applied at once, with
+        ``chunk`` or after it, or not at all."""
+        message = event.message
+        checkpoints = self.checkpoints
+        key = str(chunk["ecg_id"]).encode()
+        try:
+            live = checkpoints.get(key)
+            if live is None:
+                raw = self._states.get(key)
+                state = StreamState.from_bytes(raw) if raw else None
+                live = checkpoints.load(key, state, message.partition)
+            chunks = [(e.message.offset, c) for e, c in run]
+            together = apply_run(live.state, chunks)
+            if together is not None:
+                outcomes = [together]
+            else:
+                # This one alone (the ECG's first, or a duplicate, a gap...), then the rest.
+                outcomes = await apply_or_catch_up(
+                    self._reader(), live.state, event, chunk, self._settings
+                )
+                if not outcomes[-1].duplicate:
+                    together = apply_run(outcomes[-1].state, chunks[1:])
+                    outcomes += [] if together is None else [together]
+        except (DecodeError, InvalidChunkError) as exc:
+            await self._dead_letter(event, str(exc))
+            checkpoints.track(message.partition, event, None)
+            return None
+        if outcomes[-1].duplicate:
+            checkpoints.track(message.partition, event, None)
+            return None
+        for outcome in outcomes:
+            sent += await send_results(self._windows, self._summaries, key, outcome)
+        closed = any(outcome.windows or outcome.summary for outcome in outcomes)
+        version = checkpoints.applied(key, outcomes[-1].state, closed=closed, now=time.monotonic())
+        checkpoints.track(message.partition, event, key, version)
+        return (key, version) if together is not None else None
+
+    async def _settle(self, *, every: bool) -> None:
+        """Write the due checkpoints (the results they cover are acknowledged by now) and
+        acknowledge the events they settle."""
+        checkpoints = self.checkpoints
+        for key in checkpoints.due(time.monotonic(), every=every):
+            live = checkpoints.get(key)
+            assert live is not None
+            assert live.state is not None
+            value = live.state.to_bytes()
+            # What ``states[key] = value`` does, with the partition named: a table is
+            # written from the event being processed, and a batch has many.
+            self._states.send_changelog(live.partition, key, value)
+            self._states.data[key] = value
+            checkpoints.checkpointed(key)
+        if self._stream is not None:
+            for event in checkpoints.settled():
+                await self._stream.ack(event)
+
+
+class Checkpointer(faust.Service):
+    """Ticks ``LiveAnalysers.tick``. A dependency of the app: it still runs while the app
+    stops and waits for the events taken to be acknowledged."""
+
+    def __init__(self, analysers: LiveAnalysers, interval: float) -> None:
+        super().__init__()
+        self._analysers = analysers
+        self._interval = interval
+
+    @faust.Service.task
+    async def _tick(self) -> None:
+        while not self.should_stop:
+            await self.sleep(self._interval)
+            await self._analysers.tick()
+
+
+async def send_results(
+    windows: TopicT, summaries: TopicT, key: bytes, outcome: Outcome
+) -> list[Awaitable[Any]]:
+    """Hand an outcome's results to the producer: its windows, then its summary
+    (provisional or final), under the same key. Returns what to wait for until Kafka
+    has them."""
+    sent: list[Awaitable[Any]] = [
+        await windows.send(key=key, value=encode(Schema.WINDOW_RESULT, window))
+        for window in outcome.windows
+    ]
+    if outcome.summary is not None:
+        summary = encode(Schema.ECG_SUMMARY, outcome.summary)
+        sent.append(await summaries.send(key=key, value=summary))
+    return sent
