@@ -34,6 +34,8 @@ from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 from numpy.typing import NDArray
 
+from schemas.branches import branch_namer
+
 MARKER = b"\xc3\x01"
 HEADER_SIZE = len(MARKER) + 8
 
@@ -75,7 +77,9 @@ def _fingerprint(parsed: Any) -> bytes:
 
 class _Parsed:
     def __init__(self, schema: Schema) -> None:
-        self.parsed = parse_schema(load_schema_json(schema))
+        named: dict[str, Any] = {}
+        self.parsed = parse_schema(load_schema_json(schema), named_schemas=named)
+        self.name_branches = branch_namer(self.parsed, named)
         self.fingerprint = _fingerprint(self.parsed)
         self.header = MARKER + self.fingerprint
         earlier = (parse_schema(old) for old in load_history_json(schema))
@@ -95,6 +99,8 @@ def encode(schema: Schema, record: Mapping[str, Any]) -> bytes:
     parsed = _parsed(schema)
     out = io.BytesIO()
     out.write(parsed.header)
+    if parsed.name_branches is not None:
+        record = parsed.name_branches(record)
     schemaless_writer(out, parsed.parsed, record)
     return out.getvalue()
 

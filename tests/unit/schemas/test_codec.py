@@ -26,6 +26,17 @@ from schemas.codec import (
     load_history_json,
     load_schema_json,
 )
+from streams.analysis.windows import (
+    AnalysisConfig,
+    feed,
+    finish,
+    start_analysis,
+    summary_so_far,
+)
+from streams.records import summary_record, window_record
+from tests.synthetic_ecg import synthetic_ecg
+
+RATE = 250.0
 
 
 def chunk(**overrides: Any) -> dict[str, Any]:
@@ -180,3 +191,40 @@ def test_a_long_is_written_as_fastavro_writes_it(value: int) -> None:
     out = io.BytesIO()
     schemaless_writer(out, "long", value)
     assert encode_long(value) == out.getvalue()
+
+
+def analysed_records() -> list[tuple[Schema, dict[str, Any]]]:
+    """Window results and summaries of a 3-lead synthetic ECG: one lead flat, so that
+    measures are null with their reasons as well as set."""
+    signals, _ = synthetic_ecg(RATE, 40.0, n_leads=3)
+    signals[2] = 0
+    names = ["I", "II", "flat"]
+    config = AnalysisConfig(
+        window_samples=round(10 * RATE), sampling_rate=RATE, gains=(200.0, None, 100.0)
+    )
+    head = {
+        "ecg_id": str(uuid.uuid4()),
+        "seq": 3,
+        "date": datetime(2024, 5, 1, 10, tzinfo=UTC),
+        "sampling_rate": RATE,
+    }
+    memory, windows = feed(start_analysis(3, config), list(signals))
+    last, ecg = finish(memory)
+    found: list[tuple[Schema, dict[str, Any]]] = [
+        (Schema.WINDOW_RESULT, window_record(head, names, window)) for window in windows + last
+    ]
+    found.append((Schema.ECG_SUMMARY, summary_record(head, names, ecg)))
+    found.append(
+        (Schema.ECG_SUMMARY, summary_record(head, names, summary_so_far(memory), final=False))
+    )
+    return found
+
+
+def test_optional_records_are_written_byte_for_byte_as_fastavro_chooses_their_branch() -> None:
+    records = analysed_records()
+    assert len(records) > 4
+    for schema, record in records:
+        plain = io.BytesIO()
+        schemaless_writer(plain, parse_schema(load_schema_json(schema)), record)
+        message = encode(schema, record)
+        assert message[HEADER_SIZE:] == plain.getvalue()
