@@ -1,8 +1,8 @@
 """Part 2's reference: aiokafka alone on the same broker, producing messages of the
-pipeline's size and consuming them back, with the gateway's producer settings
-(acks=all, idempotent, zstd) and the devices' concurrency: ``senders`` tasks, each
-sending its next message once the previous one is acknowledged, as a device sends its
-next chunk once the gateway acks. A consumer reads them back meanwhile.
+pipeline's size and consuming them back, with the gateway's producer settings (acks=all,
+idempotent, zstd, its linger and batch size) and the devices' concurrency: ``senders``
+tasks, each sending its next message once the previous one is acknowledged, as a device
+sends its next chunk once the gateway acks. A consumer reads them back meanwhile.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ async def produce_and_consume(
     payloads: Sequence[bytes],
     senders: int,
     partitions: int,
-    linger_ms: int = 5,  # the gateway's ECG_KAFKA_LINGER_MS default
+    linger_ms: int = 5,  # the gateway's Settings.kafka_linger_ms
+    max_batch_bytes: int = 512 * 1024,  # the gateway's Settings.kafka_max_batch_bytes
     timeout_seconds: float = 120.0,
 ) -> RawFigures:
     """Send ``payloads`` to a new topic and read them back: sender ``i`` sends
@@ -53,6 +54,7 @@ async def produce_and_consume(
         enable_idempotence=True,
         compression_type="zstd",
         linger_ms=linger_ms,
+        max_batch_size=max_batch_bytes,
     )
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
     await producer.start()
