@@ -44,6 +44,9 @@ class Settings:
     # The windows agent's batches: up to this many chunks, or what arrived within.
     windows_batch_size: int = 500
     windows_batch_seconds: float = 0.05
+    # The producer's batch per partition (results and checkpoints): a 12-lead ECG's
+    # state is ~13 KiB; the broker takes batches up to 1 MiB.
+    producer_batch_bytes: int = 512 * 1024
     sink_batch_size: int = 500
     sink_batch_seconds: float = 0.2
     data_dir: Path = Path(tempfile.gettempdir()) / "ecg-streams"
