@@ -36,6 +36,7 @@ from streams.clients import Clients
 from streams.dead_letters import send_dead_letter
 from streams.settings import Settings
 from streams.sink import sink_results
+from streams.transport import Transport
 from streams.windows import Checkpointer, LiveAnalysers
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,8 @@ def create_app(settings: Settings) -> faust.App:
         # acknowledged; the checkpointer then writes every live state (streams.windows).
         stream_wait_empty=True,
     )
+    # Before the topics below, which reach the transport through the conductor.
+    app.transport = Transport(app.conf.broker_consumer, app)
     # Started before the agents and the timer, stopped after them.
     clients = Clients(settings)
     app.add_dependency(clients)
