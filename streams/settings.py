@@ -44,6 +44,8 @@ class Settings:
     # The windows agent's batches: up to this many chunks, or what arrived within.
     windows_batch_size: int = 500
     windows_batch_seconds: float = 0.05
+    # The events that may wait in memory for an agent (streams.app says why so many).
+    stream_buffer_events: int = 16_384
     # The producer's batch per partition (results and checkpoints): a 12-lead ECG's
     # state is ~13 KiB; the broker takes batches up to 1 MiB.
     producer_batch_bytes: int = 512 * 1024
@@ -93,6 +95,9 @@ class Settings:
                 windows_batch_seconds=_positive(
                     env.get("ECG_WINDOWS_BATCH_SECONDS", default.windows_batch_seconds),
                     "ECG_WINDOWS_BATCH_SECONDS",
+                ),
+                stream_buffer_events=int(
+                    env.get("ECG_STREAM_BUFFER_EVENTS", default.stream_buffer_events)
                 ),
                 sink_batch_size=int(env.get("ECG_SINK_BATCH_SIZE", default.sink_batch_size)),
                 sink_batch_seconds=float(

@@ -46,6 +46,13 @@ def test_the_checkpoints_and_batches_of_the_windows_agent_have_defaults_and_can_
     assert (settings.windows_batch_size, settings.windows_batch_seconds) == (20, 0.5)
 
 
+def test_the_events_waiting_in_memory_for_an_agent_outlast_a_burst_and_can_be_set() -> None:
+    default = Settings.from_env(SERVICES)
+    assert default.stream_buffer_events == 16_384  # Faust's 4,096 paused a partition
+    settings = Settings.from_env({**SERVICES, "ECG_STREAM_BUFFER_EVENTS": "8192"})
+    assert settings.stream_buffer_events == 8192
+
+
 @pytest.mark.parametrize("value", ["0", "-1", "nan", "later"])
 def test_the_checkpoint_interval_must_be_a_positive_number_of_seconds(value: str) -> None:
     with pytest.raises(SettingsError, match="ECG_STREAMS_CHECKPOINT_SECONDS must be a number"):
