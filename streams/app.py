@@ -123,6 +123,9 @@ def create_app(settings: Settings) -> faust.App:
             windows_topic=name(topics.WINDOWS),
             batch_size=settings.sink_batch_size,
             batch_seconds=settings.sink_batch_seconds,
+            # The window results first: while the windows agent is behind, each batch
+            # waits for it to catch up, at most a second.
+            turn=partial(analysers.backlog.caught_up, 1.0),
         )
 
     async def close_idle_streams() -> None:

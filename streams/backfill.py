@@ -31,17 +31,21 @@ async def apply_or_catch_up(
     event: EventT[bytes],
     chunk: dict[str, Any],
     settings: Settings,
+    *,
+    provisional: bool = True,
 ) -> list[Outcome]:
     """Apply ``chunk`` (decoded from ``event``) to its ECG's ``state``; if chunks are
     missing before it, re-read them from Kafka and apply them first. Raises
-    ``InvalidChunkError`` (``ChunkGapError`` if some are still missing)."""
+    ``InvalidChunkError`` (``ChunkGapError`` if some are still missing).
+    ``provisional``: as ``apply_chunk``'s."""
     offset = event.message.offset
+    window_samples = settings.window_samples
     try:
-        return [apply_chunk(state, chunk, settings.window_samples, offset)]
+        return [apply_chunk(state, chunk, window_samples, offset, provisional=provisional)]
     except ChunkGapError:
         key = str(chunk["ecg_id"]).encode()
         earlier = await read_missing(reader, event, key, state, settings.backfill_lookback)
-        return catch_up(state, earlier, chunk, settings.window_samples, offset)
+        return catch_up(state, earlier, chunk, window_samples, offset, provisional=provisional)
 
 
 async def read_missing(

@@ -6,11 +6,17 @@ Each ECG's ``StreamState`` lives in memory (``Live``) from its first chunk on; i
 go to the changelogged table only at a checkpoint:
 
 - at the end of the batch in which one of its chunks closed a window or ended the ECG
-  (``closed``): about once a window, 10 s of signal;
+  (``closed``): about once a window, 10 s of signal; unless the worker is behind
+  (``due(..., defer=True)``): a fleet whose windows close in the same second then gets
+  its window results first, and these checkpoints come once it has caught up;
 - once its oldest chunk not yet checkpointed was applied ``max_age`` seconds ago, for
   ECGs that close no window for long (no sampling rate, long windows, a device that
-  paused);
+  paused), and for the deferred ones of a worker that stays behind;
 - all of them when the partitions are revoked or the worker stops (``due(..., every=True)``).
+
+An ECG's provisional summary (``Live.summary``) is owed from the chunk that closed a
+window to the ECG's next checkpoint, which the caller writes only once Kafka has the
+summary.
 
 A checkpoint is written only once Kafka has acknowledged the results of the chunks it
 covers (the caller's order), and a chunk's offset may be committed only once a checkpoint
@@ -31,7 +37,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from streams.chunks import StreamState
+from streams.chunks import StreamState, SummaryHead
 
 E = TypeVar("E")
 
@@ -40,12 +46,14 @@ E = TypeVar("E")
 class Live:
     """An ECG's state in memory: ``state`` is the newest; ``checkpointed`` the version
     that the table holds (every version up to it); ``dirty_since`` the time at which the
-    oldest chunk not yet checkpointed was applied."""
+    oldest chunk not yet checkpointed was applied; ``summary``: the provisional summary
+    owed since a window closed, sent before the next checkpoint."""
 
     state: StreamState | None
     partition: int
     checkpointed: int
     dirty_since: float | None = None
+    summary: SummaryHead | None = None
 
 
 @dataclass(frozen=True)
@@ -98,19 +106,19 @@ class Checkpoints(Generic[E]):
         that covers ``version`` (``key`` None: for nothing but the events before it)."""
         self._pending.setdefault(partition, deque()).append(_Pending(event, key, version))
 
-    def due(self, now: float, *, every: bool = False) -> list[bytes]:
-        """The ECGs to checkpoint now: those that closed a window or ended, those whose
-        oldest chunk not checkpointed is ``max_age`` old, or (``every``) all with chunks
-        not checkpointed."""
+    def due(self, now: float, *, every: bool = False, defer: bool = False) -> list[bytes]:
+        """The ECGs to checkpoint now: those that closed a window or ended (unless
+        ``defer``), those whose oldest chunk not checkpointed is ``max_age`` old, or
+        (``every``) all with chunks not checkpointed."""
         if every:
             return list(self._dirty)
-        due = list(self._closed)
+        due = [] if defer else list(self._closed)
         for key in self._dirty:  # the oldest first
             since = self._live[key].dirty_since
             assert since is not None
             if now - since < self.max_age:
                 break
-            if key not in self._closed:
+            if defer or key not in self._closed:
                 due.append(key)
         return due
 

@@ -10,6 +10,11 @@ provisional summary (``final`` false): the totals over the windows closed so far
 a live lookup. One per such chunk, not per chunk: most chunks of a device's stream
 close nothing, and the summary changes only when a window closes. The final chunk
 yields the final summary (``final`` true), which replaces any provisional one.
+
+With ``provisional=False`` the provisional summary is left to the caller: it is
+``provisional_summary`` of the state at any time until the ECG's next window closes
+(it reads only the closed windows' totals), so the windows agent makes it at the ECG's
+checkpoint, out of the way of the window results when the worker is behind.
 """
 
 from __future__ import annotations
@@ -96,18 +101,21 @@ def apply_chunk(
     chunk: dict[str, Any],
     window_samples: Callable[[float | None], int],
     offset: int = -1,
+    *,
+    provisional: bool = True,
 ) -> Outcome:
     """Apply one ``SampleChunk`` record, read at Kafka ``offset``, to the ECG's state.
 
     ``window_samples`` maps the ECG's sampling rate (or None) to its window
-    length in samples. Raises ``ChunkGapError`` when earlier chunks are missing
-    and ``InvalidChunkError`` for a chunk that does not fit.
+    length in samples; ``provisional``: whether the outcome carries the provisional
+    summary of a chunk that closed a window. Raises ``ChunkGapError`` when earlier
+    chunks are missing and ``InvalidChunkError`` for a chunk that does not fit.
     """
     seq = chunk["seq"]
     if state is not None and (state.finished or seq < state.next_seq):
         if _ends_after_a_late_chunk(state, chunk):
             assert state.analyser is not None
-            return _outcome(state.analyser, [], chunk, state.next_seq, offset)
+            return _outcome(state.analyser, [], chunk, state.next_seq, offset, provisional)
         return Outcome(state=state, duplicate=True)
     expected = 0 if state is None else state.next_seq
     if seq != expected:
@@ -134,7 +142,7 @@ def apply_chunk(
         analyser, closed = feed(analyser, samples)
     except ValueError as exc:
         raise InvalidChunkError(str(exc)) from exc
-    return _outcome(analyser, closed, chunk, seq + 1, offset)
+    return _outcome(analyser, closed, chunk, seq + 1, offset, provisional)
 
 
 def _outcome(
@@ -143,6 +151,7 @@ def _outcome(
     chunk: dict[str, Any],
     next_seq: int,
     offset: int,
+    provisional: bool,
 ) -> Outcome:
     """What fed ``analyser`` up to ``chunk`` (the last chunk fed, at ``offset``) gives:
     the windows it closed and, when it closed any or ended the ECG, the summary."""
@@ -152,7 +161,7 @@ def _outcome(
         last, ecg = finish(analyser)
         closed = closed + last
         summary = summary_record(chunk, names, ecg)
-    elif closed:
+    elif closed and provisional:
         summary = summary_record(chunk, names, summary_so_far(analyser), final=False)
     windows = [window_record(chunk, names, window) for window in closed]
     # Once finished, only the marker is kept: later duplicates are recognised
@@ -167,7 +176,10 @@ def _outcome(
 
 
 def apply_run(
-    state: StreamState | None, run: Sequence[tuple[int, dict[str, Any]]]
+    state: StreamState | None,
+    run: Sequence[tuple[int, dict[str, Any]]],
+    *,
+    provisional: bool = True,
 ) -> Outcome | None:
     """Apply consecutive chunks of one ECG (``(offset, record)``, in order) with one call
     of the analyser: the same windows as chunk by chunk (the analysis is chunk
@@ -201,7 +213,7 @@ def apply_run(
     except ValueError:
         return None
     offset, last = run[-1]
-    return _outcome(analyser, closed, last, seq, offset)
+    return _outcome(analyser, closed, last, seq, offset, provisional)
 
 
 def _ends_after_a_late_chunk(state: StreamState, chunk: dict[str, Any]) -> bool:
@@ -245,6 +257,8 @@ def catch_up(
     chunk: dict[str, Any],
     window_samples: Callable[[float | None], int],
     offset: int,
+    *,
+    provisional: bool = True,
 ) -> list[Outcome]:
     """Apply the ECG's chunks re-read from Kafka (``(offset, record)`` in offset
     order) that fill the gap before ``chunk``, then ``chunk`` itself.
@@ -256,9 +270,31 @@ def catch_up(
         if record["seq"] >= chunk["seq"]:
             break
         current = outcomes[-1].state if outcomes else state
-        outcome = apply_chunk(current, record, window_samples, earlier_offset)
+        outcome = apply_chunk(
+            current, record, window_samples, earlier_offset, provisional=provisional
+        )
         if not outcome.duplicate:
             outcomes.append(outcome)
     current = outcomes[-1].state if outcomes else state
-    outcomes.append(apply_chunk(current, chunk, window_samples, offset))
+    outcomes.append(apply_chunk(current, chunk, window_samples, offset, provisional=provisional))
     return outcomes
+
+
+@dataclass(frozen=True)
+class SummaryHead:
+    """What an ECG's summary record takes from its chunks besides the analysis: the
+    chunk's ``ecg_id``, ``date`` and ``sampling_rate``, and the lead names."""
+
+    chunk: dict[str, Any]
+    names: list[str]
+
+    @classmethod
+    def of(cls, chunk: dict[str, Any]) -> SummaryHead:
+        head = {name: chunk[name] for name in ("ecg_id", "date", "sampling_rate")}
+        return cls(head, [lead["name"] for lead in chunk["leads"]])
+
+
+def provisional_summary(head: SummaryHead, analyser: AnalyserMemory) -> dict[str, Any]:
+    """The provisional summary of an unfinished ECG: what ``apply_chunk`` gives with the
+    chunk that closed its last window, as long as no later window has closed."""
+    return summary_record(head.chunk, head.names, summary_so_far(analyser), final=False)

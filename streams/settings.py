@@ -41,6 +41,11 @@ class Settings:
     # written: longer than a window at real time (10 s), so that a live stream is
     # written once a window; it bounds what a restarted worker reads again.
     checkpoint_seconds: float = 12.0
+    # A worker whose batch's oldest chunk waited longer than this is behind: it sends
+    # window results first and defers provisional summaries and window checkpoints
+    # (streams.windows) until it has caught up, at most checkpoint_seconds. Its chunks
+    # wait up to windows_batch_seconds and a batch's work when it keeps up.
+    behind_seconds: float = 0.25
     # The windows agent's batches: up to this many chunks, or what arrived within.
     windows_batch_size: int = 500
     windows_batch_seconds: float = 0.05
@@ -88,6 +93,10 @@ class Settings:
                 checkpoint_seconds=_positive(
                     env.get("ECG_STREAMS_CHECKPOINT_SECONDS", default.checkpoint_seconds),
                     "ECG_STREAMS_CHECKPOINT_SECONDS",
+                ),
+                behind_seconds=_positive(
+                    env.get("ECG_STREAMS_BEHIND_SECONDS", default.behind_seconds),
+                    "ECG_STREAMS_BEHIND_SECONDS",
                 ),
                 windows_batch_size=int(
                     env.get("ECG_WINDOWS_BATCH_SIZE", default.windows_batch_size)

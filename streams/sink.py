@@ -16,7 +16,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -117,14 +117,18 @@ async def sink_results(
     windows_topic: str,
     batch_size: int,
     batch_seconds: float,
+    turn: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Write the results of ``stream`` (window results from ``windows_topic``, summaries
     from the other topic) in batches of up to ``batch_size``, or what arrived within
     ``batch_seconds``. Each batch is acknowledged once written (``store.write`` retries
-    until it is), and the next one starts empty."""
+    until it is), and the next one starts empty. ``turn``, awaited before each batch, lets
+    more urgent work of the process go first."""
     taken = cast("faust.Stream[bytes]", stream).noack_take(batch_size, within=batch_seconds)
     async for events in taken:
         batch = cast(list[EventT[bytes]], events)
+        if turn is not None:
+            await turn()
         await write_batch(store, batch, dead_letter, windows_topic)
         for event in batch:
             await stream.ack(event)

@@ -8,10 +8,17 @@ Per batch of events (``noack_take``: nothing is acknowledged by Faust):
    a redelivered chunk is recognised by its sequence number, a gap is filled from Kafka
    (``streams.backfill``), what cannot be applied goes to the dead letters;
 2. once Kafka has acknowledged every result of the batch, the ECGs that are due
-   (``streams.checkpoints``) write their state to the table's changelog;
+   (``streams.checkpoints``) send their provisional summary (if a window closed since
+   the last one) and, once Kafka has it, write their state to the table's changelog;
 3. the events that a checkpoint covers, with every earlier one of their partition, are
    acknowledged: Faust commits their offsets after flushing the producer, so after the
    changelog write.
+
+Window results go out at once; an ECG's provisional summary and its checkpoint can
+wait. While the worker is behind (the oldest chunk of its last batch waited longer
+than ``behind_seconds``) they wait, up to the checkpoint's ``max_age``: when a fleet's
+windows close in the same second, the window results come first and the rest once the
+worker has caught up (it costs as much as the window result itself).
 
 ``Checkpointer`` ticks in the background: it checkpoints ECGs whose partition has gone
 quiet, and when the partitions are revoked or the worker stops (Faust then waits until
@@ -23,10 +30,12 @@ worker or another, starts from the table.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, cast
 
 import faust
@@ -36,7 +45,14 @@ from faust.types import AppT, EventT, StreamT, TopicT
 from schemas.codec import DecodeError, Schema, decode, encode
 from streams.backfill import ChunkReader, apply_or_catch_up
 from streams.checkpoints import Checkpoints
-from streams.chunks import InvalidChunkError, Outcome, StreamState, apply_run
+from streams.chunks import (
+    InvalidChunkError,
+    Outcome,
+    StreamState,
+    SummaryHead,
+    apply_run,
+    provisional_summary,
+)
 from streams.dead_letters import DeadLetter
 from streams.settings import Settings
 
@@ -67,6 +83,8 @@ class LiveAnalysers:
         # A batch and a tick of the checkpointer never interleave.
         self._lock = asyncio.Lock()
         self._stream: StreamT[bytes] | None = None
+        # When the last batch was taken (time.monotonic) and whether it was behind.
+        self.backlog = Backlog(settings.behind_seconds)
 
     async def consume(self, stream: StreamT[bytes]) -> None:
         self._stream = stream
@@ -100,6 +118,7 @@ class LiveAnalysers:
                 self.checkpoints.forget()
 
     async def _process(self, events: list[EventT[bytes]]) -> None:
+        self.backlog.taken([event.message.timestamp for event in events])
         sent: list[Awaitable[Any]] = []
         chunks = [self._decode(event) for event in events]
         # The positions in the batch of each ECG's chunks, and the chunks already applied
@@ -167,16 +186,16 @@ class LiveAnalysers:
                 state = StreamState.from_bytes(raw) if raw else None
                 live = checkpoints.load(key, state, message.partition)
             chunks = [(e.message.offset, c) for e, c in run]
-            together = apply_run(live.state, chunks)
+            together = apply_run(live.state, chunks, provisional=False)
             if together is not None:
                 outcomes = [together]
             else:
                 # This one alone (the ECG's first, or a duplicate, a gap...), then the rest.
                 outcomes = await apply_or_catch_up(
-                    self._reader(), live.state, event, chunk, self._settings
+                    self._reader(), live.state, event, chunk, self._settings, provisional=False
                 )
                 if not outcomes[-1].duplicate:
-                    together = apply_run(outcomes[-1].state, chunks[1:])
+                    together = apply_run(outcomes[-1].state, chunks[1:], provisional=False)
                     outcomes += [] if together is None else [together]
         except (DecodeError, InvalidChunkError) as exc:
             await self._dead_letter(event, str(exc))
@@ -188,6 +207,10 @@ class LiveAnalysers:
         for outcome in outcomes:
             sent += await send_results(self._windows, self._summaries, key, outcome)
         closed = any(outcome.windows or outcome.summary for outcome in outcomes)
+        if outcomes[-1].state.finished:
+            live.summary = None  # the final summary is out
+        elif any(outcome.windows for outcome in outcomes):
+            live.summary = SummaryHead.of(chunk)
         version = checkpoints.applied(key, outcomes[-1].state, closed=closed, now=time.monotonic())
         checkpoints.track(message.partition, event, key, version)
         return (key, version) if together is not None else None
@@ -196,7 +219,22 @@ class LiveAnalysers:
         """Write the due checkpoints (the results they cover are acknowledged by now) and
         acknowledge the events they settle."""
         checkpoints = self.checkpoints
-        for key in checkpoints.due(time.monotonic(), every=every):
+        now = time.monotonic()
+        due = checkpoints.due(now, every=every, defer=not every and self.backlog.behind(now))
+        # The provisional summaries owed, before the checkpoints that cover their chunks.
+        sent = []
+        for key in due:
+            live = checkpoints.get(key)
+            assert live is not None
+            if live.summary is not None:
+                assert live.state is not None
+                assert live.state.analyser is not None
+                summary = provisional_summary(live.summary, live.state.analyser)
+                value = encode(Schema.ECG_SUMMARY, summary)
+                sent.append(await self._summaries.send(key=key, value=value))
+                live.summary = None
+        await asyncio.gather(*sent)
+        for key in due:
             live = checkpoints.get(key)
             assert live is not None
             assert live.state is not None
@@ -209,6 +247,41 @@ class LiveAnalysers:
         if self._stream is not None:
             for event in checkpoints.settled():
                 await self._stream.ack(event)
+
+
+class Backlog:
+    """Whether the windows agent is behind: the oldest chunk of the batch it took last,
+    within the last second, had waited longer than ``limit`` seconds since the gateway
+    published it (the record's timestamp). Its provisional summaries, window checkpoints
+    and the sink's writes wait meanwhile."""
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self._taken_at = -math.inf  # time.monotonic() of the last batch
+        self._behind = False
+        self._not_behind = asyncio.Event()
+        self._not_behind.set()
+
+    def taken(self, timestamps: Iterable[float | None], now: float | None = None) -> None:
+        """A batch was taken; ``timestamps``: its records' (seconds since the epoch, None
+        when unknown); ``now``: ``time.time()``."""
+        now = time.time() if now is None else now
+        oldest = min((stamp for stamp in timestamps if stamp is not None), default=now)
+        self._taken_at = time.monotonic()
+        self._behind = now - oldest > self.limit
+        if self._behind:
+            self._not_behind.clear()
+        else:
+            self._not_behind.set()
+
+    def behind(self, now: float) -> bool:
+        """``now``: ``time.monotonic()``."""
+        return self._behind and now - self._taken_at < 1.0
+
+    async def caught_up(self, limit: float) -> None:
+        """Return once a batch is taken that is not behind, or after ``limit`` seconds."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._not_behind.wait(), limit)
 
 
 class Checkpointer(faust.Service):

@@ -75,7 +75,11 @@ def workers(settings: Settings, tmp_path: Path) -> Iterator[list[subprocess.Pope
 
 
 def start_worker(
-    settings: Settings, directory: Path, *, checkpoint_seconds: float | None = None
+    settings: Settings,
+    directory: Path,
+    *,
+    checkpoint_seconds: float | None = None,
+    behind_seconds: float | None = None,
 ) -> subprocess.Popen[bytes]:
     directory.mkdir(parents=True, exist_ok=True)
     env = os.environ | {
@@ -87,6 +91,8 @@ def start_worker(
     }
     if checkpoint_seconds is not None:
         env["ECG_STREAMS_CHECKPOINT_SECONDS"] = str(checkpoint_seconds)
+    if behind_seconds is not None:
+        env["ECG_STREAMS_BEHIND_SECONDS"] = str(behind_seconds)
     with (directory / "worker.log").open("ab") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "streams", "worker", "-l", "info"],
@@ -153,6 +159,8 @@ async def test_a_killed_worker_loses_and_doubles_nothing(
     half = len(messages) // 2
     count_windows = "SELECT count(*) FROM ecg_windows WHERE ecg_id = $1"
 
+    # Published before the worker starts: it is behind (its window checkpoints, summaries
+    # and the sink's writes deferred) when it is killed.
     await publish(settings, ecg_id, messages[:half])
     workers.append(start_worker(settings, tmp_path))
     await wait_for(db, count_windows, ecg_id, at_least=3, seconds=90)
@@ -177,10 +185,12 @@ async def test_a_worker_killed_between_two_checkpoints_loses_and_doubles_nothing
     signals: NDArray[np.int32],
 ) -> None:
     """The worker keeps its states in memory and writes them at checkpoints (here only
-    when a window closes); it is killed after applying chunks that no checkpoint covers,
-    and after emitting results for chunks behind them in the partition. Its successor
-    starts from the checkpoints and the committed offsets, and reads the partition again
-    from there, not the ECG's missing chunks from Kafka (``streams.backfill``)."""
+    when a window closes: it never counts as behind, which would defer them); it is
+    killed after applying chunks that no checkpoint covers, and after emitting results
+    for chunks behind them in the partition. Its successor starts from the checkpoints
+    and the committed offsets, and reads the partition again from there, not the ECG's
+    missing chunks from Kafka (``streams.backfill``). (A worker killed while behind, its
+    checkpoints deferred: ``test_a_killed_worker_loses_and_doubles_nothing``.)"""
     settings = await pipeline(kafka_bootstrap, database_url, partitions=1)
     a, b = uuid.uuid4(), uuid.uuid4()
     a_signals, b_signals = signals[:, : 120 * 360], signals[:, 120 * 360 : 240 * 360]
@@ -188,7 +198,7 @@ async def test_a_worker_killed_between_two_checkpoints_loses_and_doubles_nothing
     b_chunks = chunk_messages(b, b_signals, size=360)
     count_windows = "SELECT count(*) FROM ecg_windows WHERE ecg_id = $1"
 
-    first = start_worker(settings, tmp_path / "first", checkpoint_seconds=3600)
+    first = start_worker(settings, tmp_path / "first", checkpoint_seconds=3600, behind_seconds=3600)
     workers.append(first)
     # A's first 42 chunks close its windows 0-3 (window 3 ends with chunk 39 and closes
     # once the detector has seen a little beyond): A's state is written.

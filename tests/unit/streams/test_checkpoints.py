@@ -59,6 +59,18 @@ def test_an_ecg_is_due_once_its_oldest_chunk_not_checkpointed_is_old_enough() ->
     assert checkpoint(checkpoints, 100.0) == []
 
 
+def test_a_worker_behind_defers_the_checkpoints_of_windows_until_they_are_old_enough() -> None:
+    checkpoints: Checkpoints[str] = Checkpoints(max_age=10.0)
+    apply(checkpoints, A, 1, "a0", now=0.0)
+    apply(checkpoints, B, 1, "b0", closed=True, now=3.0)
+    apply(checkpoints, A, 2, "a1", closed=True, now=3.0)
+    assert checkpoints.due(3.0, defer=True) == []
+    assert checkpoints.due(10.0, defer=True) == [A]  # its oldest chunk is 10 s old
+    assert checkpoints.due(10.0) == [B, A]  # caught up: every window's checkpoint
+    assert checkpoints.due(13.0, defer=True) == [A, B]
+    assert checkpoints.due(3.0, defer=True, every=True) == [A, B]  # a revocation waits not
+
+
 def test_every_ecg_with_chunks_not_checkpointed_is_due_at_a_revocation() -> None:
     checkpoints: Checkpoints[str] = Checkpoints(max_age=10.0)
     apply(checkpoints, A, 1, "a0")

@@ -13,9 +13,11 @@ from streams.chunks import (
     InvalidChunkError,
     Outcome,
     StreamState,
+    SummaryHead,
     apply_chunk,
     apply_run,
     catch_up,
+    provisional_summary,
 )
 
 ECG_ID = uuid.uuid4()
@@ -236,6 +238,28 @@ def test_an_end_published_several_chunks_behind_still_ends_the_ecg() -> None:
     assert end.summary is not None
     assert [lead["number_of_samples"] for lead in end.summary["leads"]] == [6, 6]
     assert apply(end.state, chunk(3, 6, [[], []], final=True)).duplicate
+
+
+def test_a_provisional_summary_left_to_the_caller_is_the_one_it_would_have_given() -> None:
+    first = apply(None, chunk(0, 0, [[1, -1, 1], [0, 0, 5]]))
+    record = chunk(1, 3, [[-1, 1, -1, 1, -1], [-5]])
+    given = apply_chunk(first.state, record, window_of_2_seconds)
+    left = apply_chunk(first.state, record, window_of_2_seconds, provisional=False)
+    assert (left.windows, left.summary) == (given.windows, None)
+    assert left.state.to_bytes() == given.state.to_bytes()
+    assert left.state.analyser is not None
+    # Made later, from the head of the chunk, as long as no later window has closed.
+    later = apply_chunk(left.state, chunk(2, 8, [[1, 1, 1], []]), window_of_2_seconds)
+    assert later.windows == []
+    assert later.state.analyser is not None
+    head = SummaryHead.of(record)
+    assert provisional_summary(head, later.state.analyser) == given.summary
+    # The final summary is never left out.
+    ended = apply_chunk(
+        later.state, chunk(3, 11, [[-1], []], final=True), window_of_2_seconds, provisional=False
+    )
+    assert ended.summary is not None
+    assert ended.summary["final"] is True
 
 
 def test_a_run_of_chunks_applied_at_once_gives_the_windows_of_one_at_a_time() -> None:

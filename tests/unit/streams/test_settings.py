@@ -46,6 +46,16 @@ def test_the_checkpoints_and_batches_of_the_windows_agent_have_defaults_and_can_
     assert (settings.windows_batch_size, settings.windows_batch_seconds) == (20, 0.5)
 
 
+def test_how_late_a_batch_may_be_before_the_worker_counts_as_behind_can_be_set() -> None:
+    default = Settings.from_env(SERVICES)
+    # Above what a batch waits when the worker keeps up.
+    assert default.behind_seconds > 2 * default.windows_batch_seconds
+    settings = Settings.from_env({**SERVICES, "ECG_STREAMS_BEHIND_SECONDS": "1.5"})
+    assert settings.behind_seconds == 1.5
+    with pytest.raises(SettingsError, match="ECG_STREAMS_BEHIND_SECONDS must be a number"):
+        Settings.from_env({**SERVICES, "ECG_STREAMS_BEHIND_SECONDS": "0"})
+
+
 def test_the_events_waiting_in_memory_for_an_agent_outlast_a_burst_and_can_be_set() -> None:
     default = Settings.from_env(SERVICES)
     assert default.stream_buffer_events == 16_384  # Faust's 4,096 paused a partition
