@@ -8,7 +8,8 @@ go to the changelogged table only at a checkpoint:
 - at the end of the batch in which one of its chunks closed a window or ended the ECG
   (``closed``): about once a window, 10 s of signal; unless the worker is behind
   (``due(..., defer=True)``): a fleet whose windows close in the same second then gets
-  its window results first, and these checkpoints come once it has caught up;
+  its window results first, and these checkpoints come once it has caught up, a few
+  hundred a batch (``most``);
 - once its oldest chunk not yet checkpointed was applied ``max_age`` seconds ago, for
   ECGs that close no window for long (no sampling rate, long windows, a device that
   paused), and for the deferred ones of a worker that stays behind;
@@ -32,6 +33,7 @@ next version; an ECG's checkpoint covers the versions up to its ``checkpointed``
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -106,19 +108,22 @@ class Checkpoints(Generic[E]):
         that covers ``version`` (``key`` None: for nothing but the events before it)."""
         self._pending.setdefault(partition, deque()).append(_Pending(event, key, version))
 
-    def due(self, now: float, *, every: bool = False, defer: bool = False) -> list[bytes]:
+    def due(
+        self, now: float, *, every: bool = False, defer: bool = False, most: int | None = None
+    ) -> list[bytes]:
         """The ECGs to checkpoint now: those that closed a window or ended (unless
-        ``defer``), those whose oldest chunk not checkpointed is ``max_age`` old, or
-        (``every``) all with chunks not checkpointed."""
+        ``defer``; the first ``most`` of them), those whose oldest chunk not checkpointed
+        is ``max_age`` old, or (``every``) all with chunks not checkpointed."""
         if every:
             return list(self._dirty)
-        due = [] if defer else list(self._closed)
+        due = [] if defer else list(itertools.islice(self._closed, most))
+        chosen = set(due)
         for key in self._dirty:  # the oldest first
             since = self._live[key].dirty_since
             assert since is not None
             if now - since < self.max_age:
                 break
-            if defer or key not in self._closed:
+            if key not in chosen:
                 due.append(key)
         return due
 

@@ -58,6 +58,12 @@ from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# The window checkpoints written in one batch's settling at most, besides those that
+# are due by age: those deferred while the worker was behind (a fleet's windows that
+# closed in the same second) follow in a few batches, ~0.1 s of work each, rather
+# than in one long stall.
+CATCH_UP = 200
+
 
 class LiveAnalysers:
     """The ECGs of this worker's partitions, live; the windows agent runs ``consume``."""
@@ -153,6 +159,7 @@ class LiveAnalysers:
             event.message.value = None
         # One wait for the whole batch's results, before the checkpoints that cover them.
         await asyncio.gather(*sent)
+        self.backlog.processed()
         await self._settle(every=False)
 
     def _decode(self, event: EventT[bytes]) -> dict[str, Any] | str | None:
@@ -220,7 +227,9 @@ class LiveAnalysers:
         acknowledge the events they settle."""
         checkpoints = self.checkpoints
         now = time.monotonic()
-        due = checkpoints.due(now, every=every, defer=not every and self.backlog.behind(now))
+        due = checkpoints.due(
+            now, every=every, defer=not every and self.backlog.behind(now), most=CATCH_UP
+        )
         # The provisional summaries owed, before the checkpoints that cover their chunks.
         sent = []
         for key in due:
@@ -250,13 +259,15 @@ class LiveAnalysers:
 
 
 class Backlog:
-    """Whether the windows agent is behind: the oldest chunk of the batch it took last,
-    within the last second, had waited longer than ``limit`` seconds since the gateway
-    published it (the record's timestamp). Its provisional summaries, window checkpoints
-    and the sink's writes wait meanwhile."""
+    """Whether the windows agent is behind: the oldest chunk of its last batch (taken
+    within the last second) had waited longer than ``limit`` seconds since the gateway
+    published it (the record's timestamp), judged when the batch is taken and again once
+    its results are out. Its provisional summaries, window checkpoints and the sink's
+    writes wait meanwhile."""
 
     def __init__(self, limit: float) -> None:
         self.limit = limit
+        self._oldest: float | None = None  # the last batch's oldest timestamp
         self._taken_at = -math.inf  # time.monotonic() of the last batch
         self._behind = False
         self._not_behind = asyncio.Event()
@@ -265,10 +276,15 @@ class Backlog:
     def taken(self, timestamps: Iterable[float | None], now: float | None = None) -> None:
         """A batch was taken; ``timestamps``: its records' (seconds since the epoch, None
         when unknown); ``now``: ``time.time()``."""
-        now = time.time() if now is None else now
-        oldest = min((stamp for stamp in timestamps if stamp is not None), default=now)
+        self._oldest = min((stamp for stamp in timestamps if stamp is not None), default=None)
         self._taken_at = time.monotonic()
-        self._behind = now - oldest > self.limit
+        self.processed(now)
+
+    def processed(self, now: float | None = None) -> None:
+        """The last batch's results are out (``now``: ``time.time()``): a batch that the
+        worker took in time may have taken it long enough to fall behind."""
+        now = time.time() if now is None else now
+        self._behind = self._oldest is not None and now - self._oldest > self.limit
         if self._behind:
             self._not_behind.clear()
         else:
@@ -279,7 +295,7 @@ class Backlog:
         return self._behind and now - self._taken_at < 1.0
 
     async def caught_up(self, limit: float) -> None:
-        """Return once a batch is taken that is not behind, or after ``limit`` seconds."""
+        """Return once the worker is not behind, or after ``limit`` seconds."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._not_behind.wait(), limit)
 

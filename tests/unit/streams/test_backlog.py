@@ -22,6 +22,17 @@ def test_a_batch_whose_oldest_chunk_waited_too_long_is_behind() -> None:
     assert not backlog.behind(time.monotonic())
 
 
+def test_a_batch_taken_in_time_whose_work_took_too_long_is_behind() -> None:
+    backlog = Backlog(limit=0.25)
+    now = time.time()
+    backlog.taken([now - 0.1], now)
+    assert not backlog.behind(time.monotonic())
+    backlog.processed(now + 0.1)
+    assert not backlog.behind(time.monotonic())
+    backlog.processed(now + 0.2)  # its oldest chunk has now waited 0.3 s
+    assert backlog.behind(time.monotonic())
+
+
 async def test_the_sink_waits_until_a_batch_is_not_behind_or_at_most_its_limit() -> None:
     backlog = Backlog(limit=0.25)
     await asyncio.wait_for(backlog.caught_up(10.0), 1.0)  # not behind: at once

@@ -28,8 +28,10 @@ def apply(
     checkpoints.track(partition, event, key, version)
 
 
-def checkpoint(checkpoints: Checkpoints[str], now: float, *, every: bool = False) -> list[bytes]:
-    due = checkpoints.due(now, every=every)
+def checkpoint(
+    checkpoints: Checkpoints[str], now: float, *, every: bool = False, most: int | None = None
+) -> list[bytes]:
+    due = checkpoints.due(now, every=every, most=most)
     for key in due:
         checkpoints.checkpointed(key)
     return due
@@ -69,6 +71,18 @@ def test_a_worker_behind_defers_the_checkpoints_of_windows_until_they_are_old_en
     assert checkpoints.due(10.0) == [B, A]  # caught up: every window's checkpoint
     assert checkpoints.due(13.0, defer=True) == [A, B]
     assert checkpoints.due(3.0, defer=True, every=True) == [A, B]  # a revocation waits not
+
+
+def test_the_checkpoints_of_windows_come_a_few_at_a_time_and_those_old_enough_all() -> None:
+    checkpoints: Checkpoints[str] = Checkpoints(max_age=10.0)
+    apply(checkpoints, A, 1, "a0", closed=True, now=0.0)
+    apply(checkpoints, B, 1, "b0", closed=True, now=5.0)
+    apply(checkpoints, C, 1, "c0", closed=True, now=5.0)
+    assert checkpoints.due(5.0, most=1) == [A]
+    assert checkpoints.due(5.0, most=2) == [A, B]
+    assert checkpoints.due(15.0, most=1) == [A, B, C]  # all old enough
+    assert checkpoint(checkpoints, 5.0, most=2) == [A, B]
+    assert checkpoints.due(5.0, most=2) == [C]
 
 
 def test_every_ecg_with_chunks_not_checkpointed_is_due_at_a_revocation() -> None:
