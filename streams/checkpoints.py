@@ -10,9 +10,10 @@ go to the changelogged table only at a checkpoint:
   (``due(..., defer=True)``): a fleet whose windows close in the same second then gets
   its window results first, and these checkpoints come once it has caught up, a few
   hundred a batch (``most``);
-- once its oldest chunk not yet checkpointed was applied ``max_age`` seconds ago, for
-  ECGs that close no window for long (no sampling rate, long windows, a device that
-  paused), and for the deferred ones of a worker that stays behind;
+- once its oldest chunk not yet checkpointed was applied ``max_age`` seconds ago
+  (``DEFER_AGE`` times that while the worker is behind), for ECGs that close no window
+  for long (no sampling rate, long windows, a device that paused), and for the deferred
+  ones of a worker that stays behind;
 - all of them when the partitions are revoked or the worker stops (``due(..., every=True)``).
 
 An ECG's provisional summary (``Live.summary``) is owed from the chunk that closed a
@@ -42,6 +43,11 @@ from typing import Generic, TypeVar
 from streams.chunks import StreamState, SummaryHead
 
 E = TypeVar("E")
+
+# A worker that is behind writes the checkpoints due by age at 1.5 times the age: at
+# the start of a fleet whose devices started together, every ECG's first chunks reach
+# the age about when the first windows close, and would all be written in that burst.
+DEFER_AGE = 1.5
 
 
 @dataclass
@@ -113,15 +119,17 @@ class Checkpoints(Generic[E]):
     ) -> list[bytes]:
         """The ECGs to checkpoint now: those that closed a window or ended (unless
         ``defer``; the first ``most`` of them), those whose oldest chunk not checkpointed
-        is ``max_age`` old, or (``every``) all with chunks not checkpointed."""
+        is ``max_age`` old (``DEFER_AGE`` times that with ``defer``), or (``every``) all
+        with chunks not checkpointed."""
         if every:
             return list(self._dirty)
         due = [] if defer else list(itertools.islice(self._closed, most))
         chosen = set(due)
+        max_age = self.max_age * (DEFER_AGE if defer else 1.0)
         for key in self._dirty:  # the oldest first
             since = self._live[key].dirty_since
             assert since is not None
-            if now - since < self.max_age:
+            if now - since < max_age:
                 break
             if key not in chosen:
                 due.append(key)

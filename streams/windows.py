@@ -15,10 +15,10 @@ Per batch of events (``noack_take``: nothing is acknowledged by Faust):
    changelog write.
 
 Window results go out at once; an ECG's provisional summary and its checkpoint can
-wait. While the worker is behind (the oldest chunk of its last batch waited longer
-than ``behind_seconds``) they wait, up to the checkpoint's ``max_age``: when a fleet's
-windows close in the same second, the window results come first and the rest once the
-worker has caught up (it costs as much as the window result itself).
+wait. While the worker is behind (``Backlog``) they wait until it has caught up, at
+most ``DEFER_AGE`` times the checkpoint's ``max_age`` (``streams.checkpoints``), and
+the sink's writes wait too (``streams.app``): when a fleet's windows close in the same
+second, the window results come first and the rest, as much work again, after them.
 
 ``Checkpointer`` ticks in the background: it checkpoints ECGs whose partition has gone
 quiet, and when the partitions are revoked or the worker stops (Faust then waits until
@@ -89,7 +89,7 @@ class LiveAnalysers:
         # A batch and a tick of the checkpointer never interleave.
         self._lock = asyncio.Lock()
         self._stream: StreamT[bytes] | None = None
-        # When the last batch was taken (time.monotonic) and whether it was behind.
+        # How far behind the agent is: what may wait, waits meanwhile.
         self.backlog = Backlog(settings.behind_seconds)
 
     async def consume(self, stream: StreamT[bytes]) -> None:

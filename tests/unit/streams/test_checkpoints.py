@@ -67,9 +67,10 @@ def test_a_worker_behind_defers_the_checkpoints_of_windows_until_they_are_old_en
     apply(checkpoints, B, 1, "b0", closed=True, now=3.0)
     apply(checkpoints, A, 2, "a1", closed=True, now=3.0)
     assert checkpoints.due(3.0, defer=True) == []
-    assert checkpoints.due(10.0, defer=True) == [A]  # its oldest chunk is 10 s old
+    assert checkpoints.due(10.0, defer=True) == []  # behind: A's 10 s are not old enough
+    assert checkpoints.due(15.0, defer=True) == [A]  # ... 1.5 times them are
     assert checkpoints.due(10.0) == [B, A]  # caught up: every window's checkpoint
-    assert checkpoints.due(13.0, defer=True) == [A, B]
+    assert checkpoints.due(18.0, defer=True) == [A, B]
     assert checkpoints.due(3.0, defer=True, every=True) == [A, B]  # a revocation waits not
 
 
