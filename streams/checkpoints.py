@@ -8,13 +8,15 @@ go to the changelogged table only at a checkpoint:
 - at the end of the batch in which one of its chunks closed a window or ended the ECG
   (``closed``): about once a window, 10 s of signal; unless the worker is behind
   (``due(..., defer=True)``): a fleet whose windows close in the same second then gets
-  its window results first, and these checkpoints come once it has caught up, a few
-  hundred a batch (``most``);
+  its window results first, and these checkpoints come once it has caught up;
 - once its oldest chunk not yet checkpointed was applied ``max_age`` seconds ago
   (``DEFER_AGE`` times that while the worker is behind), for ECGs that close no window
   for long (no sampling rate, long windows, a device that paused), and for the deferred
   ones of a worker that stays behind;
 - all of them when the partitions are revoked or the worker stops (``due(..., every=True)``).
+
+Except for the last, a few hundred a batch at most (``most``): those that a burst of
+window closes deferred, or that reached their age together, follow in a few batches.
 
 An ECG's provisional summary (``Live.summary``) is owed from the chunk that closed a
 window to the ECG's next checkpoint, which the caller writes only once Kafka has the
@@ -117,22 +119,24 @@ class Checkpoints(Generic[E]):
     def due(
         self, now: float, *, every: bool = False, defer: bool = False, most: int | None = None
     ) -> list[bytes]:
-        """The ECGs to checkpoint now: those that closed a window or ended (unless
-        ``defer``; the first ``most`` of them), those whose oldest chunk not checkpointed
-        is ``max_age`` old (``DEFER_AGE`` times that with ``defer``), or (``every``) all
-        with chunks not checkpointed."""
+        """The ECGs to checkpoint now, ``most`` of them at most: those whose oldest chunk
+        not checkpointed is ``max_age`` old (``DEFER_AGE`` times that with ``defer``),
+        the oldest first, then those that closed a window or ended (unless ``defer``);
+        or (``every``) all with chunks not checkpointed."""
         if every:
             return list(self._dirty)
-        due = [] if defer else list(itertools.islice(self._closed, most))
-        chosen = set(due)
         max_age = self.max_age * (DEFER_AGE if defer else 1.0)
-        for key in self._dirty:  # the oldest first
+        due: list[bytes] = []
+        for key in itertools.islice(self._dirty, most):  # the oldest first
             since = self._live[key].dirty_since
             assert since is not None
             if now - since < max_age:
                 break
-            if key not in chosen:
-                due.append(key)
+            due.append(key)
+        if not defer:
+            aged = set(due)
+            closed = (key for key in self._closed if key not in aged)
+            due += itertools.islice(closed, None if most is None else most - len(due))
         return due
 
     def checkpointed(self, key: bytes) -> None:

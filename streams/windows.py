@@ -58,10 +58,10 @@ from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# The window checkpoints written in one batch's settling at most, besides those that
-# are due by age: those deferred while the worker was behind (a fleet's windows that
-# closed in the same second) follow in a few batches, ~0.1 s of work each, rather
-# than in one long stall.
+# The checkpoints written in one batch's settling at most: those deferred while the
+# worker was behind (a fleet's windows that closed in the same second), or that reached
+# their age together (a fleet that started together), follow in a few batches, ~0.1 s
+# of work each, rather than in one long stall.
 CATCH_UP = 200
 
 

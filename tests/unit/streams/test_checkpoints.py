@@ -69,19 +69,21 @@ def test_a_worker_behind_defers_the_checkpoints_of_windows_until_they_are_old_en
     assert checkpoints.due(3.0, defer=True) == []
     assert checkpoints.due(10.0, defer=True) == []  # behind: A's 10 s are not old enough
     assert checkpoints.due(15.0, defer=True) == [A]  # ... 1.5 times them are
-    assert checkpoints.due(10.0) == [B, A]  # caught up: every window's checkpoint
+    assert checkpoints.due(10.0) == [A, B]  # caught up: every window's checkpoint
     assert checkpoints.due(18.0, defer=True) == [A, B]
     assert checkpoints.due(3.0, defer=True, every=True) == [A, B]  # a revocation waits not
 
 
-def test_the_checkpoints_of_windows_come_a_few_at_a_time_and_those_old_enough_all() -> None:
+def test_checkpoints_come_a_few_at_a_time_those_old_enough_first() -> None:
     checkpoints: Checkpoints[str] = Checkpoints(max_age=10.0)
     apply(checkpoints, A, 1, "a0", closed=True, now=0.0)
     apply(checkpoints, B, 1, "b0", closed=True, now=5.0)
     apply(checkpoints, C, 1, "c0", closed=True, now=5.0)
     assert checkpoints.due(5.0, most=1) == [A]
     assert checkpoints.due(5.0, most=2) == [A, B]
-    assert checkpoints.due(15.0, most=1) == [A, B, C]  # all old enough
+    assert checkpoints.due(15.0, most=2) == [A, B]  # old enough too: the oldest first
+    assert checkpoints.due(15.0, most=5) == [A, B, C]
+    assert checkpoints.due(15.0, most=2, defer=True) == [A]  # behind: 1.5 x the age only
     assert checkpoint(checkpoints, 5.0, most=2) == [A, B]
     assert checkpoints.due(5.0, most=2) == [C]
 
