@@ -19,6 +19,7 @@ checkpoint, out of the way of the window results when the worker is behind.
 
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from streams.analysis.windows import (
 from streams.records import summary_record, window_record
 
 _STATE = struct.Struct("<BqBq")
+MAX_SAMPLING_RATE = 100_000  # Hz, as the gateway accepts (gateway.fields)
 _VERSION = 2
 
 
@@ -237,17 +239,23 @@ def _ends_after_a_late_chunk(state: StreamState, chunk: dict[str, Any]) -> bool:
 
 
 def _start(chunk: dict[str, Any], window_samples: Callable[[float | None], int]) -> AnalyserMemory:
-    """The analyser for the ECG of its first chunk: its rate, and each lead's gain and baseline."""
-    leads = chunk["leads"]
-    config = AnalysisConfig(
-        window_samples=window_samples(chunk["sampling_rate"]),
-        sampling_rate=chunk["sampling_rate"],
-        gains=tuple(lead.get("gain") for lead in leads),
-        baselines=tuple(lead.get("baseline") for lead in leads),
-    )
+    """The analyser for the ECG of its first chunk: its rate, and each lead's gain and
+    baseline, checked before use (a message need not come from the gateway)."""
+    leads, rate = chunk["leads"], chunk["sampling_rate"]
+    if rate is not None and not (math.isfinite(rate) and 0 < rate <= MAX_SAMPLING_RATE):
+        raise InvalidChunkError(
+            f"sampling_rate must be a number of Hz above 0 and at most {MAX_SAMPLING_RATE:,}, "
+            f"got {rate}"
+        )
     try:
+        config = AnalysisConfig(
+            window_samples=window_samples(rate),
+            sampling_rate=rate,
+            gains=tuple(lead.get("gain") for lead in leads),
+            baselines=tuple(lead.get("baseline") for lead in leads),
+        )
         return start_analysis(len(leads), config)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise InvalidChunkError(str(exc)) from exc
 
 

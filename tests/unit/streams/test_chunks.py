@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -305,3 +306,21 @@ def test_a_run_that_is_not_plainly_the_next_chunks_is_left_to_one_at_a_time() ->
     assert run(chunk(1, 3, [[1], [1]]), chunk(2, 4, [[1], [1]])) is None  # wrong start
     assert run(chunk(1, 2, [[1], [1]], final=True), chunk(2, 3, [[1], [1]])) is None
     assert apply_run(None, [(0, chunk(0, 0, [[1], [1]])), (1, chunk(1, 1, [[1], [1]]))]) is None
+
+
+@pytest.mark.parametrize("rate", [math.nan, math.inf, -math.inf, 1e308, 0.0, -2.0, 100_001.0])
+def test_a_first_chunk_with_a_sampling_rate_out_of_range_is_refused_with_the_reason(
+    rate: float,
+) -> None:
+    record = chunk(0, 0, [[1, 2], [3, 4]])
+    record["sampling_rate"] = rate
+    with pytest.raises(InvalidChunkError, match="sampling_rate must be a number of Hz above 0"):
+        apply_chunk(None, record, window_of_2_seconds)
+
+
+@pytest.mark.parametrize("gain", [math.nan, math.inf, 0.0, -1.0])
+def test_a_first_chunk_with_a_gain_that_is_not_a_positive_number_is_refused(gain: float) -> None:
+    record = chunk(0, 0, [[1, 2], [3, 4]])
+    record["leads"][1]["gain"] = gain
+    with pytest.raises(InvalidChunkError, match="the gain of lead 1 must be a positive number"):
+        apply_chunk(None, record, window_of_2_seconds)
