@@ -9,7 +9,7 @@ import math
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,16 +36,6 @@ WAIT_SECONDS = 90
 def signals(data_dir: Path) -> NDArray[np.int32]:
     record = read_record(data_dir / "mitdb" / "100")
     return (record.signals[:, : 30 * 360] - 1024).astype(np.int32)
-
-
-@pytest.fixture
-def worker_processes() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for worker in started:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait(10)
 
 
 def first_chunk(ecg_id: uuid.UUID, **fields: Any) -> bytes:
@@ -93,7 +83,7 @@ async def read_topic(
 async def test_poison_chunks_are_dead_lettered_with_their_reason_and_the_agent_goes_on(
     kafka_bootstrap: str,
     database_url: str,
-    worker_processes: list[subprocess.Popen[bytes]],
+    workers: list[subprocess.Popen[bytes]],
     tmp_path: Path,
     signals: NDArray[np.int32],
 ) -> None:
@@ -119,7 +109,7 @@ async def test_poison_chunks_are_dead_lettered_with_their_reason_and_the_agent_g
         await producer.stop()
 
     worker = start_worker(settings, tmp_path)
-    worker_processes.append(worker)
+    workers.append(worker)
     letters = await read_topic(settings, topics.DEAD_LETTERS, len(poison))
     reasons = {
         uuid.UUID(key.decode()): decode(Schema.DEAD_LETTER, value)["reason"]

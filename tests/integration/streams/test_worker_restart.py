@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -62,16 +61,6 @@ async def pipeline(kafka_bootstrap: str, database_url: str, *, partitions: int) 
     )
     await create_topics(settings)
     return settings
-
-
-@pytest.fixture
-def workers(settings: Settings, tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for worker in started:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait(10)
 
 
 def start_worker(
