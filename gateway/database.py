@@ -3,7 +3,8 @@
 
 The pool connects lazily (``min_size=0``): the gateway starts while PostgreSQL is
 down and answers 503 until it is back. Lost or refused connections become
-``DatabaseUnavailableError``; anything else is a bug and propagates.
+``DatabaseUnavailableError``, also when asyncpg reports the loss as its own error
+(``LOST_MIDWAY``) on a connection that is closed; anything else is a bug and propagates.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
     asyncpg.InvalidAuthorizationSpecificationError,
     asyncpg.InvalidCatalogNameError,
 )
+
+# Raised by asyncpg, not by the server, when a pooled connection was closed mid-use, e.g.
+# "cannot switch to state 11; another operation (2) is in progress".
+LOST_MIDWAY: tuple[type[Exception], ...] = (asyncpg.InterfaceError, asyncpg.InternalClientError)
+UNAVAILABLE_DETAIL = "the database is unavailable; retry later"
 
 
 class Database:
@@ -71,11 +77,26 @@ class Database:
     async def connection(self) -> AsyncIterator[Connection]:
         if self._pool is None:
             raise DatabaseUnavailableError("the database is not connected")
+        bug = False
         try:
             async with self._pool.acquire(timeout=self._timeout) as connection:
-                yield connection
+                try:
+                    yield connection
+                except LOST_MIDWAY as exc:
+                    # asyncpg's own errors on a connection that the server closed under
+                    # it (terminated, restarted): unavailable; on an open one, a bug.
+                    if connection.is_closed():
+                        raise DatabaseUnavailableError(UNAVAILABLE_DETAIL) from exc
+                    bug = True
+                    raise
         except UNAVAILABLE as exc:
-            raise DatabaseUnavailableError("the database is unavailable; retry later") from exc
+            raise DatabaseUnavailableError(UNAVAILABLE_DETAIL) from exc
+        except LOST_MIDWAY as exc:
+            # Also from the reset of a connection returning to the pool (after a result
+            # or an error such as a 429's), which fails so on a connection closed under it.
+            if bug:
+                raise
+            raise DatabaseUnavailableError(UNAVAILABLE_DETAIL) from exc
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
