@@ -42,9 +42,10 @@ class Settings:
     # written once a window; it bounds what a restarted worker reads again.
     checkpoint_seconds: float = 12.0
     # A worker whose batch's oldest chunk waited longer than this is behind: it sends
-    # window results first and defers provisional summaries and window checkpoints
-    # (streams.windows) until it has caught up, at most checkpoint_seconds. Its chunks
-    # wait up to windows_batch_seconds and a batch's work when it keeps up.
+    # window results first and defers provisional summaries, window checkpoints and the
+    # sink's writes (streams.windows) until it has caught up; checkpoints at most 1.5 x
+    # checkpoint_seconds (streams.checkpoints). When it keeps up, its chunks wait up to
+    # windows_batch_seconds and a batch's work.
     behind_seconds: float = 0.25
     # The windows agent's batches: up to this many chunks, or what arrived within.
     windows_batch_size: int = 500
