@@ -1,6 +1,7 @@
 # Local development and CI entry points; see README.md ("Running locally").
 #   make up      start PostgreSQL, Kafka, migrations, topics, worker and gateway (no Docker);
-#                GATEWAYS=N WORKERS=M: N gateway processes, M stream workers (1 and 1)
+#                GATEWAYS=N WORKERS=M: N gateway processes, M stream workers (1 and 1);
+#                a worker or gateway that dies is restarted (infra/supervisor.py)
 #   make down    stop what `make up` started
 #   make test    lint (with the import contracts), type-check, then the whole test suite
 #                against real services
@@ -38,7 +39,8 @@ SCALE_ARGS = --gateways "$(GATEWAYS)" --workers "$(WORKERS)"
 .PHONY: help venv up down admin test lint fmt typecheck compose-cli bench bench-upload bench-login bench-stream bench-analysis eval
 
 help:
-	@echo "make up         start the pipeline locally; prints the gateway URL"
+	@echo "make up         start the pipeline locally; prints the gateway URL; a worker or the"
+	@echo "                gateway that dies is restarted (.run/supervisor.log)"
 	@echo "                GATEWAYS=N WORKERS=M: N gateway processes, M stream workers (1 and 1;"
 	@echo "                M at most ECG_TOPIC_PARTITIONS, 4)"
 	@echo "make down       stop it"

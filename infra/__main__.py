@@ -1,6 +1,8 @@
 """python -m infra: the pipeline's local infrastructure, without Docker.
 
-up [--run-dir .run] [--services-only]   start everything detached; print the gateway URL
+up [--run-dir .run] [--services-only]   start everything detached; print the gateway URL;
+                                        the workers and the gateway are restarted if they
+                                        die (supervisor.log in the run directory)
    [--gateways N] [--workers M]         N gateway processes, M stream workers (default 1
                                         each, or ECG_GATEWAYS and ECG_WORKERS); M may not
                                         exceed ECG_TOPIC_PARTITIONS (default 4)

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from infra import supervisor
 from infra.net import LOOPBACK, http_ok
 from infra.paths import REPO_ROOT
 from infra.processes import (
@@ -65,13 +66,17 @@ def start_worker(
     *,
     log_name: str = "worker.log",
     log_level: str | None = None,
+    supervised: bool = False,
 ) -> Service:
     """``python -m streams worker`` (Faust's worker command). ``--without-web``:
     Faust's command line otherwise starts its web server on port 6066 whatever
-    the app's ``web_enabled`` says, and a second local worker could not start."""
+    the app's ``web_enabled`` says, and a second local worker could not start.
+    ``supervised``: under ``infra.supervisor``, whose pid is the service's."""
     argv = [sys.executable, "-m", "streams", "worker", "--without-web"]
     if log_level is not None:
         argv += ["--loglevel", log_level]
+    if supervised:
+        argv = supervisor.command(Path(log_name).stem, argv, run_dir)
     return spawn(
         "worker",
         argv,
@@ -89,15 +94,19 @@ def start_gateway(
     parent_death_signal: int | None,
     *,
     processes: int = 1,
+    supervised: bool = False,
 ) -> Service:
     """uvicorn serving ``create_app``; with ``processes`` > 1, its supervisor and that
     many server processes sharing one listening socket, each with its own lifespan
     (producer and pool). The supervisor is the recorded pid; the processes are in
-    its process group, which ``stop_all`` signals."""
+    its process group, which ``stop_all`` signals. ``supervised``: uvicorn itself
+    under ``infra.supervisor``, whose pid is then the recorded one, in the same group."""
     argv = [sys.executable, "-m", "uvicorn", "--factory", "gateway.app:create_app"]
     argv += ["--host", LOOPBACK, "--port", str(port)]
     if processes > 1:
         argv += ["--workers", str(processes)]
+    if supervised:
+        argv = supervisor.command("gateway", argv, run_dir)
     return spawn(
         "gateway",
         argv,

@@ -34,7 +34,8 @@ def say(message: str) -> None:
 
 
 def up(run_dir: Path, *, services_only: bool, scale: Scale = ONE_EACH) -> int:
-    """Start the stack detached in ``run_dir`` and return once it is ready."""
+    """Start the stack detached in ``run_dir`` and return once it is ready; from then
+    on the workers and the gateway are restarted if they die (``infra.supervisor``)."""
     run_dir = run_dir.resolve()
     old = State.load(run_dir)
     if old is not None:

@@ -30,7 +30,9 @@ DEFAULTS = {"ECG_TOPIC_PARTITIONS": DEFAULT_PARTITIONS, "ECG_ENV": "development"
 
 class Stack:
     """``ephemeral`` (``python -m infra run``): every child dies with this process
-    (PR_SET_PDEATHSIG) and PostgreSQL trades durability for speed."""
+    (PR_SET_PDEATHSIG) and PostgreSQL trades durability for speed. Otherwise (``up``)
+    the workers and the gateway run under ``infra.supervisor``, which restarts them
+    once the state says ready; Kafka and PostgreSQL are not supervised."""
 
     def __init__(self, run_dir: Path, *, ephemeral: bool, scale: Scale = ONE_EACH) -> None:
         self.run_dir = run_dir
@@ -113,7 +115,12 @@ class Stack:
             data_dir.parent.mkdir(parents=True, exist_ok=True)  # Faust creates only the last
             env["ECG_STREAMS_DATA_DIR"], log_name = str(data_dir), f"worker-{number}.log"
         worker = apps.start_worker(
-            self.run_dir, env, self._tied(), log_name=log_name, log_level=log_level
+            self.run_dir,
+            env,
+            self._tied(),
+            log_name=log_name,
+            log_level=log_level,
+            supervised=not self.ephemeral,
         )
         self.state.record(worker)
         return worker
@@ -175,7 +182,12 @@ class Stack:
         self.state.ports["gateway"] = port
         env = self._service_env()
         gateway = apps.start_gateway(
-            self.run_dir, port, env, self._tied(), processes=self.scale.gateways
+            self.run_dir,
+            port,
+            env,
+            self._tied(),
+            processes=self.scale.gateways,
+            supervised=not self.ephemeral,
         )
         self.state.record(gateway)
         return gateway

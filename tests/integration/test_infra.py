@@ -213,9 +213,9 @@ def test_two_gateway_processes_and_two_workers_share_the_work(
         workers = [s for s in state.services if s.name == "worker"]
         assert sorted(Path(w.log).name for w in workers) == ["worker-1.log", "worker-2.log"]
         (gateway,) = [s for s in state.services if s.name == "gateway"]
-        servers = [
+        servers = [  # under uvicorn, itself under infra.supervisor (the recorded pid)
             p
-            for p in psutil.Process(gateway.pid).children()
+            for p in psutil.Process(gateway.pid).children(recursive=True)
             if "spawn_main" in " ".join(p.cmdline())
         ]
         assert len(servers) == 2, "uvicorn did not start two server processes"
