@@ -41,6 +41,19 @@ from streams.topics import create_topics
 RATE = 500
 
 
+async def add_ecg_rows(database_url: str, ecgs: Sequence[uuid.UUID]) -> None:
+    """The ECGs' rows, as the gateway writes them before it publishes: the worker
+    dead-letters the chunks of an ECG that PostgreSQL does not know."""
+    db = await asyncpg.connect(database_url)
+    try:
+        await db.executemany(
+            "INSERT INTO ecgs (id, date, sampling_rate, status) VALUES ($1, $2, 500, 'processing')",
+            [(ecg_id, datetime(2024, 5, 1, tzinfo=UTC)) for ecg_id in ecgs],
+        )
+    finally:
+        await db.close()
+
+
 def sample_chunks(ecgs: Sequence[uuid.UUID], chunks: int) -> list[tuple[bytes, bytes]]:
     """``(key, value)`` of every chunk, chunk ``k`` of every ECG before chunk ``k + 1``."""
     record = resample_record(read_record(TWELVE_LEAD), float(RATE), 12)
@@ -92,6 +105,7 @@ async def measure(ecg_count: int, chunks: int, rate: float, code: Path) -> str:
     )
     await create_topics(settings)
     ecgs = [uuid.uuid4() for _ in range(ecg_count)]
+    await add_ecg_rows(settings.database_url, ecgs)
     messages = sample_chunks(ecgs, chunks)
     if not rate:
         await publish(settings, messages, 0)

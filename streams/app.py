@@ -25,9 +25,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any, cast
 
-import asyncpg
 import faust
-from aiokafka.errors import KafkaError
 from faust.tables.table import Table
 from faust.types import StreamT, TopicT
 
@@ -106,6 +104,7 @@ def create_app(settings: Settings) -> faust.App:
         summaries_out,
         dead_letter,
         lambda: clients.reader,
+        lambda ids: clients.ecgs.known(ids),
         settings,
     )
     app.add_dependency(Checkpointer(analysers, interval=0.5))
@@ -129,15 +128,7 @@ def create_app(settings: Settings) -> faust.App:
         )
 
     async def close_idle_streams() -> None:
-        try:
-            await clients.idle.close_idle(partial(send_all, samples))
-        except (OSError, TimeoutError, asyncpg.PostgresError, KafkaError) as exc:
-            # The next tick tries again; nothing was marked closed (see streams.idle).
-            log.warning(
-                "closing idle streams failed, retrying in %g s: %s",
-                settings.stream_idle_check_seconds,
-                exc,
-            )
+        await clients.idle.tick(partial(send_all, samples))
 
     # faust types its decorator's result as a bare Callable: registered by a call.
     app.timer(settings.stream_idle_check_seconds, on_leader=True, name="idle-streams")(

@@ -7,7 +7,9 @@ a summary never replaces one of higher rank (``summary_rank``).
 transaction, acknowledge it, start the next one empty. While the database is
 unreachable the batch is retried with capped backoff and nothing is acknowledged, so
 the consumer stops pulling (backpressure) and no result is dropped; offsets move only
-after the batch is written.
+after the batch is written. A server that stops answering (frozen, or gone without
+closing the connection) counts as unreachable after ``timeout``; the log says once
+that writes fail and once that they work again (``streams.outages``).
 """
 
 from __future__ import annotations
@@ -26,16 +28,11 @@ from faust.types import EventT, StreamT
 
 from schemas.codec import DecodeError, Schema, decode
 from streams.dead_letters import DeadLetter
+from streams.outages import DATABASE_DOWN, Outage
 
 log = logging.getLogger(__name__)
 
-RETRYABLE = (
-    OSError,
-    asyncio.TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.InterfaceError,
-)
+RETRYABLE = DATABASE_DOWN
 
 # Each window's beats travel as the text of an int8 array ('{1,2,3}'): unnest flattens
 # a two-dimensional array, and windows have different numbers of beats.
@@ -173,10 +170,13 @@ def split_results(
 
 
 class ResultStore:
-    def __init__(self, dsn: str, *, max_backoff: float = 5.0) -> None:
+    def __init__(self, dsn: str, *, max_backoff: float = 5.0, timeout: float = 30.0) -> None:
         self._dsn = dsn
         self._pool: asyncpg.Pool | None = None
         self._max_backoff = max_backoff
+        # A batch of 500 windows takes ~0.1 s; 30 s is a server that does not answer.
+        self._timeout = timeout
+        self._outage = Outage("writing results to PostgreSQL", log)
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -197,12 +197,14 @@ class ResultStore:
         while True:
             try:
                 await self._write_once(windows, summaries)
-                return
             except RETRYABLE as exc:
-                log.warning("result batch not written (%s); retrying in %.1f s", exc, delay)
+                self._outage.failed(exc, "retrying the batch until it is written")
                 await self._reset()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._max_backoff)
+            else:
+                self._outage.answered()
+                return
 
     async def _reset(self) -> None:
         pool, self._pool = self._pool, None
@@ -213,8 +215,13 @@ class ResultStore:
         self, windows: Sequence[dict[str, Any]], summaries: Sequence[dict[str, Any]]
     ) -> None:
         if self._pool is None:
-            self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=2, timeout=10)
-        async with self._pool.acquire() as connection, connection.transaction():
+            self._pool = await asyncpg.create_pool(
+                self._dsn, min_size=1, max_size=2, timeout=10, command_timeout=self._timeout
+            )
+        async with (
+            self._pool.acquire(timeout=self._timeout) as connection,
+            connection.transaction(),
+        ):
             if windows:
                 await connection.execute(
                     _UPSERT_WINDOWS,

@@ -6,7 +6,9 @@ Per batch of events (``noack_take``: nothing is acknowledged by Faust):
 1. each chunk is decoded and applied to its ECG's live state (read from the table on
    the ECG's first chunk here); its results are handed to the producer without waiting;
    a redelivered chunk is recognised by its sequence number, a gap is filled from Kafka
-   (``streams.backfill``), what cannot be applied goes to the dead letters;
+   (``streams.backfill``), what cannot be applied goes to the dead letters, and so does
+   a chunk of an ECG that PostgreSQL does not know (asked once per batch for the ECGs
+   without a state, ``streams.known_ecgs``);
 2. once Kafka has acknowledged every result of the batch, the ECGs that are due
    (``streams.checkpoints``) send their provisional summary (if a window closed since
    the last one) and, once Kafka has it, write their state to the table's changelog;
@@ -35,8 +37,9 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from typing import Any, cast
+from uuid import UUID
 
 import faust
 from faust.tables.table import Table
@@ -76,6 +79,7 @@ class LiveAnalysers:
         summaries: TopicT,
         dead_letter: DeadLetter,
         reader: Callable[[], ChunkReader],
+        known: Callable[[Collection[UUID]], Awaitable[set[UUID]]],
         settings: Settings,
     ) -> None:
         self._app = app
@@ -84,6 +88,7 @@ class LiveAnalysers:
         self._summaries = summaries
         self._dead_letter = dead_letter
         self._reader = reader
+        self._known = known
         self._settings = settings
         self.checkpoints: Checkpoints[EventT[bytes]] = Checkpoints(settings.checkpoint_seconds)
         # A batch and a tick of the checkpointer never interleave.
@@ -127,6 +132,7 @@ class LiveAnalysers:
         self.backlog.taken([event.message.timestamp for event in events])
         sent: list[Awaitable[Any]] = []
         chunks = [self._decode(event) for event in events]
+        await self._refuse_unknown(chunks)
         # The positions in the batch of each ECG's chunks, and the chunks already applied
         # with an earlier one of their ECG (a run), with the version that holds them.
         positions: dict[Any, deque[int]] = {}
@@ -171,6 +177,28 @@ class LiveAnalysers:
             return decode(Schema.SAMPLE_CHUNK, event.value)
         except DecodeError as exc:
             return str(exc)
+
+    async def _refuse_unknown(self, chunks: list[dict[str, Any] | str | None]) -> None:
+        """Replace each chunk of an ECG that PostgreSQL does not know by the reason it
+        goes to the dead letters. Only ECGs without a state here are asked about: one
+        with a state was known when its first chunk came."""
+        checkpoints, states = self.checkpoints, self._states
+        new = {
+            chunk["ecg_id"]
+            for chunk in chunks
+            if isinstance(chunk, dict)
+            and checkpoints.get(key := str(chunk["ecg_id"]).encode()) is None
+            and not states.get(key)
+        }
+        if not new:
+            return
+        unknown = new - await self._known(new)
+        for index, chunk in enumerate(chunks):
+            if isinstance(chunk, dict) and chunk["ecg_id"] in unknown:
+                chunks[index] = (
+                    f"ECG {chunk['ecg_id']} is unknown: PostgreSQL has no such ECG, so its "
+                    "results would reach no lookup (create it through the gateway first)"
+                )
 
     async def _apply(
         self,

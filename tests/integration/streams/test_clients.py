@@ -25,10 +25,11 @@ async def test_the_clients_live_from_start_to_stop(kafka_bootstrap: str, databas
     try:
         await clients.store.write([], [])  # connects: one empty transaction
         assert await clients.reader.read(topic, 0, start=0, end=1, key=b"a") == []
-        assert await clients.idle.close_idle(_send_nothing) == []
+        assert await clients.idle.tick(_send_nothing) == []
+        assert await clients.ecgs.known([uuid.uuid4()]) == set()
     finally:
         await clients.stop()
-    for name in ("store", "reader", "idle"):
+    for name in ("store", "reader", "idle", "ecgs"):
         with pytest.raises(AssertionError, match="not started"):
             getattr(clients, name)
 

@@ -1,5 +1,6 @@
-"""Poison sample chunks land on the dead-letter topic with their reason, and the windows
-agent goes on with the next ECG: real Kafka, a real worker process, on topics of this
+"""Poison sample chunks (a chunk the agent cannot use, or one of an ECG that PostgreSQL
+does not know) land on the dead-letter topic with their reason, and the windows agent
+goes on with the next ECG: real Kafka, a real worker process, on topics of this
 test's own."""
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from schemas.codec import Schema, decode, encode, encode_samples
 from streams.settings import Settings
 from tests.integration.streams.test_worker_restart import (
     chunk_messages,
+    known_ecg,
     pipeline,
     start_worker,
 )
@@ -88,14 +90,19 @@ async def test_poison_chunks_are_dead_lettered_with_their_reason_and_the_agent_g
     signals: NDArray[np.int32],
 ) -> None:
     settings = await pipeline(kafka_bootstrap, database_url, partitions=1)
+    ids = [uuid.uuid4() for _ in range(7)]
     poison = {
-        uuid.uuid4(): first_chunk(uuid.uuid4(), sampling_rate=math.nan),
-        uuid.uuid4(): first_chunk(uuid.uuid4(), sampling_rate=math.inf),
-        uuid.uuid4(): first_chunk(uuid.uuid4(), sampling_rate=-math.inf),
-        uuid.uuid4(): first_chunk(uuid.uuid4(), sampling_rate=1e308),
-        uuid.uuid4(): b"\xc3\x01 not an Avro message",
+        ids[0]: first_chunk(ids[0], sampling_rate=math.nan),
+        ids[1]: first_chunk(ids[1], sampling_rate=math.inf),
+        ids[2]: first_chunk(ids[2], sampling_rate=-math.inf),
+        ids[3]: first_chunk(ids[3], sampling_rate=1e308),
+        ids[4]: first_chunk(ids[4], leads=[{"name": "MLII", "gain": math.nan}, {"name": "V5"}]),
+        ids[5]: b"\xc3\x01 not an Avro message",
+        ids[6]: first_chunk(ids[6]),  # valid, of an ECG that PostgreSQL does not know
     }
     valid = uuid.uuid4()
+    for ecg_id in [*ids[:5], valid]:
+        await known_ecg(settings, ecg_id)
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
     await producer.start()
     try:
@@ -116,10 +123,11 @@ async def test_poison_chunks_are_dead_lettered_with_their_reason_and_the_agent_g
         for key, value in letters
     }
     assert set(reasons) == set(poison)
-    keys = list(poison)
-    for key in keys[:4]:
+    for key in ids[:4]:
         assert "sampling_rate must be a number of Hz above 0 and at most 100,000" in reasons[key]
-    assert "not a single-object encoded sample_chunk message" in reasons[keys[4]]
+    assert "the gain of lead 0 must be a positive number, got nan" in reasons[ids[4]]
+    assert "not a single-object encoded sample_chunk message" in reasons[ids[5]]
+    assert f"ECG {ids[6]} is unknown: PostgreSQL has no such ECG" in reasons[ids[6]]
     # The ECG behind the poison is analysed to its end: its three windows and the summary.
     windows = await read_topic(settings, topics.WINDOWS, 3)
     assert {key for key, _ in windows} == {str(valid).encode()}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from schemas.codec import Schema, decode, decode_samples
-from streams.idle import IdleStreams, Send
+from streams.idle import IdleStreams, IdleTimer, Send
 from tests.kafka import create_topics
 
 # This test's streams are silent for 2 x IDLE_SECONDS: longer than this test's timeout
@@ -204,3 +204,66 @@ async def test_a_stream_that_a_websocket_holds_is_left_until_its_lease_runs_out(
     assert held not in closed
     assert expired in closed
     assert (await stream_row(db, held))["status"] == "receiving"
+
+
+async def test_silence_counts_only_from_when_the_pipeline_was_up(
+    db: asyncpg.Connection, database_url: str, producer: AIOKafkaProducer, topic: str
+) -> None:
+    """A stream silent for 2 x IDLE_SECONDS, of which the pipeline was up for less than
+    IDLE_SECONDS (it came back from an outage), is left open."""
+    ecg_id = await open_stream(db, silent_for=2 * IDLE_SECONDS)
+    streams, send = IdleStreams(database_url, IDLE_SECONDS), sender(producer, topic)
+    recently = datetime.now(UTC) - timedelta(seconds=IDLE_SECONDS / 2)
+    assert ecg_id not in await streams.close_idle(send, up_since=recently)
+    assert ecg_id not in await IdleTimer(streams, "-", IDLE_SECONDS, 1, up_since=recently).tick(
+        send
+    )
+    assert (await stream_row(db, ecg_id))["status"] == "receiving"
+
+    long_ago = datetime.now(UTC) - timedelta(seconds=3 * IDLE_SECONDS)
+    assert ecg_id in await streams.close_idle(send, up_since=long_ago)
+
+
+async def test_after_a_gap_in_the_checks_silent_streams_get_their_whole_allowance_again(
+    db: asyncpg.Connection, database_url: str, producer: AIOKafkaProducer, topic: str
+) -> None:
+    """No check ran for two hours (PostgreSQL away, or no worker): the stream's silence
+    counts from the first check after the gap."""
+    ecg_id = await open_stream(db, silent_for=2 * IDLE_SECONDS)
+    app_id = f"test-idle-{uuid.uuid4().hex}"
+    await db.execute(
+        "INSERT INTO idle_checks (app_id, checked_at) VALUES ($1, now() - interval '2 hours')",
+        app_id,
+    )
+    try:
+        timer = IdleTimer(IdleStreams(database_url, IDLE_SECONDS), app_id, IDLE_SECONDS, 1)
+        assert ecg_id not in await timer.tick(sender(producer, topic))
+        assert (await stream_row(db, ecg_id))["status"] == "receiving"
+    finally:
+        await db.execute("DELETE FROM idle_checks WHERE app_id = $1", app_id)
+
+
+async def test_after_a_failed_check_silent_streams_get_their_whole_allowance_again(
+    db: asyncpg.Connection,
+    database_url: str,
+    kafka_bootstrap: str,
+    producer: AIOKafkaProducer,
+    topic: str,
+) -> None:
+    ecg_id = await open_stream(db, silent_for=2 * IDLE_SECONDS)
+    app_id = f"test-idle-{uuid.uuid4().hex}"
+    timer = IdleTimer(IdleStreams(database_url, IDLE_SECONDS), app_id, IDLE_SECONDS, 1)
+    refusing = AIOKafkaProducer(
+        bootstrap_servers=kafka_bootstrap, acks="all", request_timeout_ms=2000
+    )
+    await refusing.start()
+    try:
+        # Kafka refuses the final chunk (a topic it does not have): an outage.
+        missing = sender(refusing, f"test-idle-missing-{uuid.uuid4().hex}")
+        assert await timer.tick(missing) == []
+        # Kafka answers again: the first tick finds it up, and counts from then.
+        assert ecg_id not in await timer.tick(sender(producer, topic))
+        assert (await stream_row(db, ecg_id))["status"] == "receiving"
+    finally:
+        await refusing.stop()
+        await db.execute("DELETE FROM idle_checks WHERE app_id = $1", app_id)

@@ -112,7 +112,25 @@ def chunk_messages(ecg_id: uuid.UUID, signals: NDArray[np.int32], size: int) -> 
     return messages
 
 
+async def known_ecg(settings: Settings, ecg_id: uuid.UUID) -> None:
+    """Give ``ecg_id`` its row, as the gateway does before it publishes: the worker
+    dead-letters the chunks of an ECG that PostgreSQL does not know."""
+    db = await asyncpg.connect(settings.database_url)
+    try:
+        await db.execute(
+            "INSERT INTO ecgs (id, date, sampling_rate, status) VALUES ($1, $2, $3, 'processing') "
+            "ON CONFLICT (id) DO NOTHING",
+            ecg_id,
+            datetime(2024, 5, 1, tzinfo=UTC),
+            RATE,
+        )
+    finally:
+        await db.close()
+
+
 async def publish(settings: Settings, ecg_id: uuid.UUID, messages: list[bytes]) -> None:
+    """Publish ``messages``, chunks of ``ecg_id``, which gets its row first."""
+    await known_ecg(settings, ecg_id)
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True
     )
