@@ -60,7 +60,7 @@ def lifespan(
             stack.push_async_callback(database.close)
             await publisher.start()
             stack.push_async_callback(publisher.stop)
-            leases = Leases()  # written before the pool and the producer close
+            leases = Leases.from_settings(settings)  # written before the pool and producer close
             stack.push_async_callback(leases.close_all)
             yield {
                 "database": database,

@@ -81,6 +81,7 @@ from gateway.settings import Settings
 log = logging.getLogger(__name__)
 
 TURN_TIMEOUT_SECONDS = 2.0  # how long a request waits for another one of its stream
+MAX_FAILED_CLAIMS = 10_000  # remembered at most (Leases.claimed)
 
 
 @dataclass(frozen=True)
@@ -249,9 +250,36 @@ class Leases:
     one's next chunk is refused and it closes, as a device that reconnected has left
     it). One turn at a time per stream, taking one included."""
 
-    def __init__(self) -> None:
+    def __init__(self, claim_seconds: float = 20.0) -> None:
         self._held: dict[UUID, StreamLease] = {}
         self._turns: dict[UUID, _Turn] = {}
+        # How long a request's claim on its stream lasts (gateway.devices.service).
+        self.claim_seconds = claim_seconds
+        # The writer numbers of this process's claims whose count is not written.
+        self._claims: dict[UUID, int] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Leases:
+        # A claim outlasts the publish and the write of the count after it, with time
+        # to spare for the event loop.
+        return cls(settings.publish_timeout_seconds + 2 * settings.database_timeout_seconds)
+
+    def claimed(self, ecg_id: UUID, writer: int) -> None:
+        """A request of this process claimed the stream as ``writer``."""
+        if len(self._claims) >= MAX_FAILED_CLAIMS:
+            self._claims.clear()  # they only spare their streams' retries a wait
+        self._claims[ecg_id] = writer
+
+    def settled(self, ecg_id: UUID) -> None:
+        """The claim ended: its count, or the position as it was, is written."""
+        self._claims.pop(ecg_id, None)
+
+    def failed_claim(self, ecg_id: UUID) -> int | None:
+        """The writer number of a claim of this process on the stream that did not
+        settle (PostgreSQL failed after the publish). Asked during a turn, when no
+        request of this process holds the stream: a lease of that number in the row is
+        left over, and the request may take the stream at once."""
+        return self._claims.get(ecg_id)
 
     async def take(self, lease: StreamLease) -> int:
         """Hand the stream over to ``lease``; return the seq to send next."""

@@ -2,19 +2,19 @@
 the stream's position (``next_seq``, ``next_sample``).
 
 One request writes to a stream at a time: ``writing`` locks the stream's row
-(``SELECT ... FOR UPDATE``) for the whole of a chunk's or an end's request, publishing
-included, and the new position is committed only after Kafka acknowledged the message.
-So the position in PostgreSQL never runs ahead of Kafka, a copy of a chunk that waited
-for the lock finds it counted and is not published again, an end never takes the seq
-of a chunk still in flight, and the pipeline's idle timeout (``streams.idle``, which
-locks with ``SKIP LOCKED``) never closes a stream while a chunk is being written. The
-price is a pooled connection held for a Kafka round trip per chunk (milliseconds); a
-request that waits for the lock longer than ``LOCK_TIMEOUT`` is answered 503.
-
-A WebSocket holds its stream instead (``gateway.devices.leases``): ``StreamWriter.take``
-moves the row's ``writer`` on and sets its lease, and ``persist`` writes the position
-it counted in memory, only while ``writer`` is still its own; a chunk and an end over
-HTTP move ``writer`` on too, so that a WebSocket that missed them reads the row again.
+(``SELECT ... FOR UPDATE``) while a request decides and claims the stream
+(``StreamWriter.take``: the row's ``writer`` moves on and a lease runs until
+``lease_until``); the request then publishes with no connection held and writes the
+new position under its writer number (``persist``, ``finish``), which counts only while
+the number is still the row's. So the position in PostgreSQL never runs ahead of Kafka,
+a copy of a chunk that waited for its turn finds it counted and is not published again,
+an end never takes the seq of a chunk still in flight, and the pipeline's idle timeout
+(``streams.idle``) never closes a stream while a chunk is being written: it skips a
+locked row (``SKIP LOCKED``) and one with a lease ahead. A request that waits for the
+lock longer than ``LOCK_TIMEOUT`` is answered 503. A WebSocket holds its stream the same
+way (``gateway.devices.leases``), for as long as it streams, and writes the position
+it counted in memory from time to time; a chunk and an end over HTTP move ``writer`` on
+too, so that a WebSocket that missed them reads the row again.
 """
 
 from __future__ import annotations
@@ -80,8 +80,8 @@ LOCK_TIMEOUT: Final = "2s"  # how long a request waits for another one of its st
 
 
 class StreamWriter:
-    """A stream's row, locked: where it stands, and the two ways it moves on. Both
-    change only the open transaction, which commits when ``writing``'s block ends."""
+    """A stream's row, locked: where it stands, and its claim (``take``), which commits
+    when ``writing``'s block ends."""
 
     def __init__(self, connection: Connection, ecg_id: UUID, row: asyncpg.Record) -> None:
         self._connection = connection
@@ -90,11 +90,14 @@ class StreamWriter:
         self.next_sample: int = row["next_sample"]
         self.ended: bool = row["ended"]
         self.timed_out: bool = row["timed_out"]
-        self.leased: bool = row["leased"]  # a WebSocket holds it (gateway.devices.leases)
+        # A WebSocket or a request holds it (gateway.devices.leases, .service), as writer:
+        self.leased: bool = row["leased"]
+        self.writer: int = row["writer"]
 
     async def take(self, lease_seconds: float) -> int:
-        """Hold the stream for a WebSocket for ``lease_seconds``; return its writer
-        number, which fences off every earlier writer."""
+        """Hold the stream for ``lease_seconds`` (a WebSocket, or a request until its
+        chunk is counted); return its writer number, which fences off every earlier
+        writer."""
         writer: int = await self._connection.fetchval(
             """
             UPDATE ecg_streams
@@ -106,41 +109,6 @@ class StreamWriter:
             lease_seconds,
         )
         return writer
-
-    async def advance(self, samples: int) -> None:
-        """Count the chunk at ``next_seq``, of ``samples`` per lead, in."""
-        await self._connection.execute(
-            """
-            WITH advanced AS (
-                UPDATE ecg_streams
-                SET next_seq = next_seq + 1, next_sample = next_sample + $2,
-                    last_chunk_at = now(), writer = writer + 1
-                WHERE ecg_id = $1
-                RETURNING ecg_id
-            )
-            UPDATE ecg_leads l SET number_of_samples = l.number_of_samples + $2
-            FROM advanced a WHERE l.ecg_id = a.ecg_id
-            """,
-            self.ecg_id,
-            samples,
-        )
-
-    async def end(self) -> None:
-        """Mark the stream ended by its final chunk at ``next_seq``, and its ECG
-        'processing'."""
-        await self._connection.execute(
-            """
-            WITH ended AS (
-                UPDATE ecg_streams
-                SET next_seq = next_seq + 1, ended_at = now(), writer = writer + 1
-                WHERE ecg_id = $1
-                RETURNING ecg_id
-            )
-            UPDATE ecgs e SET status = 'processing', updated_at = now()
-            FROM ended WHERE e.id = ended.ecg_id
-            """,
-            self.ecg_id,
-        )
 
 
 class StreamRepository:
@@ -201,11 +169,12 @@ class StreamRepository:
         writer: int,
         next_seq: int,
         next_sample: int,
-        lease_seconds: float | None,
+        lease_seconds: float | None = None,
     ) -> bool:
-        """Write a WebSocket's position (``gateway.devices.leases``) and renew its lease
-        for ``lease_seconds`` (None: give it up), if ``writer`` still holds the stream
-        and it has not ended; whether it did."""
+        """Write the position of ``writer`` (a WebSocket's, ``gateway.devices.leases``,
+        or a request's claim, ``gateway.devices.service``) and renew its lease for
+        ``lease_seconds`` (None: give it up), if ``writer`` still holds the stream and it
+        has not ended; whether it did."""
         async with self._database.connection() as connection:
             written: int = await connection.fetchval(
                 """
@@ -229,6 +198,28 @@ class StreamRepository:
             )
         return written == 1
 
+    async def finish(self, ecg_id: UUID, writer: int) -> bool:
+        """Mark the stream ended by its final chunk at ``next_seq``, its lease given up
+        and its ECG 'processing', if ``writer`` still holds it; whether it did."""
+        async with self._database.connection() as connection:
+            ended: int = await connection.fetchval(
+                """
+                WITH ended AS (
+                    UPDATE ecg_streams
+                    SET next_seq = next_seq + 1, ended_at = now(), lease_until = NULL
+                    WHERE ecg_id = $1 AND writer = $2 AND ended_at IS NULL
+                    RETURNING ecg_id
+                ), marked AS (
+                    UPDATE ecgs e SET status = 'processing', updated_at = now()
+                    FROM ended WHERE e.id = ended.ecg_id
+                )
+                SELECT count(*) FROM ended
+                """,
+                ecg_id,
+                writer,
+            )
+        return ended == 1
+
     @asynccontextmanager
     async def writing(self, ecg_id: UUID) -> AsyncIterator[StreamWriter]:
         """The stream's row, locked until the block ends; what the block changed
@@ -240,7 +231,7 @@ class StreamRepository:
                 row = await connection.fetchrow(
                     """
                     SELECT s.next_seq, s.next_sample, s.ended_at IS NOT NULL AS ended,
-                           e.status = 'incomplete' AS timed_out,
+                           e.status = 'incomplete' AS timed_out, s.writer,
                            coalesce(s.lease_until > now(), false) AS leased
                     FROM ecg_streams s JOIN ecgs e ON e.id = s.ecg_id
                     WHERE s.ecg_id = $1

@@ -123,7 +123,11 @@ class EcgRepository:
             status=row["status"],
             sampling_rate=row["sampling_rate"],
             leads=tuple(
-                StoredLead(**dict(lead), zero_crossings=_summary_count(row["summary"], position))
+                StoredLead(
+                    **dict(lead)
+                    | _analysed(row["summary"], row["final"], position, lead["number_of_samples"]),
+                    zero_crossings=_summary_count(row["summary"], position),
+                )
                 for position, lead in enumerate(leads)
             ),
             summary=_with_final(row["summary"], row["final"]),
@@ -190,6 +194,18 @@ def _with_final(summary: Any, final: bool | None) -> Any:
     if summary is None:
         return None
     return {**summary, "final": final}
+
+
+def _analysed(summary: Any, final: bool | None, position: int, received: int) -> dict[str, int]:
+    """A lead's ``number_of_samples``: what the final summary counted once there is one,
+    else the stream's position. The final summary counts every chunk that Kafka has, so
+    the lookup agrees with the results also when a chunk's count never reached the
+    position (acknowledged by Kafka, then PostgreSQL failed and the device gave up, or
+    a WebSocket's gateway died before it wrote its last chunks; see
+    ``gateway.devices.service``). An upload's count is its length either way."""
+    if summary is None or not final:
+        return {"number_of_samples": received}
+    return {"number_of_samples": summary["leads"][position].get("number_of_samples", received)}
 
 
 def _summary_count(summary: Any, position: int) -> int | None:

@@ -46,6 +46,10 @@ def stack(tmp_path: Path, database_url: str, jwt_secret: str) -> Iterator[Privat
         jwt_secret,
         ECG_PUBLISH_TIMEOUT_SECONDS=f"{PUBLISH_TIMEOUT:g}",
         ECG_TOPIC_PARTITIONS="1",
+        # One pooled connection, waited for at most 1 s: a chunk request that held it
+        # while Kafka does not answer (PUBLISH_TIMEOUT) would starve every other request.
+        ECG_DATABASE_POOL_SIZE="1",
+        ECG_DATABASE_TIMEOUT_SECONDS="1",
     ) as started:
         yield started
 
@@ -137,8 +141,24 @@ async def test_a_stream_survives_a_kafka_outage(
         for seq in range(SENT_BEFORE):
             answer = await send(client, ecg_id, token, seq, pieces[seq])
             assert answer.status_code == 202, answer.text
+        others = [
+            await open_stream(client, sampling_rate=360, leads=["MLII", "V5"]) for _ in range(4)
+        ]
 
         stop_seconds = stack.stop_kafka()
+        # The first chunks after the broker stopped wait out the publish timeout, holding
+        # no pooled connection: with the gateway's one, a lookup and the health check are
+        # answered from PostgreSQL meanwhile.
+        waiting = [
+            asyncio.create_task(send(client, other, other_token, 0, pieces[0]))
+            for other, other_token in others
+        ]
+        await asyncio.sleep(PUBLISH_TIMEOUT / 4)
+        lookup, health = await client.get(f"/api/v1/ecg/{ecg_id}"), await client.get("/healthz")
+        assert not any(task.done() for task in waiting), "answered only once a chunk gave up"
+        assert [answer.status_code for answer in await asyncio.gather(*waiting)] == [503] * 4
+        assert lookup.status_code == 200, lookup.text
+        assert health.json()["checks"]["postgresql"] == "ok", health.text
         outage_answers = []
         for _ in range(OUTAGE_ATTEMPTS):
             started = time.monotonic()
