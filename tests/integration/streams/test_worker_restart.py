@@ -30,17 +30,9 @@ from streams.records import summary_record, window_record
 from streams.settings import Settings
 from streams.sink import to_json, window_json
 from streams.topics import create_topics
-from tests.records import read_record
 
 RATE = 360.0
 WINDOW = 3600  # 10 s at 360 Hz
-
-
-@pytest.fixture
-def signals(data_dir: Path) -> NDArray[np.int32]:
-    record = read_record(data_dir / "mitdb" / "100")
-    # Six minutes are enough to cut in the middle of many windows.
-    return (record.signals[:, : 360 * 360] - 1024).astype(np.int32)
 
 
 @pytest.fixture
