@@ -1,6 +1,7 @@
 # Local development and CI entry points; see README.md ("Running locally").
 #   make up      start PostgreSQL, Kafka, migrations, topics, worker and gateway (no Docker);
 #                GATEWAYS=N WORKERS=M: N gateway processes, M stream workers (1 and 1);
+#                BROKERS=3: a 3-node Kafka cluster (replication 3, min.insync.replicas 2);
 #                a worker or gateway that dies is restarted (infra/supervisor.py)
 #   make down    stop what `make up` started
 #   make test    lint (with the import contracts), type-check, then the whole test suite
@@ -34,7 +35,8 @@ BENCH_DEVICES ?= 100
 BENCH_ARGS ?=
 GATEWAYS ?= $(or $(ECG_GATEWAYS),1)
 WORKERS ?= $(or $(ECG_WORKERS),1)
-SCALE_ARGS = --gateways "$(GATEWAYS)" --workers "$(WORKERS)"
+BROKERS ?= $(or $(ECG_BROKERS),1)
+SCALE_ARGS = --gateways "$(GATEWAYS)" --workers "$(WORKERS)" --brokers "$(BROKERS)"
 
 .PHONY: help venv up down admin test lint fmt typecheck compose-cli bench bench-upload bench-login bench-stream bench-analysis eval
 
@@ -43,6 +45,8 @@ help:
 	@echo "                gateway that dies is restarted (.run/supervisor.log)"
 	@echo "                GATEWAYS=N WORKERS=M: N gateway processes, M stream workers (1 and 1;"
 	@echo "                M at most ECG_TOPIC_PARTITIONS, 4)"
+	@echo "                BROKERS=3: a 3-node Kafka cluster (topics with 3 replicas, 2 in sync"
+	@echo "                for a write) that keeps working with one broker lost (default 1)"
 	@echo "make down       stop it"
 	@echo "make admin EMAIL=... [PASSWORD=...]  create an admin (or reset its password) in the"
 	@echo "                running pipeline; without PASSWORD it is asked for"
@@ -51,7 +55,7 @@ help:
 	@echo "make fmt        ruff check --fix and ruff format"
 	@echo "make typecheck  mypy --strict"
 	@echo "make bench      the pipeline beside its references in one table (< 10 min, its own stack"
-	@echo "                of GATEWAYS gateway processes and WORKERS workers, as make up):"
+	@echo "                of GATEWAYS gateway processes, WORKERS workers and BROKERS brokers, as make up):"
 	@echo "                BENCH_DEVICES (100) 12-lead 500 Hz devices at real time and at full speed"
 	@echo "                beside aiokafka alone, the analysis core beside NeuroKit2, a 24-h Holter,"
 	@echo "                the worker's memory with 1,000 streams open"

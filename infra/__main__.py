@@ -6,8 +6,11 @@ up [--run-dir .run] [--services-only]   start everything detached; print the gat
    [--gateways N] [--workers M]         N gateway processes, M stream workers (default 1
                                         each, or ECG_GATEWAYS and ECG_WORKERS); M may not
                                         exceed ECG_TOPIC_PARTITIONS (default 4)
+   [--brokers B]                        B Kafka brokers, 1 or 3 (default 1, or ECG_BROKERS);
+                                        3: a KRaft cluster whose topics get 3 replicas,
+                                        2 of them in sync for a write
 down [--run-dir .run]                   stop what `up` started (idempotent)
-run [--services-only] [--gateways N] [--workers M] -- CMD...
+run [--services-only] [--gateways N] [--workers M] [--brokers B] -- CMD...
                                         start in a temporary directory, run CMD with
                                         the ECG_* environment (and ECG_RUN_DIR,
                                         where state.json lists the pids), stop everything,
@@ -44,7 +47,11 @@ def parse(argv: list[str], env: dict[str, str] | None = None) -> argparse.Namesp
     run = sub.add_parser("run", help="run a command against a throwaway stack")
     run.add_argument("--services-only", action="store_true", help="PostgreSQL and Kafka only")
     for action in (up, run):
-        for option, variable in (("--gateways", "ECG_GATEWAYS"), ("--workers", "ECG_WORKERS")):
+        for option, variable in (
+            ("--gateways", "ECG_GATEWAYS"),
+            ("--workers", "ECG_WORKERS"),
+            ("--brokers", "ECG_BROKERS"),
+        ):
             action.add_argument(
                 option,
                 type=count,
@@ -60,7 +67,7 @@ def parse(argv: list[str], env: dict[str, str] | None = None) -> argparse.Namesp
         if not args.command:
             parser.error("run: give the command to run after --")
     if args.action in ("up", "run"):
-        args.scale = Scale(gateways=args.gateways, workers=args.workers)
+        args.scale = Scale(gateways=args.gateways, workers=args.workers, brokers=args.brokers)
         if (reason := refusal(args.scale, env)) is not None:
             parser.error(reason)
     return args

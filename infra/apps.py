@@ -26,10 +26,18 @@ STEP_TIMEOUT = 180.0
 GATEWAY_READY_TIMEOUT = 60.0
 WORKER_TIMEOUT = 90.0
 WORKER_READY_MARKERS = (" OK ^", "[^Worker]: Ready")
-# At log level INFO, the lines of a worker's rebalances (aiokafka's and Faust's).
-JOINED = re.compile(r"Joined group '[^']*' \(generation (\d+)\)")
+# At log level INFO, the lines of a worker's rebalances (aiokafka's and Faust's). The
+# generation a worker is in is that of its last join, sync or Faust rebalance line: a
+# leader that joined one generation may be synced into the next when another member
+# joined meanwhile, and a member may rejoin with only Faust's line in its log.
+GENERATION = re.compile(
+    r"Joined group '[^']*' \(generation (\d+)\)"
+    r"|Successfully synced group \S+ with generation (\d+)"
+    r"|generation id \d+ app consumers id (\d+)"
+)
 REJOINING = "(Re-)joining group"
 ASSIGNED = "Setting newly assigned partitions"
+REBALANCED = "app consumers id"  # Faust's line, before it recovers for the generation
 RECOVERED = "[^---Recovery]: Worker ready"
 
 
@@ -157,13 +165,13 @@ def wait_for_worker(worker: Service) -> None:
 
 
 def recovered_generation(log_text: str) -> int | None:
-    """The consumer group's generation that a worker logging at INFO has joined and
+    """The consumer group's generation that a worker logging at INFO is in and has
     finished recovering for; None while it joins, rebalances or recovers."""
-    generations = JOINED.findall(log_text)
-    last_change = max(log_text.rfind(REJOINING), log_text.rfind(ASSIGNED))
+    generations = GENERATION.findall(log_text)
+    last_change = max(log_text.rfind(change) for change in (REJOINING, ASSIGNED, REBALANCED))
     if not generations or log_text.rfind(RECOVERED) < last_change:
         return None
-    return int(generations[-1])
+    return int(next(number for number in generations[-1] if number))
 
 
 def wait_for_group(workers: Sequence[Service]) -> None:

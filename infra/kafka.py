@@ -1,8 +1,17 @@
-"""A single-node Apache Kafka (KRaft: broker and controller in one JVM) for local use.
+"""Apache Kafka for local use: one KRaft node, or a cluster of three.
 
-Loopback listeners only, data in the run directory, a heap sized for a small
-machine (``ECG_KAFKA_HEAP``, default 512m). Topics are never auto-created: the
-pipeline creates its topics explicitly (``python -m streams.topics``).
+Each node is a broker and a controller in one JVM (KRaft's combined mode), with
+loopback listeners only, data in the run directory and a heap sized for a small
+machine (``ECG_KAFKA_HEAP``, default 512m, per node). Topics are never auto-created:
+the pipeline creates its topics explicitly (``python -m streams.topics``).
+
+A cluster of three is a quorum of three controller voters; its topics get three
+replicas by default (``default.replication.factor``, the offsets and transaction
+topics too) and an ``acks=all`` write needs two of them in sync
+(``min.insync.replicas``), with unclean leader election off: it keeps accepting and
+serving writes with one node lost, and never elects a replica that missed
+acknowledged writes. Two nodes would tolerate no loss at all (a two-voter quorum
+needs both), and more than three on one machine add memory, not safety or speed.
 """
 
 from __future__ import annotations
@@ -10,6 +19,7 @@ from __future__ import annotations
 import base64
 import os
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +31,7 @@ from infra.processes import (
     StartupError,
     await_start,
     finish,
+    is_running,
     spawn,
 )
 
@@ -28,6 +39,7 @@ HOST = "127.0.0.1"
 DEFAULT_HEAP = "512m"
 READY_TIMEOUT = 90.0
 DAMAGED_JARS = ("ClassNotFoundException", "NoClassDefFoundError", "find or load main class", "Zip")
+MAX_REPLICATION = 3
 
 
 @dataclass(frozen=True)
@@ -40,25 +52,71 @@ class KafkaPorts:
         return f"{HOST}:{self.broker}"
 
 
-def server_properties(data_dir: Path, ports: KafkaPorts) -> str:
+@dataclass(frozen=True)
+class KafkaNode:
+    """One KRaft node. Its ``name`` names its files in the run directory: ``kafka``
+    alone (``kafka.log``, ``kafka.properties``, ``kafka-data/``), ``kafka-N`` in a
+    cluster (``kafka-N.log``, ``kafka-N.properties``, ``kafka-data/N/``)."""
+
+    id: int
+    ports: KafkaPorts
+    name: str = "kafka"
+
+    def data_dir(self, run_dir: Path) -> Path:
+        base = run_dir / "kafka-data"
+        return base if self.name == "kafka" else base / str(self.id)
+
+
+@dataclass(frozen=True)
+class KafkaCluster:
+    nodes: tuple[KafkaNode, ...]
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(node.ports.bootstrap for node in self.nodes)
+
+    @property
+    def voters(self) -> str:
+        return ",".join(f"{node.id}@{HOST}:{node.ports.controller}" for node in self.nodes)
+
+    @property
+    def replication(self) -> int:
+        return min(len(self.nodes), MAX_REPLICATION)
+
+    @property
+    def min_insync(self) -> int:
+        """Replicas an ``acks=all`` write needs: all but one, at least one."""
+        return max(self.replication - 1, 1)
+
+
+def cluster(ports: Sequence[KafkaPorts]) -> KafkaCluster:
+    """Nodes 1, 2, … on ``ports``; a single node keeps the name ``kafka``."""
+    if len(ports) == 1:
+        return KafkaCluster((KafkaNode(1, ports[0]),))
+    return KafkaCluster(tuple(KafkaNode(n, p, f"kafka-{n}") for n, p in enumerate(ports, 1)))
+
+
+def server_properties(run_dir: Path, node: KafkaNode, nodes: KafkaCluster) -> str:
+    ports, replication, min_insync = node.ports, nodes.replication, nodes.min_insync
     settings = {
         "process.roles": "broker,controller",
-        "node.id": "1",
-        "controller.quorum.voters": f"1@{HOST}:{ports.controller}",
+        "node.id": str(node.id),
+        "controller.quorum.voters": nodes.voters,
         "listeners": f"PLAINTEXT://{HOST}:{ports.broker},CONTROLLER://{HOST}:{ports.controller}",
         "advertised.listeners": f"PLAINTEXT://{HOST}:{ports.broker}",
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
-        "log.dirs": str(data_dir),
+        "log.dirs": str(node.data_dir(run_dir)),
         "auto.create.topics.enable": "false",
         "num.partitions": "1",
-        "default.replication.factor": "1",
-        "min.insync.replicas": "1",
-        "offsets.topic.replication.factor": "1",
+        "default.replication.factor": str(replication),
+        "min.insync.replicas": str(min_insync),
+        "unclean.leader.election.enable": "false",
+        "offsets.topic.replication.factor": str(replication),
         "offsets.topic.num.partitions": "10",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
+        "transaction.state.log.replication.factor": str(replication),
+        "transaction.state.log.min.isr": str(min_insync),
         "transaction.state.log.num.partitions": "4",
         "group.initial.rebalance.delay.ms": "0",
         "num.network.threads": "2",
@@ -96,15 +154,38 @@ def new_cluster_id() -> str:
 def format_storage(
     run_dir: Path, libs: Path, ports: KafkaPorts, *, parent_death_signal: int | None
 ) -> Service:
-    """Start formatting the empty KRaft log directory; wait with ``processes.finish``."""
-    properties = _write_properties(run_dir, ports)
+    """Start formatting a single node's empty KRaft log directory; wait with
+    ``finish_format``."""
+    single = cluster([ports])
+    return format_node(
+        run_dir,
+        libs,
+        single,
+        single.nodes[0],
+        new_cluster_id(),
+        parent_death_signal=parent_death_signal,
+    )
+
+
+def format_node(
+    run_dir: Path,
+    libs: Path,
+    nodes: KafkaCluster,
+    node: KafkaNode,
+    cluster_id: str,
+    *,
+    parent_death_signal: int | None,
+) -> Service:
+    """Start formatting ``node``'s empty log directory; every node of a cluster gets
+    the same ``cluster_id``."""
+    properties = _write_properties(run_dir, node, nodes)
     argv = [find_java(), "-Xmx256m", f"-Dlog4j.configuration=file:{INFRA_DIR / 'log4j.properties'}"]
     argv += ["-cp", f"{libs}/*", "kafka.tools.StorageTool", "format", "--ignore-formatted"]
-    argv += [f"--cluster-id={new_cluster_id()}", f"--config={properties}"]
+    argv += [f"--cluster-id={cluster_id}", f"--config={properties}"]
     return spawn(
-        "kafka storage format",
+        f"{node.name} storage format",
         argv,
-        log=run_dir / "kafka-format.log",
+        log=run_dir / f"{node.name}-format.log",
         env=os.environ,
         cwd=run_dir,
         parent_death_signal=parent_death_signal,
@@ -115,13 +196,29 @@ def format_storage(
 def start_kafka(
     run_dir: Path, libs: Path, ports: KafkaPorts, *, parent_death_signal: int | None
 ) -> Service:
-    properties = _write_properties(run_dir, ports)
+    """Start a single node on ``ports``."""
+    single = cluster([ports])
+    return start_node(
+        run_dir, libs, single, single.nodes[0], parent_death_signal=parent_death_signal
+    )
+
+
+def start_node(
+    run_dir: Path,
+    libs: Path,
+    nodes: KafkaCluster,
+    node: KafkaNode,
+    *,
+    parent_death_signal: int | None,
+) -> Service:
+    """Start ``node`` of ``nodes``; every node's service is named ``kafka``."""
+    properties = _write_properties(run_dir, node, nodes)
     heap = os.environ.get("ECG_KAFKA_HEAP") or DEFAULT_HEAP
     argv = [find_java(), *jvm_options(heap, run_dir), "-cp", f"{libs}/*", "kafka.Kafka"]
     return spawn(
         "kafka",
         [*argv, str(properties)],
-        log=run_dir / "kafka.log",
+        log=run_dir / f"{node.name}.log",
         env=os.environ,
         cwd=run_dir,
         parent_death_signal=parent_death_signal,
@@ -129,17 +226,39 @@ def start_kafka(
 
 
 def wait_for_kafka(kafka: Service, ports: KafkaPorts, libs: Path) -> None:
-    """Bounded wait until the broker answers Metadata requests."""
-    await_start(
-        kafka,
-        "Kafka",
-        lambda: is_serving(HOST, ports.broker),
-        timeout=READY_TIMEOUT,
-        ports=f"its ports {ports}",
-        waited_for=f"answer on {ports.bootstrap}",
-        hint=lambda log: damaged_jars_hint(log, libs),
-        interval=0.2,
-    )
+    """Bounded wait until a single broker answers Metadata requests."""
+    wait_for_cluster([kafka], cluster([ports]), libs)
+
+
+def wait_for_cluster(brokers: Sequence[Service], nodes: KafkaCluster, libs: Path) -> None:
+    """Bounded wait until every node answers Metadata requests that list all the
+    brokers: each has joined the quorum and registered. A node that exits is
+    reported with its own log, even while another one is awaited."""
+    expected = len(nodes.nodes)
+
+    def ready(node: KafkaNode) -> Callable[[], bool]:
+        def serving_or_one_exited() -> bool:
+            if is_serving(HOST, node.ports.broker, brokers=expected):
+                return True
+            return not all(is_running(broker) for broker in brokers)
+
+        return serving_or_one_exited
+
+    for broker, node in zip(brokers, nodes.nodes, strict=True):
+        name, waited_for = "Kafka", f"answer on {node.ports.bootstrap}"
+        if expected > 1:
+            name = f"Kafka node {node.id}"
+            waited_for = f"list all {expected} brokers on {node.ports.bootstrap}"
+        await_start(
+            broker,
+            name,
+            ready(node),
+            timeout=READY_TIMEOUT,
+            ports=f"its ports {node.ports}",
+            waited_for=waited_for,
+            hint=lambda log: damaged_jars_hint(log, libs),
+            interval=0.2,
+        )
 
 
 def finish_format(formatting: Service, libs: Path) -> None:
@@ -156,7 +275,7 @@ def damaged_jars_hint(log: str, libs: Path) -> str:
     return ""
 
 
-def _write_properties(run_dir: Path, ports: KafkaPorts) -> Path:
-    path = run_dir / "kafka.properties"
-    path.write_text(server_properties(run_dir / "kafka-data", ports))
+def _write_properties(run_dir: Path, node: KafkaNode, nodes: KafkaCluster) -> Path:
+    path = run_dir / f"{node.name}.properties"
+    path.write_text(server_properties(run_dir, node, nodes))
     return path

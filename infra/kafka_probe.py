@@ -2,7 +2,9 @@
 
 An open TCP port is not enough: a KRaft broker listens before it has joined the
 cluster. A Metadata response that lists at least one broker means clients can
-produce, consume and create topics. Stdlib only: one Metadata v1 request.
+produce, consume and create topics; in a cluster, one that lists every broker means
+all have registered, so topics with a replica on each can be created. Stdlib only:
+one Metadata v1 request.
 """
 
 from __future__ import annotations
@@ -62,8 +64,9 @@ def brokers_online(host: str, port: int, timeout: float = 2.0) -> int:
         return broker_count(_read_exactly(sock, size))
 
 
-def is_serving(host: str, port: int) -> bool:
+def is_serving(host: str, port: int, *, brokers: int = 1) -> bool:
+    """Whether the broker on ``port`` answers and lists at least ``brokers`` brokers."""
     try:
-        return brokers_online(host, port) > 0
+        return brokers_online(host, port) >= brokers
     except (OSError, ProtocolError, struct.error):
         return False

@@ -1,8 +1,9 @@
 """Start and stop the whole local stack, in order:
 
-PostgreSQL and Kafka (initialised and started side by side), the database
-``ecg``, migrations, topics, then the stream worker and the gateway. Every
-process is recorded in the run directory's state as soon as it exists.
+PostgreSQL and Kafka (initialised and started side by side; Kafka one node or a
+cluster of three), the database ``ecg``, migrations, topics, then the stream workers
+and the gateway. Every process is recorded in the run directory's state as soon as it
+exists.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from infra import apps, kafka, postgres
 from infra.kafka_artifacts import find_java, kafka_libs
@@ -26,6 +28,7 @@ from infra.state import State
 
 INFRASTRUCTURE = ("kafka", "postgres")
 DEFAULTS = {"ECG_TOPIC_PARTITIONS": DEFAULT_PARTITIONS, "ECG_ENV": "development"}
+Started = TypeVar("Started", Service, list[Service])
 
 
 class Stack:
@@ -39,6 +42,7 @@ class Stack:
         self.ephemeral = ephemeral
         self.scale = scale
         self.state = State(run_dir, scale=scale)
+        self._kafka: kafka.KafkaCluster | None = None  # its nodes' ports, once chosen
         # One token-signing key per stack, shared by its gateways and its tests;
         # a user's own ECG_JWT_SECRET wins.
         self._jwt_secret = secrets.token_urlsafe(48)
@@ -72,27 +76,52 @@ class Stack:
         the database ``ecg`` and its migrations while Kafka comes up."""
         state, run_dir, tied = self.state, self.run_dir, self._tied()
         cluster = state.cluster = postgres.prepare(run_dir, server_bin_dir())
-        pg_port, broker, controller = free_ports(3)
-        state.ports = {"postgres": pg_port, "kafka": broker, "kafka_controller": controller}
-        state.save()
-        ports = kafka.KafkaPorts(broker, controller)
-        formatting = kafka.format_storage(run_dir, libs, ports, parent_death_signal=tied)
+        pg_port, *kafka_ports = free_ports(1 + 2 * self.scale.brokers)
+        state.ports = {"postgres": pg_port}
+        self._place_kafka(kafka_ports)
+        cluster_id = kafka.new_cluster_id()
+        formatting = [
+            kafka.format_node(
+                run_dir, libs, self.kafka_cluster, node, cluster_id, parent_death_signal=tied
+            )
+            for node in self.kafka_cluster.nodes
+        ]
         initdb = postgres.initdb(cluster, run_dir / "postgres.log", parent_death_signal=tied)
-        kafka.finish_format(formatting, libs)
-        broker_server = self._spawn_kafka(libs)
+        for format_step in formatting:
+            kafka.finish_format(format_step, libs)
+        brokers = self._spawn_kafka(libs)
         finish(initdb, timeout=180)
         pg_server = self._spawn_postgres()
         self._await(pg_server, self._wait_postgres, self._respawn_postgres)
         postgres.create_database(cluster, state.ports["postgres"])
         apps.migrate(run_dir, self._service_env(), tied)
-        self._await(broker_server, lambda s: self._wait_kafka(s, libs), self._respawn_kafka(libs))
+        self._await(brokers, lambda s: self._wait_kafka(s, libs), self._respawn_kafka(libs))
+
+    @property
+    def kafka_cluster(self) -> kafka.KafkaCluster:
+        assert self._kafka is not None, "Kafka's ports are chosen first"
+        return self._kafka
+
+    def _place_kafka(self, ports: list[int]) -> None:
+        """Kafka's nodes on ``ports`` (a broker's and a controller's each), recorded
+        as ``kafka``/``kafka_controller`` for one node, ``kafka-N``/``kafka-N_controller``
+        for node N of a cluster."""
+        self._kafka = kafka.cluster(
+            [kafka.KafkaPorts(b, c) for b, c in zip(ports[::2], ports[1::2], strict=True)]
+        )
+        for node in self._kafka.nodes:
+            self.state.ports[node.name] = node.ports.broker
+            self.state.ports[f"{node.name}_controller"] = node.ports.controller
+        self.state.save()
 
     def _ecg_env(self) -> dict[str, str]:
         ports = self.state.ports
         env = {k: v for k, v in os.environ.items() if k.startswith("ECG_")}
         env |= {k: v for k, v in DEFAULTS.items() if k not in env}
         env["ECG_DATABASE_URL"] = postgres.database_url(ports["postgres"])
-        env["ECG_KAFKA_BOOTSTRAP"] = f"{kafka.HOST}:{ports['kafka']}"
+        env["ECG_KAFKA_BOOTSTRAP"] = self.kafka_cluster.bootstrap
+        if self.kafka_cluster.replication > 1:  # the topics and Faust's changelogs
+            env.setdefault("ECG_TOPIC_REPLICATION", str(self.kafka_cluster.replication))
         env.setdefault("ECG_STREAMS_DATA_DIR", str(self.run_dir / "streams-data"))
         env.setdefault("ECG_JWT_SECRET", self._jwt_secret)
         if "gateway" in ports:
@@ -126,15 +155,18 @@ class Stack:
         return worker
 
     def _await(
-        self, service: Service, wait: Callable[[Service], None], respawn: Callable[[], Service]
+        self, started: Started, wait: Callable[[Started], None], respawn: Callable[[], Started]
     ) -> None:
-        """Wait until ``service`` is ready; on a port clash, retry once on a new port."""
+        """Wait until what was ``started`` (a service, or Kafka's nodes) is ready; on a
+        port clash, stop it and retry once on new ports."""
         try:
-            wait(service)
+            wait(started)
         except PortInUseError as clash:
             print(f"infra: {str(clash).splitlines()[0]}; retrying on a new port", file=sys.stderr)
-            stop_all([service])
-            self.state.forget(service)
+            services = started if isinstance(started, list) else [started]
+            stop_all(services)
+            for service in services:
+                self.state.forget(service)
             wait(respawn())
 
     def _spawn_postgres(self) -> Service:
@@ -158,25 +190,26 @@ class Stack:
         assert self.state.cluster is not None
         postgres.wait_for_postgres(self.state.cluster, server, self.state.ports["postgres"])
 
-    def _kafka_ports(self) -> kafka.KafkaPorts:
-        return kafka.KafkaPorts(self.state.ports["kafka"], self.state.ports["kafka_controller"])
+    def _spawn_kafka(self, libs: Path) -> list[Service]:
+        """Every node at once: a cluster's nodes wait for one another's votes."""
+        brokers = []
+        for node in self.kafka_cluster.nodes:
+            broker = kafka.start_node(
+                self.run_dir, libs, self.kafka_cluster, node, parent_death_signal=self._tied()
+            )
+            self.state.record(broker)
+            brokers.append(broker)
+        return brokers
 
-    def _spawn_kafka(self, libs: Path) -> Service:
-        broker = kafka.start_kafka(
-            self.run_dir, libs, self._kafka_ports(), parent_death_signal=self._tied()
-        )
-        self.state.record(broker)
-        return broker
-
-    def _respawn_kafka(self, libs: Path) -> Callable[[], Service]:
-        def respawn() -> Service:
-            self.state.ports["kafka"], self.state.ports["kafka_controller"] = free_ports(2)
+    def _respawn_kafka(self, libs: Path) -> Callable[[], list[Service]]:
+        def respawn() -> list[Service]:
+            self._place_kafka(free_ports(2 * self.scale.brokers))
             return self._spawn_kafka(libs)
 
         return respawn
 
-    def _wait_kafka(self, broker: Service, libs: Path) -> None:
-        kafka.wait_for_kafka(broker, self._kafka_ports(), libs)
+    def _wait_kafka(self, brokers: list[Service], libs: Path) -> None:
+        kafka.wait_for_cluster(brokers, self.kafka_cluster, libs)
 
     def _spawn_gateway(self, port: int) -> Service:
         self.state.ports["gateway"] = port

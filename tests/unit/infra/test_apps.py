@@ -26,3 +26,19 @@ def test_a_worker_joining_or_recovering_has_no_generation() -> None:
     assert recovered_generation(rejoining) is None
     assigned = JOIN_4 + JOIN_5.rsplit("[INFO] [^", 1)[0]
     assert recovered_generation(assigned) is None
+
+
+def test_a_leader_that_synced_into_the_next_generation_is_in_that_one() -> None:
+    # A second worker joined while the leader of generation 1 computed its assignment:
+    # the leader's sync answered for generation 2, with no join line of its own.
+    synced = JOIN_4.replace(
+        "[INFO] Setting",
+        "[INFO] Successfully synced group ecg-pipeline with generation 5\n[INFO] Setting",
+    )
+    assert recovered_generation(synced) == 5
+
+
+def test_a_member_rebalanced_with_only_fausts_line_is_in_its_generation() -> None:
+    rebalanced = JOIN_4 + REBALANCING + "[INFO] generation id 6 app consumers id 6\n"
+    assert recovered_generation(rebalanced) is None  # recovering
+    assert recovered_generation(rebalanced + "[INFO] [^---Recovery]: Worker ready\n") == 6

@@ -1,5 +1,6 @@
-"""``python -m infra``'s command line: process counts from options or ECG_GATEWAYS and
-ECG_WORKERS, one of each by default, and a refusal of workers beyond the partitions."""
+"""``python -m infra``'s command line: process counts from options or ECG_GATEWAYS,
+ECG_WORKERS and ECG_BROKERS, one of each by default, and a refusal of workers beyond the
+partitions and of a broker count other than 1 or 3."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from infra.__main__ import parse
 from infra.scale import Scale
 
 
-def test_one_gateway_process_and_one_worker_by_default() -> None:
-    assert parse(["up"], env={}).scale == Scale(gateways=1, workers=1)
-    assert parse(["run", "--", "true"], env={}).scale == Scale(gateways=1, workers=1)
+def test_one_gateway_process_one_worker_and_one_broker_by_default() -> None:
+    assert parse(["up"], env={}).scale == Scale(gateways=1, workers=1, brokers=1)
+    assert parse(["run", "--", "true"], env={}).scale == Scale(gateways=1, workers=1, brokers=1)
 
 
 def test_the_options_set_the_counts() -> None:
@@ -21,9 +22,12 @@ def test_the_options_set_the_counts() -> None:
 
 
 def test_the_environment_sets_the_defaults_and_the_options_win() -> None:
-    env = {"ECG_GATEWAYS": "2", "ECG_WORKERS": "3"}
-    assert parse(["up"], env=env).scale == Scale(gateways=2, workers=3)
-    assert parse(["up", "--workers", "1"], env=env).scale == Scale(gateways=2, workers=1)
+    env = {"ECG_GATEWAYS": "2", "ECG_WORKERS": "3", "ECG_BROKERS": "3"}
+    assert parse(["up"], env=env).scale == Scale(gateways=2, workers=3, brokers=3)
+    assert parse(["up", "--workers", "1", "--brokers", "1"], env=env).scale == Scale(
+        gateways=2, workers=1, brokers=1
+    )
+    assert parse(["run", "--brokers", "3", "--", "true"], env={}).scale.brokers == 3
 
 
 @pytest.mark.parametrize(
@@ -50,3 +54,13 @@ def test_more_workers_than_partitions_are_refused(capsys: pytest.CaptureFixture[
     error = capsys.readouterr().err.splitlines()[-1]
     assert "3 workers but 2 partitions" in error
     assert parse(["up", "--workers", "2"], env={"ECG_TOPIC_PARTITIONS": "2"}).scale.workers == 2
+
+
+@pytest.mark.parametrize("brokers", ["2", "4"])
+def test_a_broker_count_other_than_one_or_three_is_refused(
+    brokers: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        parse(["up", "--brokers", brokers], env={})
+    assert exited.value.code == 2
+    assert f"{brokers} brokers: 1 or 3" in capsys.readouterr().err
