@@ -38,7 +38,7 @@ WORKERS ?= $(or $(ECG_WORKERS),1)
 BROKERS ?= $(or $(ECG_BROKERS),1)
 SCALE_ARGS = --gateways "$(GATEWAYS)" --workers "$(WORKERS)" --brokers "$(BROKERS)"
 
-.PHONY: help venv up down admin test lint fmt typecheck compose-cli bench bench-upload bench-login bench-stream bench-analysis eval
+.PHONY: help venv up down admin test test-faults lint fmt typecheck compose-cli bench bench-upload bench-login bench-stream bench-analysis eval
 
 help:
 	@echo "make up         start the pipeline locally; prints the gateway URL; a worker or the"
@@ -51,6 +51,8 @@ help:
 	@echo "make admin EMAIL=... [PASSWORD=...]  create an admin (or reset its password) in the"
 	@echo "                running pipeline; without PASSWORD it is asked for"
 	@echo "make test       lint + typecheck + pytest against real PostgreSQL and Kafka"
+	@echo "make test-faults  the fault suite: worker killed, rebalance, Kafka down, PostgreSQL"
+	@echo "                stopped and frozen, poison; RUNS (3) runs each at random moments"
 	@echo "make lint       ruff check, ruff format --check, and the import contracts (lint-imports)"
 	@echo "make fmt        ruff check --fix and ruff format"
 	@echo "make typecheck  mypy --strict"
@@ -112,6 +114,12 @@ compose-cli: venv
 # an e2e test waits for it to close one.
 test: lint typecheck compose-cli
 	ECG_STREAM_IDLE_CHECK_SECONDS=1 $(PYTHON) -m infra run -- $(PYTHON) -m pytest $(PYTEST_ARGS)
+
+# The fault suite (tests/faults, ~20 min): every case disturbs a stack of its own
+# RUNS times (3) at random moments; a table of figures at the end. RUNS=1 for a quick look.
+test-faults: venv
+	ECG_FAULTS=1 ECG_FAULT_RUNS=$(or $(RUNS),3) ECG_STREAM_IDLE_CHECK_SECONDS=1 \
+		$(PYTHON) -m infra run -- $(PYTHON) -m pytest -s -p no:cacheprovider tests/faults $(PYTEST_ARGS)
 
 # Its own stack, as make test; the numerical libraries of the benchmark (not of the
 # services) get one thread, as in bench-analysis. BENCH_ARGS: see python -m bench --help.

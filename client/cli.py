@@ -1,14 +1,15 @@
 """``ecg``: the pipeline's console command.
 
     ecg create-admin --email E [--password-stdin | --password P]
-    ecg tail [--topic windows|summaries|both] [--from-beginning] [--max-messages N]
+    ecg tail [--topic windows|summaries|both|dlq] [--from-beginning] [--max-messages N]
              [--timeout SECONDS] [--ecg ID] [--bootstrap HOST:PORT] [--namespace PREFIX]
     ecg simulate RECORD --email E [--devices N] [--speed K|max] ...
 
 ``ecg create-admin`` creates the admin account E, or resets an admin's password; the
 gateway does it, as it owns the database (``client.admin``, ``gateway.admin``).
 
-``ecg tail`` prints the events of the result topics, one JSON object per line
+``ecg tail`` prints the events of the result topics (or, with ``--topic dlq``, the dead
+letters: each message the worker could not process, with its reason), one JSON object per line
 (``topic``, ``partition``, ``offset``, ``key``, ``value``), from now on or
 ``--from-beginning``, until ``--max-messages`` are printed, none was for
 ``--timeout`` seconds, or Ctrl-C. Kafka is ``--bootstrap``, by default
@@ -36,6 +37,8 @@ RESULT_TOPICS = {
     "windows": (topics.WINDOWS,),
     "summaries": (topics.SUMMARIES,),
     "both": (topics.WINDOWS, topics.SUMMARIES),
+    # What the worker could not process, each with its reason and the original bytes.
+    "dlq": (topics.DEAD_LETTERS,),
 }
 
 

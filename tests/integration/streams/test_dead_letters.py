@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from schemas import topics
 from schemas.codec import Schema, decode, encode, encode_samples
 from streams.settings import Settings
+from tests.integration.client.test_tail import finish, start_tail
 from tests.integration.streams.test_worker_restart import (
     chunk_messages,
     known_ecg,
@@ -138,6 +139,17 @@ async def test_poison_chunks_are_dead_lettered_with_their_reason_and_the_agent_g
         lambda found: decode(Schema.ECG_SUMMARY, found[-1][1])["final"],
     )
     assert decode(Schema.ECG_SUMMARY, summaries[-1][1])["n_windows"] == 3
+    # `ecg tail --topic dlq` shows each dead letter with its reason.
+    tail = await start_tail(
+        kafka_bootstrap,
+        *("--namespace", settings.topic_namespace, "--topic", "dlq", "--from-beginning"),
+        *("--max-messages", str(len(poison)), "--timeout", "30"),
+    )
+    code, events, err = await finish(tail)
+    assert code == 0, err
+    assert {event["key"]: event["value"]["reason"] for event in events} == {
+        str(key): reason for key, reason in reasons.items()
+    }
     assert worker.poll() is None  # no input stopped the worker
     log = (tmp_path / "worker.log").read_text()
     assert "crashed" not in log.lower()
