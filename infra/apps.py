@@ -67,6 +67,9 @@ def _run_module(
     )
 
 
+GRACEFUL_SHUTDOWN_SECONDS = 20
+
+
 def start_worker(
     run_dir: Path,
     env: Mapping[str, str],
@@ -111,6 +114,9 @@ def start_gateway(
     under ``infra.supervisor``, whose pid is then the recorded one, in the same group."""
     argv = [sys.executable, "-m", "uvicorn", "--factory", "gateway.app:create_app"]
     argv += ["--host", LOOPBACK, "--port", str(port)]
+    # SIGTERM: requests in flight get at most this long to finish (WebSockets close with
+    # 1012 at once), so that a stop stays within 30 s.
+    argv += ["--timeout-graceful-shutdown", str(GRACEFUL_SHUTDOWN_SECONDS)]
     if processes > 1:
         argv += ["--workers", str(processes)]
     if supervised:

@@ -28,7 +28,10 @@ from tests.e2e.test_stream_socket import ack, answer, chunk, dial
 from tests.records import read_record
 
 STOP_SECONDS = 30.0
-UVICORN = (sys.executable, "-m", "uvicorn", "--factory", "gateway.app:create_app")
+UVICORN = (
+    *(sys.executable, "-m", "uvicorn", "--factory", "gateway.app:create_app"),
+    *("--timeout-graceful-shutdown", "20"),  # as infra.apps and the Dockerfile run it
+)
 RATE = 360
 
 
