@@ -51,8 +51,9 @@ help:
 	@echo "make admin EMAIL=... [PASSWORD=...]  create an admin (or reset its password) in the"
 	@echo "                running pipeline; without PASSWORD it is asked for"
 	@echo "make test       lint + typecheck + pytest against real PostgreSQL and Kafka"
-	@echo "make test-faults  the fault suite: worker killed, rebalance, Kafka down, PostgreSQL"
-	@echo "                stopped and frozen, poison; RUNS (3) runs each at random moments"
+	@echo "make test-faults  the fault suite (~30 min): worker killed, rebalance, Kafka down, a"
+	@echo "                broker of three killed, PostgreSQL stopped and frozen, poison, a soak;"
+	@echo "                RUNS (3) runs each at random moments"
 	@echo "make lint       ruff check, ruff format --check, and the import contracts (lint-imports)"
 	@echo "make fmt        ruff check --fix and ruff format"
 	@echo "make typecheck  mypy --strict"
@@ -115,8 +116,9 @@ compose-cli: venv
 test: lint typecheck compose-cli
 	ECG_STREAM_IDLE_CHECK_SECONDS=1 $(PYTHON) -m infra run -- $(PYTHON) -m pytest $(PYTEST_ARGS)
 
-# The fault suite (tests/faults, ~20 min): every case disturbs a stack of its own
-# RUNS times (3) at random moments; a table of figures at the end. RUNS=1 for a quick look.
+# The fault suite (tests/faults, ~30 min, docs/faults.md): every case disturbs a stack of
+# its own RUNS times (3) at random moments, then a 10-min soak; a table of figures at the
+# end. RUNS=1 for a quick look.
 test-faults: venv
 	ECG_FAULTS=1 ECG_FAULT_RUNS=$(or $(RUNS),3) ECG_STREAM_IDLE_CHECK_SECONDS=1 \
 		$(PYTHON) -m infra run -- $(PYTHON) -m pytest -s -p no:cacheprovider tests/faults $(PYTEST_ARGS)

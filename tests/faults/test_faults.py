@@ -34,7 +34,7 @@ from schemas.codec import Schema, decode
 from streams.settings import Settings
 from tests.e2e.conftest import Account
 from tests.faults.stack import FaultStack
-from tests.faults.workload import collect, compare, run_workload
+from tests.faults.workload import Comparison, Run, collect, compare, run_workload
 from tests.integration.streams.test_dead_letters import first_chunk
 
 RUNS = int(os.environ.get("ECG_FAULT_RUNS", "3"))
@@ -117,7 +117,14 @@ async def disturbed_run(
     ended = time.monotonic()
     done = await workload
     got = await collect(gateway_url, account.email, account.password, done)
-    found = compare(reference, got)
+    judge(figures, compare(reference, got), done, began, ended)
+
+
+def judge(
+    figures: dict[str, Any], found: Comparison, done: Run, began: float, ended: float
+) -> None:
+    """Record a run's figures, then hold it to the suite's bar: nothing lost, doubled or
+    differing, no 500, nothing given up."""
     figures.update(
         fault_s=round(ended - began, 1),
         ecgs=found.ecgs,
@@ -130,7 +137,7 @@ async def disturbed_run(
         recover_s=round(done.done_at - ended, 1),
         statuses=dict(done.statuses),
     )
-    print(f"\n{case} run {run}: {figures}")
+    print(f"\n{figures['case']} run {figures['run']}: {figures}")
     assert found.identical, found.notes
     assert done.statuses[500] == 0, done.statuses
     assert not done.failures, done.failures
