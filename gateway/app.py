@@ -20,10 +20,13 @@ from gateway.recordings.analysis import AnalysisEndpoints
 from gateway.recordings.endpoints import EcgEndpoints
 from gateway.settings import Settings
 from gateway.tokens import Tokens
+from schemas.kafka_logs import quiet_kafka_client_retries
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = Settings.from_env() if settings is None else settings
+    # The Kafka client logs an error at every retry while a broker is away: one a minute.
+    quiet_kafka_client_retries()
     tokens = Tokens(settings)
     passwords = Passwords(settings.password_hash_concurrency)
     authenticator = Authenticator(tokens)

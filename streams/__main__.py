@@ -5,7 +5,7 @@ pipeline does not use it, and several workers on one host would fight over its p
 It runs on uvloop (``FAUST_LOOP``, read when faust is first imported), unless the
 environment names another loop: the asyncio machinery around each chunk (sockets,
 futures, timers) costs less there. The Kafka client's errors, logged at every retry
-while a broker is away, are cut to one line per kind per minute (``streams.outages``).
+while a broker is away, are cut to one line per kind per minute (``schemas.kafka_logs``).
 """
 
 import os
@@ -13,8 +13,8 @@ import sys
 
 os.environ.setdefault("FAUST_LOOP", "uvloop")  # before streams.app imports faust
 
+from schemas.kafka_logs import quiet_kafka_client_retries
 from streams.app import create_app
-from streams.outages import quiet_kafka_client_retries
 from streams.settings import Settings
 
 if "worker" in sys.argv and not {"--with-web", "--without-web"} & set(sys.argv):

@@ -1,5 +1,6 @@
 """What the worker logs about an outage: a line per change of state, and the Kafka
-client's retries cut to one line per kind of message per interval."""
+client's retries cut to one line per kind of message per interval (``schemas.kafka_logs``,
+which the gateway installs too)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import logging
 
 import pytest
 
-from streams.outages import Outage, Repeats
+from schemas.kafka_logs import Repeats
+from streams.outages import Outage
 
 
 class Clock:
