@@ -174,6 +174,12 @@ class Tokens:
             raise InvalidTokenError("the token has expired") from None
         except jwt.PyJWTError:
             raise InvalidTokenError("the token is not valid") from None
+        # Signed by us, yet checked as any input: a claim of the wrong type (a list for
+        # token_use or role) would otherwise fail a dict or set lookup, a 500.
+        if not isinstance(payload["token_use"], str) or not isinstance(
+            payload.get("role", ""), str
+        ):
+            raise InvalidTokenError("the token is not valid")
         return payload
 
     def _claims(self, payload: dict[str, Any]) -> Claims:

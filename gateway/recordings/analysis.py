@@ -12,6 +12,7 @@ uploaded signal, ascending; ``status`` says whether the ECG is complete.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -87,12 +88,15 @@ def parse_window_query(request: Request[Any]) -> tuple[int, int]:
     return after, limit
 
 
+_INTEGER: Final = re.compile(r"-?[0-9]+")  # one sign at most: "--5" is no integer
+
+
 def _integer(
     text: str | None, name: str, default: int, low: int, high: int, errors: list[FieldError]
 ) -> int:
     if text is None:
         return default
-    if not text.isascii() or not text.lstrip("-").isdigit() or len(text) > 12:
+    if _INTEGER.fullmatch(text) is None or len(text) > 12:
         errors.append(FieldError(name, f"expected an integer, got {describe(text)}"))
         return default
     value = int(text)

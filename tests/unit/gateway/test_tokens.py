@@ -118,6 +118,8 @@ ATTACKS: dict[str, str] = {
     "float exp": sign({"alg": "HS256"}, payload(exp=NOW + 600.5)),
     "unknown role": sign({"alg": "HS256"}, payload(role="root")),
     "unknown token_use": sign({"alg": "HS256"}, payload(token_use="id")),
+    "token_use a list": sign({"alg": "HS256"}, payload(token_use=["access"])),
+    "role a list": sign({"alg": "HS256"}, payload(role=["admin"])),
     "not a JWT": "not.a.jwt",
     "empty": "",
 }

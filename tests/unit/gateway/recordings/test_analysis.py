@@ -32,6 +32,10 @@ def test_window_query(query: str, expected: tuple[int, int]) -> None:
         ("limit=0", ["limit: must be within [1, 200], got 0"]),
         (f"limit={MAX_LIMIT + 1}", ["limit: must be within [1, 200], got 201"]),
         ("limit=ten", ['limit: expected an integer, got "ten"']),
+        (
+            "after=--5&limit=--1",
+            ['after: expected an integer, got "--5"', 'limit: expected an integer, got "--1"'],
+        ),
         ("after=-1", ["after: must be within [0, 2147483647], got -1"]),
         (
             "after=1.5&limit=",
