@@ -4,8 +4,9 @@
 #                BROKERS=3: a 3-node Kafka cluster (replication 3, min.insync.replicas 2);
 #                a worker or gateway that dies is restarted (infra/supervisor.py)
 #   make down    stop what `make up` started
-#   make test    lint (with the import contracts), type-check, then the whole test suite
-#                against real services
+#   make test    lint (with bandit and the import contracts), type-check, then the whole
+#                test suite against real services (ECG_TEST_SERVICES=testcontainers: Kafka
+#                and PostgreSQL from a Docker engine instead of local processes)
 #   make admin EMAIL=... [PASSWORD=...]   create an admin (or reset its password) in
 #                the database of the pipeline that `make up` started
 # Downloads are cached in $(ECG_CACHE_DIR), outside the repository.
@@ -27,6 +28,7 @@ PYTHON := .venv/bin/python
 # them (pyenv's default) runs the QRS detector's per-candidate decisions ~20 % slower.
 ECG_PYTHON ?= $(shell /usr/bin/python3 -c 'import sys; print(sys.executable if (3, 11) <= sys.version_info[:2] < (3, 14) else "")' 2>/dev/null)
 RUN_DIR ?= .run
+BANDIT_PATHS := gateway streams schemas client migrations infra
 PYTEST_ARGS ?=
 DEVICES ?= 50
 SECONDS ?= 120
@@ -51,10 +53,12 @@ help:
 	@echo "make admin EMAIL=... [PASSWORD=...]  create an admin (or reset its password) in the"
 	@echo "                running pipeline; without PASSWORD it is asked for"
 	@echo "make test       lint + typecheck + pytest against real PostgreSQL and Kafka"
+	@echo "                ECG_TEST_SERVICES=testcontainers: those two from a Docker engine"
 	@echo "make test-faults  the fault suite (~30 min): worker killed, rebalance, Kafka down, a"
 	@echo "                broker of three killed, PostgreSQL stopped and frozen, poison, a soak;"
 	@echo "                RUNS (3) runs each at random moments"
-	@echo "make lint       ruff check, ruff format --check, and the import contracts (lint-imports)"
+	@echo "make lint       ruff check, ruff format --check, bandit, and the import contracts"
+	@echo "                (lint-imports); pre-commit runs the same, and mypy (.pre-commit-config.yaml)"
 	@echo "make fmt        ruff check --fix and ruff format"
 	@echo "make typecheck  mypy --strict"
 	@echo "make bench      the pipeline beside its references in one table (< 10 min, its own stack"
@@ -96,9 +100,11 @@ admin: venv
 		.venv/bin/ecg create-admin --email "$$EMAIL"; \
 	fi
 
+# The same commands as .pre-commit-config.yaml's hooks (and so as CI, which runs make test).
 lint: venv
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/bandit -c pyproject.toml -r $(BANDIT_PATHS) -q
 	.venv/bin/lint-imports --no-cache --no-logo
 
 fmt: venv

@@ -7,8 +7,11 @@ settings are read from the environment (see ``gateway.settings``).
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route
 
-from gateway import health
+from gateway import edge, health, observability, openapi
+from gateway.accounts.administration import UserEndpoints
 from gateway.accounts.endpoints import AccountEndpoints
 from gateway.accounts.passwords import Passwords
 from gateway.authentication import Authenticator
@@ -33,12 +36,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=[
             *AccountEndpoints(authenticator).routes,
+            *UserEndpoints(authenticator).routes,
             *EcgEndpoints(settings, authenticator).routes,
             *StreamEndpoints(settings, authenticator, tokens).routes,
             *StreamSocket(settings, authenticator).routes,
             *AnalysisEndpoints(authenticator).routes,
             *health.routes,
+            *openapi.routes(),
+            Route("/metrics", observability.metrics, methods=["GET"], name="metrics"),
         ],
+        middleware=[Middleware(observability.Observed), *edge.middleware(settings)],
         exception_handlers=exception_handlers(settings.retry_after_seconds),
         lifespan=lifespan(settings, tokens, passwords),
     )

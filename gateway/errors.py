@@ -167,6 +167,28 @@ class ForbiddenError(GatewayError):
     """Authenticated, but this role may not do this: 403."""
 
 
+class AccountDisabledError(ForbiddenError):
+    """The password is right, but an administrator disabled the account."""
+
+    def __init__(self) -> None:
+        super().__init__("this account is disabled; an administrator can enable it again")
+
+
+class UserNotFoundError(GatewayError):
+    def __init__(self, user_id: object) -> None:
+        super().__init__(f"no account with id {user_id}")
+
+
+class OwnAccountError(GatewayError):
+    """An administrator may not disable or demote their own account: the last admin
+    would lock every administrator out."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "you cannot disable your own account or take its admin role; another administrator can"
+        )
+
+
 class TooManyAttemptsError(GatewayError):
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__(

@@ -1,4 +1,10 @@
-"""``GET /healthz``: 200 when the producer is connected and PostgreSQL answers."""
+"""Health for load balancers and orchestrators.
+
+- ``GET /livez``: 200 while the process's event loop answers (nothing else is asked: a
+  liveness probe that fails on a database outage would restart healthy gateways).
+- ``GET /readyz`` (and ``/healthz``, its older name): 200 when the producer is connected
+  and PostgreSQL answers, else 503 problem+json naming what is not.
+"""
 
 from __future__ import annotations
 
@@ -39,4 +45,12 @@ def _outcome(result: BaseException | None) -> str:
     raise result
 
 
-routes = [Route("/healthz", healthz, methods=["GET"], name="healthz")]
+async def livez(request: Request[HealthState]) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+routes = [
+    Route("/livez", livez, methods=["GET"], name="livez"),
+    Route("/readyz", healthz, methods=["GET"], name="readyz"),
+    Route("/healthz", healthz, methods=["GET"], name="healthz"),
+]

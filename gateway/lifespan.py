@@ -25,6 +25,7 @@ from gateway.devices.leases import Leases
 from gateway.devices.repository import StreamRepository
 from gateway.devices.state import DevicesState
 from gateway.health import HealthState
+from gateway.observability import PENDING_BYTES
 from gateway.publisher import SamplePublisher
 from gateway.recordings.repository import EcgRepository
 from gateway.recordings.state import RecordingsState
@@ -60,6 +61,7 @@ def lifespan(
             stack.push_async_callback(database.close)
             await publisher.start()
             stack.push_async_callback(publisher.stop)
+            PENDING_BYTES.set_function(lambda: publisher.pending_bytes)
             leases = Leases.from_settings(settings)  # written before the pool and producer close
             stack.push_async_callback(leases.close_all)
             yield {

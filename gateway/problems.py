@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ExceptionHandler
 
 from gateway.errors import (
+    AccountDisabledError,
     AccountExistsError,
     BodyTooLargeError,
     ChunkGapError,
@@ -32,6 +33,7 @@ from gateway.errors import (
     MalformedBodyError,
     MissingTokenError,
     NotAStreamError,
+    OwnAccountError,
     ServiceUnavailableError,
     StreamConflictError,
     StreamEndedError,
@@ -39,6 +41,7 @@ from gateway.errors import (
     UnauthenticatedError,
     UnhealthyError,
     UnsupportedMediaTypeError,
+    UserNotFoundError,
 )
 
 log = logging.getLogger(__name__)
@@ -84,6 +87,9 @@ PROBLEM_TYPES: dict[type[GatewayError], ProblemType] = {
         401, "/problems/invalid-credentials", "The credentials are wrong"
     ),
     ForbiddenError: ProblemType(403, "/problems/forbidden", "Not allowed for this account"),
+    AccountDisabledError: ProblemType(403, "/problems/account-disabled", "The account is disabled"),
+    UserNotFoundError: ProblemType(404, "/problems/user-not-found", "Account not found"),
+    OwnAccountError: ProblemType(409, "/problems/own-account", "Not on your own account"),
     TooManyAttemptsError: ProblemType(
         429, "/problems/too-many-attempts", "Too many failed attempts"
     ),

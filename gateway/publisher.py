@@ -42,9 +42,16 @@ from aiokafka.errors import KafkaError
 
 from gateway.chunks import sample_width, samples_per_chunk, split_into_chunks
 from gateway.errors import KafkaUnavailableError
+from gateway.observability import (
+    PUBLISH_SECONDS,
+    PUBLISHED_BYTES,
+    PUBLISHED_MESSAGES,
+    current_request_id,
+)
 from gateway.settings import MIB, Settings
 from gateway.uploads import Upload
 from schemas.sample_chunks import LeadInfo, encode_sample_chunk
+from schemas.topics import REQUEST_ID_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -162,17 +169,33 @@ class SamplePublisher:
         return len(messages)
 
     async def send(self, ecg_id: UUID, messages: Sequence[bytes]) -> None:
-        """Send the ECG's encoded chunks, in order, and wait until Kafka acknowledged all."""
+        """Send the ECG's encoded chunks, in order, and wait until Kafka acknowledged all.
+        Each carries the request's id as its ``request_id`` header (for the worker's
+        logs), when there is one."""
         producer = self._require_producer()
-        with self._backpressure.admit(sum(len(message) for message in messages)):
+        size = sum(len(message) for message in messages)
+        with self._backpressure.admit(size):
+            started = time.perf_counter()
             await self._send(producer, message_key(ecg_id), messages)
+        PUBLISH_SECONDS.observe(time.perf_counter() - started)
+        PUBLISHED_MESSAGES.inc(len(messages))
+        PUBLISHED_BYTES.inc(size)
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes handed to Kafka and not acknowledged yet."""
+        return self._backpressure.pending_bytes
 
     async def _send(self, producer: Any, key: bytes, messages: Sequence[bytes]) -> None:
         timeout = self._settings.publish_timeout_seconds
+        request_id = current_request_id()
+        headers = [] if request_id is None else [(REQUEST_ID_HEADER, request_id.encode())]
         try:
             async with asyncio.timeout(timeout):
                 deliveries = [
-                    await producer.send(self._settings.samples_topic, value=message, key=key)
+                    await producer.send(
+                        self._settings.samples_topic, value=message, key=key, headers=headers
+                    )
                     for message in messages
                 ]
                 outcomes = await asyncio.gather(*deliveries, return_exceptions=True)

@@ -3,7 +3,8 @@
 This is the only module that reads ``os.environ``. Everything else receives a
 ``Settings`` from the composition root (``gateway.app.create_app``).
 
-- ``ECG_ENV``: ``development`` (default), ``test`` or ``production``.
+- ``ECG_ENV``: ``production`` (default: production unless said otherwise), ``test`` or
+  ``development``; the profiles are compared in docs/settings.md.
 - ``ECG_KAFKA_BOOTSTRAP``: Kafka bootstrap servers; ``127.0.0.1:9092`` in development,
   required elsewhere.
 - ``ECG_DATABASE_URL``: PostgreSQL URL, a secret (never in reprs or logs);
@@ -17,10 +18,11 @@ This is the only module that reads ``os.environ``. Everything else receives a
 - ``ECG_DATABASE_POOL_SIZE``: PostgreSQL connections per gateway process, default 10;
   a stream's chunk holds one for its Kafka round trip (``gateway.devices.repository``).
 - ``ECG_JWT_SECRET``: the HS256 token-signing key, a secret (never in reprs or logs): at
-  least 32 bytes from a random source, e.g. ``python -c "import secrets;
-  print(secrets.token_urlsafe(48))"``. Outside development a missing, short, low-entropy
-  or placeholder-looking key stops the service; in development a missing key becomes a
-  random one per process (tokens then die with the process) and the lifespan warns.
+  least 256 bits from a random source, e.g. ``python3 -c 'import secrets;
+  print(secrets.token_urlsafe(32))'``. Outside development a missing key, or one that
+  :func:`jwt_secret_weakness` finds short or typed by hand, stops the service; in
+  development a missing key becomes a random one per process (tokens then die with the
+  process) and a weak one is used, and the lifespan warns.
 - ``ECG_JWT_ISSUER``: the tokens' ``iss``, default ``ecg-pipeline``.
 - ``ECG_ACCESS_TOKEN_SECONDS`` (default 900), ``ECG_REFRESH_TOKEN_SECONDS`` (default
   86400, sliding) and ``ECG_SESSION_SECONDS`` (default 14 days: the absolute lifetime
@@ -30,18 +32,25 @@ This is the only module that reads ``os.environ``. Everything else receives a
   when the app that opened the stream logs out.
 - ``ECG_PASSWORD_HASH_CONCURRENCY``: Argon2id computations at once, default 2; each
   holds ``gateway.accounts.passwords.ARGON2`` memory (32 MiB).
+- ``ECG_TRUSTED_PROXIES``: comma-separated addresses or networks of the reverse proxies
+  whose ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed (``gateway.edge``);
+  default none, so that no client can choose the address that the audit log records
+  and the login throttle counts. uvicorn runs with ``--no-proxy-headers``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import secrets
-from collections import Counter
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
 from urllib.parse import urlsplit, urlunsplit
+
+from zxcvbn import zxcvbn
 
 from schemas import topics
 
@@ -57,8 +66,25 @@ MIB: Final = 1024 * KIB
 # the lead metadata and the record batch overhead.
 MAX_CHUNK_BYTES: Final = MIB - 64 * KIB
 
-MIN_JWT_SECRET_BYTES: Final = 32  # HS256: a key at least as long as the hash (RFC 7518 3.2)
-MIN_JWT_SECRET_BITS: Final = 128  # estimated from the key's own character frequencies
+# HS256: a key at least as long as the hash (RFC 7518 3.2), drawn at random. A key's
+# capacity is its length times the bits of its alphabet's characters: 4 for hex digits,
+# 6 for base64(url), log2(95) otherwise; so 64 hex digits or 43 base64url characters.
+MIN_JWT_SECRET_BITS: Final = 256
+HEX_DIGITS: Final = frozenset(string.hexdigits)
+BASE64_CHARACTERS: Final = frozenset(string.ascii_letters + string.digits + "-_+/=")
+PRINTABLE_BITS: Final = math.log2(95)
+# What is left when zxcvbn's words, sequences, repeats, keyboard walks and dates are
+# counted at their guesses and the rest at its alphabet's bits, as a share of the
+# capacity: at least 0.82 for each of 5,000 keys of secrets.token_hex(32) and 0.84 of
+# token_urlsafe(32), at most 0.74 for sentences and word lists typed as keys.
+MIN_JWT_SECRET_ESTIMATE: Final = 0.75
+# The share of characters that follow from the one or two before them (the same, the
+# next or previous code point, the same step again): up to 0.57 for random hex keys in
+# 200,000, 0.33 for base64url; 0.8 to 1 for "abc...", "a1b2c3..." or "aAbBcC...".
+MAX_JWT_SECRET_PREDICTABLE: Final = 0.75
+ZXCVBN_MAX_LENGTH: Final = 64  # zxcvbn refuses more than 72 characters: pieces of 64
+JWT_SECRET_WORDS: Final = ("ecg", "pipeline", "jwt", "hs256", "signing", "token", "gateway")
+GENERATE_JWT_SECRET: Final = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"  # noqa: S105 -- a command, not a key
 # Keys that are meant to be replaced: "changeme", "your-256-bit-secret" (jwt.io), ...
 PLACEHOLDER_WORDS: Final = (
     "secret",
@@ -85,7 +111,7 @@ class SettingsError(ValueError):
 class Settings:
     kafka_bootstrap: str
     database_url: str = field(repr=False)
-    env: Environment = "development"
+    env: Environment = "production"
     max_body_bytes: int = 64 * MIB
     chunk_bytes: int = 256 * KIB
     publish_timeout_seconds: float = 10.0
@@ -118,6 +144,12 @@ class Settings:
     session_seconds: int = 14 * DAY
     ingest_token_seconds: int = DAY
     password_hash_concurrency: int = 2
+    trusted_proxies: tuple[str, ...] = ()
+    # A request body must keep coming: ``body_timeout_seconds`` of waiting for the
+    # client, plus a second for every ``body_min_bytes_per_second`` bytes received
+    # (Apache's mod_reqtimeout ``body=20,MinRate=500``); see gateway.edge.
+    body_timeout_seconds: float = 20.0
+    body_min_bytes_per_second: int = 500
     # True when no key was given in development and a random one was made up.
     jwt_secret_generated: bool = field(default=False, init=False, compare=False)
 
@@ -148,19 +180,31 @@ class Settings:
         self._check_tokens()
         if self.password_hash_concurrency < 1:
             raise SettingsError("ECG_PASSWORD_HASH_CONCURRENCY must be positive")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"ECG_TRUSTED_PROXIES: {proxy[:60]!r} is not an IP address or network"
+                ) from None
+        if not (self.body_timeout_seconds > 0 and self.body_min_bytes_per_second > 0):
+            raise SettingsError("the body timeout and the body's minimum rate must be positive")
 
     def _check_tokens(self) -> None:
         if not self.jwt_secret:
             if self.env != "development":
                 raise SettingsError(
-                    f"ECG_JWT_SECRET must be set when ECG_ENV={self.env} "
-                    "(no default key outside development)"
+                    f"ECG_JWT_SECRET must be set when ECG_ENV={self.env} (no default key "
+                    f"outside development); generate one with {GENERATE_JWT_SECRET}"
                 )
             object.__setattr__(self, "jwt_secret", secrets.token_urlsafe(48))
             object.__setattr__(self, "jwt_secret_generated", True)
         weakness = jwt_secret_weakness(self.jwt_secret)
         if weakness is not None and self.env != "development":
-            raise SettingsError(f"ECG_JWT_SECRET is unfit for ECG_ENV={self.env}: {weakness}")
+            raise SettingsError(
+                f"ECG_JWT_SECRET is unfit for ECG_ENV={self.env}: {weakness}; "
+                f"generate one with {GENERATE_JWT_SECRET}"
+            )
         if not self.jwt_issuer.strip():
             raise SettingsError("ECG_JWT_ISSUER must not be empty")
         if not 0 < self.access_token_seconds <= self.refresh_token_seconds:
@@ -186,7 +230,9 @@ class Settings:
         source = os.environ if environ is None else environ
         environment = _environment(source)
         defaults = cls(
-            kafka_bootstrap=DEVELOPMENT_KAFKA_BOOTSTRAP, database_url=DEVELOPMENT_DATABASE_URL
+            kafka_bootstrap=DEVELOPMENT_KAFKA_BOOTSTRAP,
+            database_url=DEVELOPMENT_DATABASE_URL,
+            env="development",  # only its field defaults are read
         )
         return cls(
             env=environment,
@@ -228,6 +274,11 @@ class Settings:
             password_hash_concurrency=_integer(
                 source, "ECG_PASSWORD_HASH_CONCURRENCY", defaults.password_hash_concurrency
             ),
+            trusted_proxies=tuple(
+                item.strip()
+                for item in source.get("ECG_TRUSTED_PROXIES", "").split(",")
+                if item.strip()
+            ),
         )
 
 
@@ -241,21 +292,77 @@ def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
 
 
 def jwt_secret_weakness(secret: str) -> str | None:
-    """Why ``secret`` is not fit to sign tokens, or None. A heuristic: it catches short,
-    repetitive and placeholder keys, and cannot prove that a key came from a random source."""
-    size = len(secret.encode())
-    if size < MIN_JWT_SECRET_BYTES:
-        return f"it has {size} bytes; use at least {MIN_JWT_SECRET_BYTES} random bytes"
+    """Why ``secret`` is not fit to sign tokens, or None.
+
+    A key must hold 256 bits by its length and alphabet (64 hex digits, 43 base64url
+    characters, 40 other printable ones) and look drawn at random: no placeholder word,
+    not one piece repeated, not mostly characters that follow from the ones before
+    (``abcdef``, ``a1b2c3``, ``aaaa``), and at least 75 % of its capacity left once
+    zxcvbn (Wheeler, USENIX Security 2016) has counted the words, sequences, repeats,
+    keyboard walks and dates it finds at their guesses. A heuristic: it refuses keys
+    typed by hand and cannot prove that a key came from a random source."""
+    capacity = len(secret) * _bits_per_character(secret)
+    if capacity < MIN_JWT_SECRET_BITS:
+        return (
+            f"it holds at most {capacity:.0f} bits ({len(secret)} characters); use at least "
+            f"{MIN_JWT_SECRET_BITS} random bits: 43 base64url characters or 64 hex digits"
+        )
     lowered = secret.lower()
     for word in PLACEHOLDER_WORDS:
         if word in lowered:
             return f"it contains {word!r}, like a placeholder; use random bytes"
-    counts = Counter(secret).values()
-    per_char = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts)
-    periodic = secret in (secret + secret)[1:-1]  # "abcabc...": one piece, repeated
-    if periodic or per_char * len(secret) < MIN_JWT_SECRET_BITS:
-        return "it is too repetitive to be random; use random bytes"
+    if secret in (secret + secret)[1:-1]:  # "abcabc...": one piece, repeated
+        return "it is one piece repeated; use random bytes"
+    if _predictable_share(secret) >= MAX_JWT_SECRET_PREDICTABLE:
+        return (
+            "most of its characters follow from the ones before them (repeated or "
+            "sequential characters); use random bytes"
+        )
+    estimate = _estimated_bits(secret)
+    if estimate < MIN_JWT_SECRET_ESTIMATE * capacity:
+        return (
+            "it looks typed by hand: its words, sequences or keyboard patterns leave about "
+            f"{estimate:.0f} of its {capacity:.0f} bits; use random bytes"
+        )
     return None
+
+
+def _bits_per_character(secret: str) -> float:
+    characters = set(secret)
+    if characters <= HEX_DIGITS:
+        return 4.0
+    if characters <= BASE64_CHARACTERS:
+        return 6.0
+    return PRINTABLE_BITS
+
+
+def _predictable_share(secret: str) -> float:
+    """The share of characters that repeat or continue the one or two before them."""
+    points = [ord(character) for character in secret]
+    predictable = 0
+    for i in range(1, len(points)):
+        step = points[i] - points[i - 1]
+        if abs(step) <= 1 or (
+            i >= 2
+            and (step == points[i - 1] - points[i - 2] or abs(points[i] - points[i - 2]) <= 1)
+        ):
+            predictable += 1
+    return predictable / max(1, len(points) - 1)
+
+
+def _estimated_bits(secret: str) -> float:
+    """zxcvbn's matches at log2 of their guesses, the rest at the alphabet's bits."""
+    per_character = _bits_per_character(secret)
+    bits = 0.0
+    for start in range(0, len(secret), ZXCVBN_MAX_LENGTH):
+        piece = secret[start : start + ZXCVBN_MAX_LENGTH]
+        for match in zxcvbn(piece, user_inputs=list(JWT_SECRET_WORDS))["sequence"]:
+            brute = len(match["token"]) * per_character
+            if match["pattern"] == "bruteforce":
+                bits += brute
+            else:
+                bits += min(brute, math.log2(max(1.0, float(match["guesses"]))))
+    return bits
 
 
 def redact_url(url: str) -> str:
@@ -273,7 +380,7 @@ def redact_url(url: str) -> str:
 
 
 def _environment(source: Mapping[str, str]) -> Environment:
-    env = source.get("ECG_ENV", "development")
+    env = source.get("ECG_ENV", "").strip() or "production"
     if env not in ENVIRONMENTS:
         raise SettingsError(f"ECG_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}")
     environment: Environment = env

@@ -15,6 +15,9 @@ run [--services-only] [--gateways N] [--workers M] [--brokers B] -- CMD...
                                         the ECG_* environment (and ECG_RUN_DIR,
                                         where state.json lists the pids), stop everything,
                                         exit with CMD's status (125: startup failed)
+    [--services local|testcontainers]   Kafka and PostgreSQL as local processes (default,
+                                        or ECG_TEST_SERVICES), or from testcontainers
+                                        (a Docker engine; one broker)
 ensure-compose-cli                      make sure `docker compose` or `docker-compose` exists
 """
 
@@ -27,6 +30,7 @@ from pathlib import Path
 
 from infra import commands
 from infra.compose_cli import ensure_compose_command
+from infra.containers import SERVICES
 from infra.processes import StartupError
 from infra.scale import Scale, count, refusal
 
@@ -58,6 +62,12 @@ def parse(argv: list[str], env: dict[str, str] | None = None) -> argparse.Namesp
                 default=env.get(variable) or "1",  # a string default goes through `type`
                 help=f"default: ${variable} or 1",
             )
+    run.add_argument(
+        "--services",
+        default=env.get("ECG_TEST_SERVICES") or "local",
+        help=f"where Kafka and PostgreSQL come from: {' or '.join(SERVICES)} "
+        "(default: $ECG_TEST_SERVICES or local)",
+    )
     run.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD [ARGS...]")
     sub.add_parser("ensure-compose-cli", help="install docker-compose if no Compose CLI exists")
     args = parser.parse_args(argv)
@@ -66,6 +76,13 @@ def parse(argv: list[str], env: dict[str, str] | None = None) -> argparse.Namesp
             args.command = args.command[1:]
         if not args.command:
             parser.error("run: give the command to run after --")
+        if args.services not in SERVICES:
+            parser.error(
+                f"run: --services (or ECG_TEST_SERVICES) must be {' or '.join(SERVICES)}, "
+                f"got {args.services!r}"
+            )
+        if args.services == "testcontainers" and args.brokers != 1:
+            parser.error("run: testcontainers gives one Kafka broker; --brokers 3 needs local ones")
     if args.action in ("up", "run"):
         args.scale = Scale(gateways=args.gateways, workers=args.workers, brokers=args.brokers)
         if (reason := refusal(args.scale, env)) is not None:
@@ -80,7 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.action == "down":
         return commands.down(args.run_dir)
     if args.action == "run":
-        return commands.run(args.command, services_only=args.services_only, scale=args.scale)
+        return commands.run(
+            args.command,
+            services_only=args.services_only,
+            scale=args.scale,
+            services=args.services,
+        )
     try:
         print(" ".join(ensure_compose_command()))
     except (StartupError, RuntimeError) as exc:

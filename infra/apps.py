@@ -68,6 +68,20 @@ def _run_module(
 
 
 GRACEFUL_SHUTDOWN_SECONDS = 20
+# The gateway's own HTTP protocol (bounded request heads: gateway.connections), and no
+# proxy headers from uvicorn, whose default trusts 127.0.0.1: the app believes them
+# only from ECG_TRUSTED_PROXIES (gateway.edge). The Dockerfile and compose use the same.
+# Bounded request heads (gateway.connections); proxy headers only from ECG_TRUSTED_PROXIES
+# (gateway.edge); JSON log lines with request ids, one access line per request from
+# gateway.observability (a path relative to the repository, the image's /app).
+SERVER_OPTIONS = [
+    "--http",
+    "gateway.connections:HttpProtocol",
+    "--no-proxy-headers",
+    "--log-config",
+    "gateway/logging.json",
+    "--no-access-log",
+]
 
 
 def start_worker(
@@ -81,7 +95,8 @@ def start_worker(
 ) -> Service:
     """``python -m streams worker`` (Faust's worker command). ``--without-web``:
     Faust's command line otherwise starts its web server on port 6066 whatever
-    the app's ``web_enabled`` says, and a second local worker could not start.
+    the app's ``web_enabled`` says, and a second local worker could not start (the
+    worker's own endpoints are on ``ECG_WORKER_WEB_PORT`` of ``env``, ``streams.web``).
     ``supervised``: under ``infra.supervisor``, whose pid is the service's."""
     argv = [sys.executable, "-m", "streams", "worker", "--without-web"]
     if log_level is not None:
@@ -114,6 +129,7 @@ def start_gateway(
     under ``infra.supervisor``, whose pid is then the recorded one, in the same group."""
     argv = [sys.executable, "-m", "uvicorn", "--factory", "gateway.app:create_app"]
     argv += ["--host", LOOPBACK, "--port", str(port)]
+    argv += SERVER_OPTIONS
     # SIGTERM: requests in flight get at most this long to finish (WebSockets close with
     # 1012 at once), so that a stop stays within 30 s.
     argv += ["--timeout-graceful-shutdown", str(GRACEFUL_SHUTDOWN_SECONDS)]
@@ -132,6 +148,11 @@ def start_gateway(
 
 
 def gateway_url(port: int) -> str:
+    return f"http://{LOOPBACK}:{port}"
+
+
+def worker_url(port: int) -> str:
+    """Where a worker serves ``/livez``, ``/readyz`` and ``/metrics``."""
     return f"http://{LOOPBACK}:{port}"
 
 
@@ -162,6 +183,8 @@ def wait_for_worker(worker: Service) -> None:
 
     ready = wait_until(lambda: not is_running(worker) or reported_ready(), timeout=WORKER_TIMEOUT)
     if not is_running(worker):
+        if "address already in use" in Path(worker.log).read_text(errors="replace").lower():
+            raise PortInUseError(f"the stream worker could not bind its port\n{tail(worker.log)}")
         raise StartupError(f"the stream worker exited during startup\n{tail(worker.log)}")
     if not ready:
         raise StartupError(

@@ -14,7 +14,9 @@ import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from infra.containers import Services
 from infra.linux_processes import die_with_parent, start_ticks
 from infra.processes import Service, StartupError, is_running, stop_all
 from infra.scale import ONE_EACH, Scale
@@ -27,6 +29,7 @@ STARTUP_FAILED = 125  # as `docker run` does: the runner failed, not the command
 DATA_DIRS = ("postgres", "kafka-data", "streams-data")
 RUN_PREFIX = "ecg-run-"
 OWNER = "owner"  # "pid start-ticks" of the `run` that uses the directory
+SECRET_WORDS = ("SECRET", "PASSWORD", "TOKEN", "KEY")  # in a variable's name: never shown
 
 
 def say(message: str) -> None:
@@ -78,14 +81,22 @@ def down(run_dir: Path) -> int:
     return 0
 
 
-def run(command: Sequence[str], *, services_only: bool, scale: Scale = ONE_EACH) -> int:
+def run(
+    command: Sequence[str],
+    *,
+    services_only: bool,
+    scale: Scale = ONE_EACH,
+    services: Services = "local",
+) -> int:
     """Start the stack in a temporary directory, run ``command`` with its ECG_*
-    environment, stop everything whatever happens, return the command's status."""
+    environment, stop everything whatever happens, return the command's status.
+    ``services``: Kafka and PostgreSQL as local processes, or from testcontainers."""
     sweep_abandoned_run_dirs()
     run_dir = Path(tempfile.mkdtemp(prefix=RUN_PREFIX))
     (run_dir / OWNER).write_text(f"{os.getpid()} {start_ticks(os.getpid())}\n")
-    os.chmod(run_dir, 0o755)  # noqa: S103 -- PostgreSQL's user must reach its data dir
-    stack = Stack(run_dir, ephemeral=True, scale=scale)
+    # PostgreSQL's user must reach its data directory:
+    os.chmod(run_dir, 0o755)  # noqa: S103  # nosec B103
+    stack = Stack(run_dir, ephemeral=True, scale=scale, services=services)
     code = STARTUP_FAILED
     try:
         with interrupts_raise():
@@ -106,6 +117,8 @@ def run(command: Sequence[str], *, services_only: bool, scale: Scale = ONE_EACH)
     finally:
         stopping = time.monotonic()
         _stop(stack.state)
+        with interrupts_postponed():
+            stack.close()
         _clean(run_dir, keep_logs=code != 0)
         say(f"services stopped in {time.monotonic() - stopping:.1f} s")
     return code
@@ -130,6 +143,20 @@ def _run_command(command: Sequence[str], env: dict[str, str]) -> int:
             child.kill()
             child.wait()
     return 128 - code if code < 0 else code
+
+
+def shown(key: str, value: str, env_file: Path) -> str:
+    """What may be printed of a variable: neither a key nor a password, even in a URL."""
+    if any(word in key.upper() for word in SECRET_WORDS):
+        return f"(hidden: in {env_file})"
+    try:
+        parts = urlsplit(value)
+        password = parts.password
+    except ValueError:
+        return value
+    if password is None:
+        return value
+    return value.replace(f":{password}@", ":***@", 1)
 
 
 def _terminal_delivers_sigint() -> bool:
@@ -188,7 +215,7 @@ def sweep_abandoned_run_dirs() -> None:
 def _announce(state: State) -> None:
     env_file = state.run_dir / "env"
     for key, value in sorted(state.env.items()):
-        say(f"  {key}={value}")
-    say(f"`. {env_file}` sets these variables in a shell")
+        say(f"  {key}={shown(key, value, env_file)}")
+    say(f"`. {env_file}` sets these variables in a shell (the file is readable by you alone)")
     if "ECG_GATEWAY_URL" in state.env:
         print(state.env["ECG_GATEWAY_URL"], flush=True)

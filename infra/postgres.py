@@ -62,7 +62,8 @@ def prepare(run_dir: Path, bin_dir: Path) -> Cluster:
         if not _can_write(user, base):
             base.rmdir()
             base = Path(tempfile.mkdtemp(prefix="ecg-postgres-"))
-            os.chmod(base, 0o711)  # noqa: S103 -- traversable, not listable
+            # traversable, not listable:
+            os.chmod(base, 0o711)  # noqa: S103  # nosec B103
             shutil.chown(base, user, user)
     for sub in ("data", "socket"):
         (base / sub).mkdir(mode=0o700)

@@ -3,7 +3,8 @@
 PostgreSQL and Kafka (initialised and started side by side; Kafka one node or a
 cluster of three), the database ``ecg``, migrations, topics, then the stream workers
 and the gateway. Every process is recorded in the run directory's state as soon as it
-exists.
+exists. For ``run --services testcontainers``, Kafka and PostgreSQL come from a Docker
+engine instead (``infra.containers``) and the rest runs as always.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import shutil
 import signal
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
 from infra import apps, kafka, postgres
+from infra.containers import Containers, Services, start_containers
 from infra.kafka_artifacts import find_java, kafka_libs
 from infra.net import free_ports
 from infra.paths import cache_dir
@@ -27,7 +30,9 @@ from infra.scale import DEFAULT_PARTITIONS, ONE_EACH, Scale
 from infra.state import State
 
 INFRASTRUCTURE = ("kafka", "postgres")
-DEFAULTS = {"ECG_TOPIC_PARTITIONS": DEFAULT_PARTITIONS, "ECG_ENV": "development"}
+WORKER_PORT = "worker-"  # + N: the port of worker N's endpoints in State.ports
+# ECG_ENV: `up` runs a development stack, `run` one for the tests (docs/settings.md).
+DEFAULTS = {"ECG_TOPIC_PARTITIONS": DEFAULT_PARTITIONS}
 Started = TypeVar("Started", Service, list[Service])
 
 
@@ -37,10 +42,20 @@ class Stack:
     the workers and the gateway run under ``infra.supervisor``, which restarts them
     once the state says ready; Kafka and PostgreSQL are not supervised."""
 
-    def __init__(self, run_dir: Path, *, ephemeral: bool, scale: Scale = ONE_EACH) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        *,
+        ephemeral: bool,
+        scale: Scale = ONE_EACH,
+        services: Services = "local",
+    ) -> None:
         self.run_dir = run_dir
         self.ephemeral = ephemeral
         self.scale = scale
+        # "testcontainers": Kafka and PostgreSQL from a Docker engine (infra.containers)
+        self.services = services
+        self._containers: Containers | None = None
         self.state = State(run_dir, scale=scale)
         self._kafka: kafka.KafkaCluster | None = None  # its nodes' ports, once chosen
         # One token-signing key per stack, shared by its gateways and its tests;
@@ -52,18 +67,25 @@ class Stack:
 
     def start(self, *, services_only: bool) -> dict[str, str]:
         """Start everything; return the ECG_* environment that describes it."""
-        find_java()  # fail fast
-        libs = kafka_libs(cache_dir())
-        self._start_kafka_and_postgres(libs)
+        if self.services == "testcontainers":
+            self._start_containers()
+        else:
+            find_java()  # fail fast
+            self._start_kafka_and_postgres(kafka_libs(cache_dir()))
         state, run_dir, tied = self.state, self.run_dir, self._tied()
         # The gateway needs PostgreSQL and Kafka, not the topics: it starts meanwhile.
         gateway = None if services_only else self._spawn_gateway(free_ports(1)[0])
         apps.create_topics(run_dir, self._service_env(), tied)
         if gateway is not None:
-            workers = [self._spawn_worker(n) for n in range(1, self.scale.workers + 1)]
+            numbers = range(1, self.scale.workers + 1)
+            for number, port in zip(numbers, free_ports(len(numbers)), strict=True):
+                state.ports[f"{WORKER_PORT}{number}"] = port
+            workers = [self._spawn_worker(n) for n in numbers]
             self._await(gateway, self._wait_gateway, self._respawn_gateway)
-            for worker in workers:
-                apps.wait_for_worker(worker)
+            workers = [
+                self._await(worker, apps.wait_for_worker, partial(self._respawn_worker, number))
+                for number, worker in zip(numbers, workers, strict=True)
+            ]
             if len(workers) > 1:
                 apps.wait_for_group(workers)
         state.env = self._ecg_env()
@@ -97,6 +119,17 @@ class Stack:
         apps.migrate(run_dir, self._service_env(), tied)
         self._await(brokers, lambda s: self._wait_kafka(s, libs), self._respawn_kafka(libs))
 
+    def _start_containers(self) -> None:
+        """Kafka and PostgreSQL from testcontainers, then the migrations."""
+        self._containers = start_containers()
+        apps.migrate(self.run_dir, self._service_env(), self._tied())
+
+    def close(self) -> None:
+        """Stop the containers, if any, once ``stop_stack`` has stopped the processes."""
+        if self._containers is not None:
+            self._containers.stop()
+            self._containers = None
+
     @property
     def kafka_cluster(self) -> kafka.KafkaCluster:
         assert self._kafka is not None, "Kafka's ports are chosen first"
@@ -118,16 +151,36 @@ class Stack:
         ports = self.state.ports
         env = {k: v for k, v in os.environ.items() if k.startswith("ECG_")}
         env |= {k: v for k, v in DEFAULTS.items() if k not in env}
-        env["ECG_DATABASE_URL"] = postgres.database_url(ports["postgres"])
-        env["ECG_KAFKA_BOOTSTRAP"] = self.kafka_cluster.bootstrap
-        if self.kafka_cluster.replication > 1:  # the topics and Faust's changelogs
+        env.setdefault("ECG_ENV", "test" if self.ephemeral else "development")
+        if self._containers is not None:
+            env["ECG_DATABASE_URL"] = self._containers.database_url
+            env["ECG_KAFKA_BOOTSTRAP"] = self._containers.kafka_bootstrap
+        else:
+            env["ECG_DATABASE_URL"] = postgres.database_url(ports["postgres"])
+            env["ECG_KAFKA_BOOTSTRAP"] = self.kafka_cluster.bootstrap
+        if self._containers is None and self.kafka_cluster.replication > 1:
+            # the topics and Faust's changelogs
             env.setdefault("ECG_TOPIC_REPLICATION", str(self.kafka_cluster.replication))
         env.setdefault("ECG_STREAMS_DATA_DIR", str(self.run_dir / "streams-data"))
         env.setdefault("ECG_JWT_SECRET", self._jwt_secret)
+        # `infra run` only (its tests speak for many clients through X-Forwarded-For);
+        # `make up` trusts no proxy, so no local client picks the address it is audited at.
+        if self.ephemeral:
+            env.setdefault("ECG_TRUSTED_PROXIES", "127.0.0.1,::1")
         if "gateway" in ports:
             env["ECG_GATEWAY_URL"] = apps.gateway_url(ports["gateway"])
         else:
             env.pop("ECG_GATEWAY_URL", None)
+        # Each worker's own port is in its environment only (_spawn_worker).
+        env.pop("ECG_WORKER_WEB_PORT", None)
+        workers = worker_urls(ports)
+        env.pop("ECG_WORKER_URLS", None)
+        if workers:
+            env["ECG_WORKER_URL"] = workers[0]
+            if len(workers) > 1:
+                env["ECG_WORKER_URLS"] = " ".join(workers)
+        else:
+            env.pop("ECG_WORKER_URL", None)
         return env
 
     def _service_env(self) -> dict[str, str]:
@@ -135,11 +188,12 @@ class Stack:
 
     def _spawn_worker(self, number: int) -> Service:
         """One worker alone keeps ``worker.log`` and the data directory; several get
-        ``worker-N.log`` and a data directory each (Faust's tables live there), and log
-        at INFO: their rebalances tell when the group has settled (``wait_for_group``)."""
-        env, log_name, log_level = self._service_env(), "worker.log", None
+        ``worker-N.log`` and a data directory each (Faust's tables live there). Workers
+        log at INFO: an ECG's end (with the request id that ended it), and rebalances,
+        which tell when a group has settled (``wait_for_group``)."""
+        env, log_name, log_level = self._service_env(), "worker.log", "info"
+        env["ECG_WORKER_WEB_PORT"] = str(self.state.ports[f"{WORKER_PORT}{number}"])
         if self.scale.workers > 1:
-            log_level = "info"
             data_dir = Path(env["ECG_STREAMS_DATA_DIR"]) / f"worker-{number}"
             data_dir.parent.mkdir(parents=True, exist_ok=True)  # Faust creates only the last
             env["ECG_STREAMS_DATA_DIR"], log_name = str(data_dir), f"worker-{number}.log"
@@ -154,11 +208,15 @@ class Stack:
         self.state.record(worker)
         return worker
 
+    def _respawn_worker(self, number: int) -> Service:
+        self.state.ports[f"{WORKER_PORT}{number}"] = free_ports(1)[0]
+        return self._spawn_worker(number)
+
     def _await(
         self, started: Started, wait: Callable[[Started], None], respawn: Callable[[], Started]
-    ) -> None:
+    ) -> Started:
         """Wait until what was ``started`` (a service, or Kafka's nodes) is ready; on a
-        port clash, stop it and retry once on new ports."""
+        port clash, stop it and retry once on new ports. Returns what is running."""
         try:
             wait(started)
         except PortInUseError as clash:
@@ -167,7 +225,9 @@ class Stack:
             stop_all(services)
             for service in services:
                 self.state.forget(service)
-            wait(respawn())
+            started = respawn()
+            wait(started)
+        return started
 
     def _spawn_postgres(self) -> Service:
         assert self.state.cluster is not None
@@ -230,6 +290,16 @@ class Stack:
 
     def _wait_gateway(self, gateway: Service) -> None:
         apps.wait_for_gateway(gateway, self.state.ports["gateway"])
+
+
+def worker_urls(ports: dict[str, int]) -> list[str]:
+    """The URLs of the workers' endpoints, worker 1's first."""
+    numbered = sorted(
+        (int(name.removeprefix(WORKER_PORT)), port)
+        for name, port in ports.items()
+        if name.startswith(WORKER_PORT)
+    )
+    return [apps.worker_url(port) for _, port in numbered]
 
 
 def stop_stack(state: State) -> None:

@@ -95,6 +95,7 @@ def _write_private(path: Path, text: str) -> None:
     environment holds the stack's token-signing key."""
     temporary = path.with_name(path.name + ".tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # a leftover .tmp keeps its mode through O_CREAT
     with os.fdopen(descriptor, "w") as file:
         file.write(text)
     os.replace(temporary, path)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 
 import numpy as np
@@ -28,6 +28,24 @@ from schemas.codec import (
     encode_samples,
     sample_dtype,
 )
+
+# The sampling rates (Hz) a chunk may carry: the worker refuses a message above the
+# maximum; the gateway also refuses an ECG below the minimum, where a QRS complex (most
+# of its energy at 5-25 Hz) is not sampled and every few samples would make a window of
+# their own (0.1 Hz made a 171 KB upload 20,000 windows). The slowest ECG recorders
+# sample at 100-128 Hz.
+MIN_SAMPLING_RATE: Final = 50
+MAX_SAMPLING_RATE: Final = 100_000
+# The longest ECG the gateway takes: 14 days, as long as the longest ambulatory patches
+# record; at 10-s windows, 120,960 windows. Without a sampling rate, as many samples as
+# 14 days at 500 Hz (the worker's windows are then 5,000 samples: as many windows again).
+MAX_ECG_SECONDS: Final = 14 * 24 * 3600
+RATE_WITHOUT_ONE: Final = 500
+
+
+def max_samples_per_lead(sampling_rate: float | None) -> int:
+    """The most samples one lead of an ECG may have."""
+    return int(MAX_ECG_SECONDS * (sampling_rate or RATE_WITHOUT_ONE))
 
 
 @dataclass(frozen=True)

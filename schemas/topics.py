@@ -4,6 +4,7 @@ the ECG id (UTF-8 text of the UUID), so one ECG stays on one partition, in order
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Final
 
 from schemas.codec import Schema
@@ -12,6 +13,24 @@ SAMPLES: Final = "ecg.samples.v1"
 WINDOWS: Final = "ecg.windows.v1"
 SUMMARIES: Final = "ecg.summaries.v1"
 DEAD_LETTERS: Final = "ecg.dlq.v1"
+
+# The Kafka header of a sample chunk that names the gateway request it came with (its
+# X-Request-ID), for the worker's log lines about it; absent on chunks that the pipeline
+# writes itself (an idle stream's end).
+REQUEST_ID_HEADER: Final = "request_id"
+
+
+def request_id_of(headers: Iterable[tuple[str, bytes]] | Mapping[str, bytes] | None) -> str | None:
+    """The ``request_id`` header of a message's headers (a list of pairs, or a mapping),
+    if it has one."""
+    if not headers:
+        return None
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    for name, value in pairs:
+        if name == REQUEST_ID_HEADER:
+            return value.decode(errors="replace")[:64]
+    return None
+
 
 VALUE_SCHEMAS: Final[dict[str, Schema]] = {
     SAMPLES: Schema.SAMPLE_CHUNK,

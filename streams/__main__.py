@@ -2,6 +2,8 @@
 
 The worker runs without Faust's web server unless ``--with-web`` is given: the
 pipeline does not use it, and several workers on one host would fight over its port.
+Its own endpoints (``/livez``, ``/readyz``, ``/metrics``) are served by ``streams.web``
+on ``ECG_WORKER_WEB_PORT`` whatever the flag says.
 It runs on uvloop (``FAUST_LOOP``, read when faust is first imported), unless the
 environment names another loop: the asyncio machinery around each chunk (sockets,
 futures, timers) costs less there. The Kafka client's errors, logged at every retry

@@ -10,6 +10,8 @@ a timer, built from ``Settings`` by ``create_app``.
   (``streams.sink``).
 - ``idle-streams``, on the group's leader, closes device streams silent for longer
   than ``stream_idle_seconds`` (``streams.idle``).
+- an HTTP server (``streams.web``) answers ``/livez``, ``/readyz`` and ``/metrics``
+  (``streams.metrics``) from the worker's start to its end.
 
 Delivery is at least once: a chunk's offset is committed only once Kafka has its
 results and a checkpoint of its ECG's state covers it; a chunk seen again is recognised
@@ -30,11 +32,15 @@ from faust.tables.table import Table
 from faust.types import StreamT, TopicT
 
 from schemas import topics
+from schemas.log_format import faust_logging_config
 from streams.clients import Clients
 from streams.dead_letters import send_dead_letter
+from streams.health import Probes
+from streams.metrics import WorkerCollector, WorkerMetrics, partition_offsets
 from streams.settings import Settings
 from streams.sink import sink_results
 from streams.transport import Transport
+from streams.web import WebServer, create_web_app
 from streams.windows import Checkpointer, LiveAnalysers
 
 log = logging.getLogger(__name__)
@@ -76,10 +82,19 @@ def create_app(settings: Settings) -> faust.App:
         # in flight, which fell 2.5-3 s behind the others. 16,384 chunks (~13 s of
         # 1,000 devices, ~200 MB at 12 KB) let such a burst queue in arrival order.
         stream_buffer_maxsize=settings.stream_buffer_events,
+        # JSON lines, as the gateway's; those about a message carry its request id.
+        logging_config=faust_logging_config(),
     )
     # Before the topics below, which reach the transport through the conductor.
     app.transport = Transport(app.conf.broker_consumer, app)
-    # Started before the agents and the timer, stopped after them.
+    metrics = WorkerMetrics()
+    probes = Probes(
+        settings.kafka_bootstrap, settings.database_url, timeout=settings.readiness_timeout_seconds
+    )
+    # Dependencies start in this order, before the consumer and the agents, and stop in
+    # the reverse order, after them: the HTTP endpoints first, then the clients.
+    web = create_web_app(lambda: probes.checks(app), metrics.registry, close=probes.close)
+    app.add_dependency(WebServer(web, settings.web_host, settings.web_port))
     clients = Clients(settings)
     app.add_dependency(clients)
 
@@ -88,7 +103,7 @@ def create_app(settings: Settings) -> faust.App:
     windows_out = app.topic(name(topics.WINDOWS), **RAW)
     summaries_out = app.topic(name(topics.SUMMARIES), **RAW)
     results = app.topic(name(topics.WINDOWS), name(topics.SUMMARIES), **RAW)
-    dead_letter = partial(send_dead_letter, app.topic(name(topics.DEAD_LETTERS), **RAW))
+    dead_letter = partial(send_dead_letter, app.topic(name(topics.DEAD_LETTERS), **RAW), metrics)
     states = cast(
         "Table[bytes, bytes]",
         app.Table("ecg-stream-state", default=None, key_type=bytes, value_type=bytes),
@@ -106,8 +121,17 @@ def create_app(settings: Settings) -> faust.App:
         lambda: clients.reader,
         lambda ids: clients.ecgs.known(ids),
         settings,
+        metrics,
     )
     app.add_dependency(Checkpointer(analysers, interval=0.5))
+    sources = {name(topics.SAMPLES), name(topics.WINDOWS), name(topics.SUMMARIES)}
+    metrics.registry.register(
+        WorkerCollector(
+            offsets=lambda: partition_offsets(app, sources),
+            state_bytes=lambda: sum(map(len, states.data.values())),
+            live_ecgs=lambda: len(analysers.checkpoints),
+        )
+    )
 
     @app.agent(samples, name="windows")
     async def windows(stream: StreamT[bytes]) -> None:
@@ -122,6 +146,7 @@ def create_app(settings: Settings) -> faust.App:
             windows_topic=name(topics.WINDOWS),
             batch_size=settings.sink_batch_size,
             batch_seconds=settings.sink_batch_seconds,
+            metrics=metrics,
             # The window results first: while the windows agent is behind, each batch
             # waits for it to catch up, at most a second.
             turn=partial(analysers.backlog.caught_up, 1.0),

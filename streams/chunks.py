@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from schemas.codec import DecodeError, decode_samples
+from schemas.sample_chunks import MAX_SAMPLING_RATE
 from streams.analysis.results import WindowResult
 from streams.analysis.windows import (
     AnalyserMemory,
@@ -40,7 +41,6 @@ from streams.analysis.windows import (
 from streams.records import summary_record, window_record
 
 _STATE = struct.Struct("<BqBq")
-MAX_SAMPLING_RATE = 100_000  # Hz, as the gateway accepts (gateway.fields)
 _VERSION = 2
 
 

@@ -58,6 +58,12 @@ class Settings:
     sink_batch_size: int = 500
     sink_batch_seconds: float = 0.2
     data_dir: Path = Path(tempfile.gettempdir()) / "ecg-streams"
+    # The worker's HTTP endpoints (streams.web): loopback unless said otherwise; port 0
+    # takes any free port (the log says which), so that workers side by side never clash.
+    web_host: str = "127.0.0.1"
+    web_port: int = 0
+    # How long /readyz waits for each of Kafka and PostgreSQL to answer.
+    readiness_timeout_seconds: float = 2.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -114,6 +120,14 @@ class Settings:
                     env.get("ECG_SINK_BATCH_SECONDS", default.sink_batch_seconds)
                 ),
                 data_dir=Path(env.get("ECG_STREAMS_DATA_DIR", str(default.data_dir))),
+                web_host=env.get("ECG_WORKER_WEB_HOST", default.web_host),
+                web_port=_port(env.get("ECG_WORKER_WEB_PORT", str(default.web_port))),
+                readiness_timeout_seconds=_positive(
+                    env.get(
+                        "ECG_WORKER_READINESS_TIMEOUT_SECONDS", default.readiness_timeout_seconds
+                    ),
+                    "ECG_WORKER_READINESS_TIMEOUT_SECONDS",
+                ),
             )
         except ValueError as exc:
             raise SettingsError(f"invalid stream-worker setting: {exc}") from None
@@ -138,3 +152,10 @@ def _positive(text: str | float, name: str) -> float:
     if not (value > 0 and math.isfinite(value)):
         raise ValueError(f"{name} must be a number of seconds above 0, got {text!r}")
     return value
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise ValueError(f"ECG_WORKER_WEB_PORT must be a port (0: any free one), got {text!r}")
+    return port

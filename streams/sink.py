@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -28,6 +29,7 @@ from faust.types import EventT, StreamT
 
 from schemas.codec import DecodeError, Schema, decode
 from streams.dead_letters import DeadLetter
+from streams.metrics import DeadLetterKind, WorkerMetrics
 from streams.outages import DATABASE_DOWN, Outage
 
 log = logging.getLogger(__name__)
@@ -114,6 +116,7 @@ async def sink_results(
     windows_topic: str,
     batch_size: int,
     batch_seconds: float,
+    metrics: WorkerMetrics,
     turn: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Write the results of ``stream`` (window results from ``windows_topic``, summaries
@@ -126,7 +129,10 @@ async def sink_results(
         batch = cast(list[EventT[bytes]], events)
         if turn is not None:
             await turn()
+        started = time.perf_counter()
         await write_batch(store, batch, dead_letter, windows_topic)
+        metrics.sink_batch_seconds.observe(time.perf_counter() - started)
+        metrics.sink_results.inc(len(batch))
         for event in batch:
             await stream.ack(event)
 
@@ -149,7 +155,7 @@ async def write_batch(
         try:
             decoded.append((event, decode(schema, event.value)))
         except DecodeError as exc:
-            await dead_letter(event, str(exc))
+            await dead_letter(event, DeadLetterKind.UNDECODABLE, str(exc))
     try:
         await store.write(*split_results(decoded, windows_topic))
     except asyncpg.PostgresError:
@@ -157,7 +163,9 @@ async def write_batch(
             try:
                 await store.write(*split_results([(event, record)], windows_topic))
             except asyncpg.PostgresError as exc:
-                await dead_letter(event, f"rejected by the database: {exc}")
+                await dead_letter(
+                    event, DeadLetterKind.REJECTED_BY_DATABASE, f"rejected by the database: {exc}"
+                )
 
 
 def split_results(

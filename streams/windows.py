@@ -46,9 +46,11 @@ from faust.tables.table import Table
 from faust.types import AppT, EventT, StreamT, TopicT
 
 from schemas.codec import DecodeError, Schema, decode, encode
+from schemas.topics import request_id_of
 from streams.backfill import ChunkReader, apply_or_catch_up
 from streams.checkpoints import Checkpoints
 from streams.chunks import (
+    ChunkGapError,
     InvalidChunkError,
     Outcome,
     StreamState,
@@ -57,6 +59,7 @@ from streams.chunks import (
     provisional_summary,
 )
 from streams.dead_letters import DeadLetter
+from streams.metrics import DeadLetterKind, WorkerMetrics
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,6 +69,9 @@ log = logging.getLogger(__name__)
 # their age together (a fleet that started together), follow in a few batches, ~0.1 s
 # of work each, rather than in one long stall.
 CATCH_UP = 200
+
+# A chunk decoded, the reason it goes to the dead letters, or None (skipped).
+Taken = dict[str, Any] | tuple[DeadLetterKind, str] | None
 
 
 class LiveAnalysers:
@@ -81,6 +87,7 @@ class LiveAnalysers:
         reader: Callable[[], ChunkReader],
         known: Callable[[Collection[UUID]], Awaitable[set[UUID]]],
         settings: Settings,
+        metrics: WorkerMetrics,
     ) -> None:
         self._app = app
         self._states = states
@@ -90,6 +97,7 @@ class LiveAnalysers:
         self._reader = reader
         self._known = known
         self._settings = settings
+        self._metrics = metrics
         self.checkpoints: Checkpoints[EventT[bytes]] = Checkpoints(settings.checkpoint_seconds)
         # A batch and a tick of the checkpointer never interleave.
         self._lock = asyncio.Lock()
@@ -133,6 +141,8 @@ class LiveAnalysers:
         sent: list[Awaitable[Any]] = []
         chunks = [self._decode(event) for event in events]
         await self._refuse_unknown(chunks)
+        self._metrics.chunks.inc(len(events))
+        self._metrics.samples.inc(sum(count_samples(c) for c in chunks if isinstance(c, dict)))
         # The positions in the batch of each ECG's chunks, and the chunks already applied
         # with an earlier one of their ECG (a run), with the version that holds them.
         positions: dict[Any, deque[int]] = {}
@@ -146,15 +156,19 @@ class LiveAnalysers:
                 self.checkpoints.track(partition, event, *in_run[index])
             elif chunk is None:
                 self.checkpoints.track(partition, event, None)
-            elif isinstance(chunk, str):
-                await self._dead_letter(event, chunk)
+            elif isinstance(chunk, tuple):
+                await self._dead_letter(event, *chunk)
                 self.checkpoints.track(partition, event, None)
             else:
                 later = positions[chunk["ecg_id"]]
                 if later and later[0] == index:
                     later.popleft()
                 run = [(events[i], cast(dict[str, Any], chunks[i])) for i in [index, *later]]
+                started = time.perf_counter()
                 applied = await self._apply(event, chunk, run, sent)
+                self._metrics.chunks_analysed(
+                    time.perf_counter() - started, len(run) if applied is not None else 1
+                )
                 if applied is not None:
                     in_run.update(dict.fromkeys(later, applied))
                 # The ECG's other chunks in the batch, if any, were applied with this one,
@@ -168,7 +182,7 @@ class LiveAnalysers:
         self.backlog.processed()
         await self._settle(every=False)
 
-    def _decode(self, event: EventT[bytes]) -> dict[str, Any] | str | None:
+    def _decode(self, event: EventT[bytes]) -> Taken:
         """The chunk; the reason it cannot be read; None for an event taken before a
         rebalance (skipped, as Faust skips it: see streams.backfill)."""
         if event.message.generation_id != self._app.consumer_generation_id:
@@ -176,9 +190,9 @@ class LiveAnalysers:
         try:
             return decode(Schema.SAMPLE_CHUNK, event.value)
         except DecodeError as exc:
-            return str(exc)
+            return DeadLetterKind.UNDECODABLE, str(exc)
 
-    async def _refuse_unknown(self, chunks: list[dict[str, Any] | str | None]) -> None:
+    async def _refuse_unknown(self, chunks: list[Taken]) -> None:
         """Replace each chunk of an ECG that PostgreSQL does not know by the reason it
         goes to the dead letters. Only ECGs without a state here are asked about: one
         with a state was known when its first chunk came."""
@@ -196,8 +210,9 @@ class LiveAnalysers:
         for index, chunk in enumerate(chunks):
             if isinstance(chunk, dict) and chunk["ecg_id"] in unknown:
                 chunks[index] = (
+                    DeadLetterKind.UNKNOWN_ECG,
                     f"ECG {chunk['ecg_id']} is unknown: PostgreSQL has no such ECG, so its "
-                    "results would reach no lookup (create it through the gateway first)"
+                    "results would reach no lookup (create it through the gateway first)",
                 )
 
     async def _apply(
@@ -233,7 +248,7 @@ class LiveAnalysers:
                     together = apply_run(outcomes[-1].state, chunks[1:], provisional=False)
                     outcomes += [] if together is None else [together]
         except (DecodeError, InvalidChunkError) as exc:
-            await self._dead_letter(event, str(exc))
+            await self._dead_letter(event, dead_letter_kind(exc), str(exc))
             checkpoints.track(message.partition, event, None)
             return None
         if outcomes[-1].duplicate:
@@ -241,6 +256,17 @@ class LiveAnalysers:
             return None
         for outcome in outcomes:
             sent += await send_results(self._windows, self._summaries, key, outcome)
+            self._metrics.windows.inc(len(outcome.windows))
+            if outcome.summary is not None:
+                final = bool(outcome.summary.get("final", True))
+                self._metrics.summary_emitted(final=final)
+                if final:
+                    log.info(
+                        "ECG %s analysed: %d window(s)",
+                        key.decode(),
+                        outcome.summary["n_windows"],
+                        extra={"request_id": request_id_of(run[-1][0].message.headers)},
+                    )
         closed = any(outcome.windows or outcome.summary for outcome in outcomes)
         if outcomes[-1].state.finished:
             live.summary = None  # the final summary is out
@@ -269,6 +295,7 @@ class LiveAnalysers:
                 summary = provisional_summary(live.summary, live.state.analyser)
                 value = encode(Schema.ECG_SUMMARY, summary)
                 sent.append(await self._summaries.send(key=key, value=value))
+                self._metrics.summary_emitted(final=False)
                 live.summary = None
         await asyncio.gather(*sent)
         for key in due:
@@ -358,3 +385,18 @@ async def send_results(
         summary = encode(Schema.ECG_SUMMARY, outcome.summary)
         sent.append(await summaries.send(key=key, value=summary))
     return sent
+
+
+def count_samples(chunk: dict[str, Any]) -> int:
+    """The samples of every lead in a decoded chunk, from the lengths of its byte
+    arrays (a chunk with a nonsensical width is refused later, not here)."""
+    width: int = chunk["sample_width"]
+    return sum(len(lead) for lead in chunk["samples"]) // max(1, width)
+
+
+def dead_letter_kind(error: Exception) -> DeadLetterKind:
+    if isinstance(error, DecodeError):
+        return DeadLetterKind.UNDECODABLE
+    if isinstance(error, ChunkGapError):
+        return DeadLetterKind.CHUNK_GAP
+    return DeadLetterKind.INVALID_CHUNK

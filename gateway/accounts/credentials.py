@@ -12,14 +12,16 @@ first use.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final
 
 from gateway.accounts.passwords import normalize
-from gateway.errors import FieldError, InvalidInputError, describe
-from gateway.tokens import ROLES, Role
+from gateway.declarations import Choice, Field, Obj, Secret
+from gateway.errors import FieldError, InvalidInputError
+from gateway.fields import Findings
+from gateway.tokens import Role
 
 MIN_PASSWORD_LENGTH: Final = 8
 MAX_PASSWORD_LENGTH: Final = 128
@@ -72,38 +74,57 @@ def common_passwords() -> frozenset[str]:
     return frozenset(word.casefold() for word in FREQUENCY_LISTS["passwords"] if len(word) >= 8)
 
 
+EMAIL: Final = Secret(MAX_EMAIL_LENGTH, format="email")
+# At login and as the current password any string of sane size: the policy is for new ones.
+PASSWORD: Final = Secret(4 * MAX_PASSWORD_LENGTH, format="password")
+NEW_PASSWORD: Final = (
+    f"{MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters (after NFKC normalisation), "
+    "not the email address nor its part before the @, not one of the most common passwords"
+)
+LOGIN: Final = Obj(
+    (Field("email", EMAIL, required=True), Field("password", PASSWORD, required=True)),
+    title="Login",
+)
+REGISTRATION: Final = Obj(
+    (
+        Field("email", EMAIL, required=True, description="ignores letter case"),
+        Field("password", PASSWORD, required=True, description=NEW_PASSWORD),
+        Field("role", Choice(("user", "admin")), description="'user' when absent"),
+    ),
+    title="Registration",
+)
+PASSWORD_CHANGE: Final = Obj(
+    (
+        Field("current_password", PASSWORD, required=True),
+        Field("new_password", PASSWORD, required=True, description=NEW_PASSWORD),
+    ),
+    title="PasswordChange",
+)
+
+
 def parse_login(document: Mapping[str, Any]) -> tuple[str, str]:
     """``{email, password}`` as given: no policy at login, just strings of sane size."""
-    errors = _unknown_fields(document, ("email", "password"))
-    email = _string(document, "email", errors, MAX_EMAIL_LENGTH)
-    password = _string(document, "password", errors, 4 * MAX_PASSWORD_LENGTH)
-    _raise_if_any(errors)
-    return email, password
+    values = _members(LOGIN, document)
+    return values["email"], values["password"]
 
 
 def parse_registration(document: Mapping[str, Any]) -> Registration:
-    errors = _unknown_fields(document, ("email", "password", "role"))
-    email = _string(document, "email", errors, MAX_EMAIL_LENGTH)
-    password = _string(document, "password", errors, 4 * MAX_PASSWORD_LENGTH)
-    role = document.get("role", "user")
-    if role not in ROLES:
-        errors.append(FieldError("role", f"expected 'user' or 'admin', got {describe(role)}"))
+    found = Findings()
+    values = REGISTRATION.members(document, "", found)
+    email, password = values["email"], values["password"]
     if email and (problem := email_problem(email)):
-        errors.append(FieldError("email", problem))
+        found.add("email", problem)
     if email and password and (problem := password_problem(password, email)):
-        errors.append(FieldError("password", problem))
-    _raise_if_any(errors)
-    return Registration(email=email, password=password, role=role)
+        found.add("password", problem)
+    found.raise_if_any()
+    return Registration(email=email, password=password, role=values["role"] or "user")
 
 
 def parse_password_change(document: Mapping[str, Any]) -> tuple[str, str]:
     """``{current_password, new_password}``; the policy needs the account's email, so
     ``check_new_password`` applies it once the account is known."""
-    errors = _unknown_fields(document, ("current_password", "new_password"))
-    current = _string(document, "current_password", errors, 4 * MAX_PASSWORD_LENGTH)
-    new = _string(document, "new_password", errors, 4 * MAX_PASSWORD_LENGTH)
-    _raise_if_any(errors)
-    return current, new
+    values = _members(PASSWORD_CHANGE, document)
+    return values["current_password"], values["new_password"]
 
 
 def check_new_password(password: str, email: str, field: str = "new_password") -> None:
@@ -111,31 +132,8 @@ def check_new_password(password: str, email: str, field: str = "new_password") -
         raise InvalidInputError([FieldError(field, problem)])
 
 
-def _unknown_fields(document: Mapping[str, Any], allowed: Sequence[str]) -> list[FieldError]:
-    return [
-        FieldError(str(key)[:40], f"unknown field; accepted fields: {', '.join(allowed)}")
-        for key in document
-        if key not in allowed
-    ]
-
-
-def _string(document: Mapping[str, Any], name: str, errors: list[FieldError], limit: int) -> str:
-    """The field's value, or "" after recording why it is unusable. Never echoes it:
-    the field may hold a password."""
-    value = document.get(name)
-    if value is None:
-        errors.append(FieldError(name, "is required"))
-    elif not isinstance(value, str):
-        errors.append(FieldError(name, "expected a string"))
-    elif not value:
-        errors.append(FieldError(name, "must not be empty"))
-    elif len(value) > limit:
-        errors.append(FieldError(name, f"must be at most {limit} characters"))
-    else:
-        return value
-    return ""
-
-
-def _raise_if_any(errors: list[FieldError]) -> None:
-    if errors:
-        raise InvalidInputError(errors)
+def _members(body: Obj, document: Mapping[str, Any]) -> dict[str, Any]:
+    found = Findings()
+    values = body.members(document, "", found)
+    found.raise_if_any()
+    return values

@@ -19,19 +19,22 @@ from gateway.accounts.credentials import Registration, check_new_password, claim
 from gateway.accounts.passwords import Passwords
 from gateway.accounts.sessions import Sessions
 from gateway.accounts.throttle import Throttle
-from gateway.accounts.users import User, Users
+from gateway.accounts.users import User, UserPage, Users
 from gateway.audit import AuditEvent, AuditLog
 from gateway.authentication import Principal
 from gateway.errors import (
+    AccountDisabledError,
     FieldError,
     InvalidCredentialsError,
     InvalidInputError,
     InvalidTokenError,
+    OwnAccountError,
     RevokedTokenError,
     TooManyAttemptsError,
+    UserNotFoundError,
 )
 from gateway.settings import Settings
-from gateway.tokens import Claims, IssuedToken, Tokens
+from gateway.tokens import Claims, IssuedToken, Role, Tokens
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,9 @@ class Accounts:
             reason = "unknown_email" if user is None else "wrong_password"
             await self._record(event, "failure", detail={"reason": reason})
             raise InvalidCredentialsError()
+        if user.disabled:
+            await self._record(event, "disabled")
+            raise AccountDisabledError()
         await self._throttle.succeeded(attempt)
         if verification.new_hash is not None:
             await self._users.upgrade_hash(user.id, user.password_hash, verification.new_hash)
@@ -163,6 +169,31 @@ class Accounts:
             raise InvalidInputError([FieldError("current_password", "is wrong")])
         await self._throttle.succeeded(attempt)
         await self._users.change_password(user.id, await self._passwords.hash(new))
+
+    async def users(self, after: uuid.UUID | None, limit: int) -> UserPage:
+        return await self._users.page(after, limit)
+
+    async def update_user(
+        self, admin: Principal, user_id: uuid.UUID, disabled: bool | None, role: Role | None
+    ) -> tuple[User, int]:
+        """An administrator disables, enables or changes the role of an account (not
+        their own); the account as it is now, and the sessions that disabling ended."""
+        if user_id == admin.user_id and (disabled or role == "user"):
+            raise OwnAccountError()
+        updated = await self._users.update(user_id, disabled, role)
+        if updated is None:
+            raise UserNotFoundError(user_id)
+        return updated
+
+    async def reset_password(self, user_id: uuid.UUID, password: str) -> int:
+        """An administrator sets an account's password (the policy applies): every
+        session of the account ends; return how many."""
+        user = await self._users.get(user_id)
+        if user is None:
+            raise UserNotFoundError(user_id)
+        check_new_password(password, user.email, field="password")
+        new_hash = await self._passwords.hash(password)
+        return await self._users.change_password(user_id, new_hash, "admin_reset")
 
     async def _start_session(self, user: User) -> TokenPair:
         session_id = uuid.uuid4()

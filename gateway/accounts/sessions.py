@@ -8,8 +8,8 @@ and we cannot tell which: the whole session ends, the newest token too.
 
 ``check_access`` is what every ECG request pays on top of the signature: one
 primary-key lookup of the session joined to its user (~0.2 ms on the loopback
-database), so that logout and password changes end access tokens at once, not
-when they expire.
+database), so that logout, password changes and an administrator disabling the
+account end access tokens at once, not when they expire.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ class Sessions:
                   AND s.id = r.session_id AND s.user_id = $4
                   AND r.rotated_at IS NULL AND r.expires_at > now()
                   AND s.revoked_at IS NULL AND s.expires_at > now()
+                  AND u.disabled_at IS NULL
                 RETURNING u.role, s.expires_at
                 """,
                 claims.token_id,
@@ -130,6 +131,7 @@ class Sessions:
                 WHERE s.id = $1 AND s.user_id = $2
                   AND s.revoked_at IS NULL AND s.expires_at > now()
                   AND u.password_changed_at < to_timestamp($3 + 1)
+                  AND u.disabled_at IS NULL
                 """,
                 claims.session_id,
                 claims.user_id,

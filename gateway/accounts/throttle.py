@@ -8,14 +8,26 @@ counted when it is admitted, before the password is checked, so a burst of paral
 guesses cannot all slip in before the first failure is recorded; a success refunds
 its count and clears its pair.
 
-The account-wide block, against guesses spread over many addresses, never lasts
-more than ``ACCOUNT.max_block`` (60 s), and it does not apply from an address where
-the account logged in successfully within ``KNOWN_FOR``: an attacker can slow a
-user down, not lock them out. Addresses: an IPv6 client counts as its /64 (one
+The numbers: a pair gets 5 free failures an hour, then waits 1, 2, 4 ... s, at most
+15 min; an address 50 (one office behind one NAT mistypes now and then); an account
+10 in 15 min, then waits 1, 2, 4 ... s, at most ``ACCOUNT.max_block`` (60 s).
+
+The account-wide block is the one an attacker could turn against the user: failing
+once a second keeps renewing it, and it used to refuse the user from any address they
+had not used before, indefinitely. It now holds only the addresses that are guessing
+at the account themselves: it does not apply from an address where the account
+logged in successfully within ``KNOWN_FOR`` (30 days), nor from an address with fewer
+than ``FRESH_FAILURES`` (3) failures on the account within ``PAIR.window`` (an hour).
+So the real user, from anywhere, gets in at their first attempt with the right
+password (and has two typos to spare) however long the attack lasts, while the
+attacker's own addresses stay blocked. The price: an attacker who spreads guesses
+over N addresses gets about 3N guesses an hour at one account (each address also
+stops at 50 an hour over all accounts) instead of about 70 whatever N; a user who
+fails three times from one new address during an attack waits for it to pause, or
+logs in from a known address. Addresses: an IPv6 client counts as its /64 (one
 customer's network), an IPv4-mapped one as its IPv4 address. The address is the
-ASGI client, which uvicorn takes from ``X-Forwarded-For`` only when the connection
-comes from ``--forwarded-allow-ips`` (default 127.0.0.1): behind a reverse proxy,
-list the proxy there, and never ``*`` when clients can reach uvicorn directly.
+ASGI client, taken from ``X-Forwarded-For`` only when the connection comes from
+``ECG_TRUSTED_PROXIES`` (default none; ``gateway.edge``).
 """
 
 from __future__ import annotations
@@ -51,6 +63,7 @@ PAIR: Final = Policy(threshold=5, first_block=1, max_block=15 * 60, window=3600)
 ADDRESS: Final = Policy(threshold=50, first_block=1, max_block=15 * 60, window=3600)
 ACCOUNT: Final = Policy(threshold=10, first_block=1, max_block=60, window=15 * 60)
 KNOWN_FOR: Final = timedelta(days=30)
+FRESH_FAILURES: Final = 3
 
 
 @dataclass(frozen=True)
@@ -104,11 +117,18 @@ class Throttle:
                 [keys[scope] for scope in scopes],
             )
             state = {row["scope"]: row for row in rows}
-            known = (state["pair"]["known_until"] or at) > at
+            pair = state["pair"]
+            known = (pair["known_until"] or at) > at
+            fresh = (
+                pair["last_failure_at"] is None
+                or pair["failures"] < FRESH_FAILURES
+                or ((at - pair["last_failure_at"]).total_seconds() >= self._policies["pair"].window)
+            )
             waits = [
                 (row["blocked_until"] - at).total_seconds()
                 for scope, row in state.items()
-                if row["blocked_until"] is not None and not (scope == "account" and known)
+                if row["blocked_until"] is not None
+                and not (scope == "account" and (known or fresh))
             ]
             if any(wait > 0 for wait in waits):
                 raise TooManyAttemptsError(max(1, math.ceil(max(waits))))

@@ -25,6 +25,13 @@ class User:
     role: Role
     password_hash: str
     password_changed_at: datetime
+    disabled: bool = False
+
+
+@dataclass(frozen=True)
+class UserPage:
+    users: list[User]
+    more: bool
 
 
 class Users:
@@ -35,7 +42,7 @@ class Users:
         async with self._database.connection() as connection:
             row = await connection.fetchrow(
                 """
-                SELECT id, email, role, password_hash, password_changed_at
+                SELECT id, email, role, password_hash, password_changed_at, disabled_at
                 FROM users WHERE lower(email) = lower($1)
                 """,
                 email,
@@ -46,7 +53,7 @@ class Users:
         async with self._database.connection() as connection:
             row = await connection.fetchrow(
                 """
-                SELECT id, email, role, password_hash, password_changed_at
+                SELECT id, email, role, password_hash, password_changed_at, disabled_at
                 FROM users WHERE id = $1
                 """,
                 user_id,
@@ -77,13 +84,58 @@ class Users:
         async with self._database.transaction() as connection:
             return await _change_password(connection, user_id, new_hash, reason)
 
+    async def page(self, after: uuid.UUID | None, limit: int) -> UserPage:
+        """Up to ``limit`` accounts in creation order, after the account ``after``."""
+        async with self._database.connection() as connection:
+            rows = await connection.fetch(
+                """
+                SELECT id, email, role, password_hash, password_changed_at, disabled_at
+                FROM users
+                WHERE $1::uuid IS NULL
+                   OR (created_at, id) > (SELECT created_at, id FROM users WHERE id = $1)
+                ORDER BY created_at, id LIMIT $2
+                """,
+                after,
+                limit + 1,
+            )
+        return UserPage([_user(row) for row in rows[:limit]], more=len(rows) > limit)
+
+    async def update(
+        self, user_id: uuid.UUID, disabled: bool | None, role: Role | None
+    ) -> tuple[User, int] | None:
+        """Disable or enable the account, or give it another role; None if there is no
+        such account. Disabling ends every session of the account at once; the number of
+        sessions ended comes with the account as it is now."""
+        async with self._database.transaction() as connection:
+            row = await connection.fetchrow(
+                """
+                UPDATE users SET
+                    disabled_at = CASE
+                        WHEN $2::boolean IS NULL THEN disabled_at
+                        WHEN $2 THEN coalesce(disabled_at, now())
+                        ELSE NULL END,
+                    role = coalesce($3, role)
+                WHERE id = $1
+                RETURNING id, email, role, password_hash, password_changed_at, disabled_at
+                """,
+                user_id,
+                disabled,
+                role,
+            )
+            if row is None:
+                return None
+            ended = 0
+            if disabled:
+                ended = await _end_sessions(connection, user_id, "disabled")
+        return _user(row), ended
+
     async def ensure_admin(self, email: str, password_hash: str) -> tuple[User, bool]:
         """Create the admin, or reset its password and end its sessions; True if created.
         An existing *user* account with that email is not turned into an admin."""
         async with self._database.transaction() as connection:
             row = await connection.fetchrow(
                 """
-                SELECT id, email, role, password_hash, password_changed_at
+                SELECT id, email, role, password_hash, password_changed_at, disabled_at
                 FROM users WHERE lower(email) = lower($1) FOR UPDATE
                 """,
                 email,
@@ -102,7 +154,7 @@ async def _insert(connection: Connection, email: str, password_hash: str, role: 
         row = await connection.fetchrow(
             """
             INSERT INTO users (id, email, role, password_hash) VALUES ($1, $2, $3, $4)
-            RETURNING id, email, role, password_hash, password_changed_at
+            RETURNING id, email, role, password_hash, password_changed_at, disabled_at
             """,
             uuid.uuid4(),
             email,
@@ -123,6 +175,10 @@ async def _change_password(
         user_id,
         new_hash,
     )
+    return await _end_sessions(connection, user_id, reason)
+
+
+async def _end_sessions(connection: Connection, user_id: uuid.UUID, reason: str) -> int:
     ended = await connection.fetchval(
         """
         WITH ended AS (
@@ -144,4 +200,5 @@ def _user(row: asyncpg.Record) -> User:
         role=row["role"],
         password_hash=row["password_hash"],
         password_changed_at=row["password_changed_at"],
+        disabled=row["disabled_at"] is not None,
     )

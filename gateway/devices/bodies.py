@@ -2,7 +2,7 @@
 broken rule reported, with its field path, in one 422; unknown fields are errors).
 
 - opening: ``date`` (required), ``leads`` (required: a non-empty array of lead names,
-  see ``gateway.leads``, no duplicates), ``sampling_rate`` (optional, 0 < Hz <= 100000)
+  see ``gateway.leads``, no duplicates), ``sampling_rate`` (optional, 50 <= Hz <= 100000)
   and ``id`` (optional UUID), with the rules of ``gateway.recordings.bodies``;
 - chunk: ``seq`` (required integer >= 0) and ``signal`` (required: one array of samples
   per lead, in the order the opening declared; each a non-empty array of JSON integers
@@ -21,18 +21,62 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Final
 from uuid import UUID, uuid4
 
 import numpy as np
 from numpy.typing import NDArray
 
+from gateway.declarations import (
+    DATE,
+    ECG_ID,
+    SAMPLING_RATE,
+    Custom,
+    Field,
+    Integer,
+    Items,
+    LeadName,
+    Obj,
+    Signal,
+)
 from gateway.errors import FieldError, InvalidInputError, describe
-from gateway.fields import Findings, check_fields, ecg_header, lead_name
+from gateway.fields import Findings
+from gateway.leads import LEAD_NAMES
 from gateway.signals import SignalError, to_signal
 from schemas.binary_chunks import MAX_SEQ, BinaryChunkError, decode_binary_chunk
+from schemas.sample_chunks import MAX_ECG_SECONDS, max_samples_per_lead
 
-OPENING_FIELDS: Final = ("id", "date", "sampling_rate", "leads")
+LEAD_NAMES_EXPECTED: Final = "expected a non-empty array of lead names"
+OPENING: Final = Obj(
+    (
+        ECG_ID,
+        DATE,
+        SAMPLING_RATE,
+        Field(
+            "leads",
+            Items(
+                LeadName(),
+                max_items=len(LEAD_NAMES),
+                expected=LEAD_NAMES_EXPECTED,
+                too_few=f"{LEAD_NAMES_EXPECTED}, got an array",
+                too_many="has {count} leads; at most {max_items} are accepted, one per lead name",
+            ),
+            required=True,
+            description="the stream's leads, in the order of every chunk's signal; "
+            "no two of the same name",
+        ),
+    ),
+    title="StreamOpening",
+    description="A stream's opening: what every chunk of it shares.",
+)
+OPENING_FIELDS: Final = OPENING.names
+SEQ: Final = Field(
+    "seq",
+    Integer(0, MAX_SEQ, expected="expected an integer from 0 (the first chunk)"),
+    required=True,
+    description="the chunk's number in the stream: 0, 1, 2, ...",
+)
 CHUNK_FIELDS: Final = ("seq", "signal")
 
 
@@ -64,16 +108,21 @@ def validate_opening(
     document: Mapping[str, Any], new_id: Callable[[], UUID] = uuid4
 ) -> StreamOpening:
     found = Findings()
-    check_fields(document, "", OPENING_FIELDS, found)
-    ecg_id, date, sampling_rate = ecg_header(document, found)
-    leads = _lead_names(document.get("leads"), found)
+    values = OPENING.members(document, "", found)
+    names = values["leads"] or []
+    for index, name in enumerate(names):
+        if name is not None and name in names[:index]:
+            found.add(
+                f"leads[{index}]",
+                f"duplicate lead {name!r}: leads[{names.index(name)}] has the same name",
+            )
     found.raise_if_any()
-    assert date is not None
+    ecg_id = values["id"]
     return StreamOpening(
         id=new_id() if ecg_id is None else ecg_id,
-        date=date,
-        sampling_rate=sampling_rate,
-        leads=tuple(leads),
+        date=values["date"],
+        sampling_rate=values["sampling_rate"],
+        leads=tuple(names),
     )
 
 
@@ -82,13 +131,58 @@ def validate_chunk(
 ) -> StreamChunk:
     """The chunk of a stream of ``leads``, with at most ``max_samples`` per lead."""
     found = Findings()
-    check_fields(document, "", CHUNK_FIELDS, found)
-    seq = _seq(document.get("seq"), found)
-    signals = _signals(document.get("signal"), leads, max_samples, found)
+    values = chunk_body(tuple(leads), max_samples).members(document, "", found)
     found.raise_if_any()
-    assert seq is not None
-    assert signals is not None
-    return StreamChunk(seq, np.stack(signals))
+    return StreamChunk(values["seq"], np.stack(values["signal"]))
+
+
+@lru_cache(maxsize=256)
+def chunk_body(leads: tuple[str, ...], max_samples: int) -> Obj:
+    """The JSON chunk of a stream of ``leads``: its signal's rules depend on them."""
+    order = ", ".join(leads) or "in the opening's order"
+    return Obj(
+        (
+            SEQ,
+            Field(
+                "signal",
+                Custom(
+                    lambda value, path, found: _signals(value, leads, max_samples, found),
+                    {
+                        "type": "array",
+                        "items": Signal().schema(),
+                        "minItems": 1,
+                        "maxItems": len(LEAD_NAMES),
+                    },
+                ),
+                required=True,
+                missing=f"is required: one array of samples per lead ({order})",
+                description="one array of samples per lead, in the order the opening "
+                "declared, all of the same length; at most as many per lead as fit one "
+                "Kafka message (ECG_CHUNK_BYTES)",
+            ),
+        ),
+        title="StreamChunk",
+        description="One chunk of a stream.",
+    )
+
+
+def check_length(ecg_id: UUID, sampling_rate: float | None, start: int, count: int) -> None:
+    """A chunk that would take its stream past the longest ECG the pipeline takes
+    (``schemas.sample_chunks.MAX_ECG_SECONDS``) is a 422: state and results per ECG
+    stay bounded however long a device streams."""
+    limit = max_samples_per_lead(sampling_rate)
+    if start + count > limit:
+        rate = f"at {sampling_rate:g} Hz" if sampling_rate else "at 500 Hz, without a rate"
+        raise InvalidInputError(
+            [
+                FieldError(
+                    "signal",
+                    f"ECG {ecg_id} would pass {limit} samples per lead, the most an ECG may "
+                    f"have ({MAX_ECG_SECONDS // 86400} days {rate}); end this stream and "
+                    "send the rest in a new one",
+                )
+            ]
+        )
 
 
 def parse_binary_chunk(
@@ -103,35 +197,6 @@ def parse_binary_chunk(
         errors = [FieldError(part, message) for part, message in error.problems]
         raise InvalidInputError(errors) from None
     return StreamChunk(seq, samples)
-
-
-def _lead_names(value: object, found: Findings) -> list[str]:
-    if value is None:
-        found.add("leads", "is required")
-        return []
-    if not isinstance(value, list) or not value:
-        found.add("leads", f"expected a non-empty array of lead names, got {describe(value)}")
-        return []
-    names: list[str] = []
-    for index, item in enumerate(value):
-        name = lead_name(item, f"leads[{index}]", found)
-        if name in names:
-            found.add(
-                f"leads[{index}]",
-                f"duplicate lead {name!r}: leads[{names.index(name)}] has the same name",
-            )
-        names.append(name or "")
-    return names
-
-
-def _seq(value: object, found: Findings) -> int | None:
-    if value is None:
-        found.add("seq", "is required")
-        return None
-    if type(value) is not int or not 0 <= value <= MAX_SEQ:
-        found.add("seq", f"expected an integer from 0 (the first chunk), got {describe(value)}")
-        return None
-    return value
 
 
 def _signals(

@@ -93,7 +93,7 @@ class StreamEndpoints:
         claims = self._authenticator.verify_stream(bearer_token(request))
         ecg_id, owner = await stream_writer(self._authenticator, request, claims)
         read = await self._chunk_reader(request)
-        stream = await owned_stream(request.state["streams"], ecg_id, owner)
+        stream = await owned_stream(request.state["streams"], ecg_id, owner, claims)
         max_samples = samples_per_chunk(len(stream.leads), 4, self._settings.chunk_bytes)
         chunk = read(stream.leads, max_samples)
         state = request.state
@@ -118,7 +118,7 @@ class StreamEndpoints:
         async with audit.trail(request, "ecg.stream_end", fail_open=True) as trail:
             ecg_id, owner = await stream_writer(self._authenticator, request, claims, trail)
             state = request.state
-            stream = await owned_stream(state["streams"], ecg_id, owner)
+            stream = await owned_stream(state["streams"], ecg_id, owner, claims)
             seq = await end_stream(stream, state["streams"], state["publisher"], state["leases"])
         return JSONResponse({"seq": seq}, status_code=202)
 

@@ -66,7 +66,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from uuid import UUID
 
-from gateway.devices.bodies import StreamChunk
+from gateway.devices.bodies import StreamChunk, check_length
 from gateway.devices.repository import StoredStream, StreamRepository
 from gateway.errors import (
     ChunkGapError,
@@ -168,6 +168,8 @@ class StreamLease:
             return
         if chunk.seq > self.next_seq:
             raise ChunkGapError(chunk.seq, self.next_seq)
+        rate = self.stream.sampling_rate
+        check_length(self.ecg_id, rate, self.next_sample, chunk.number_of_samples)
         message = self.stream.sample_chunk(chunk.seq, self.next_sample, chunk.samples)
         await publisher.send(self.ecg_id, [message])
         self.next_seq += 1

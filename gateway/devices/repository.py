@@ -48,6 +48,9 @@ class StoredStream:
     next_sample: int
     ended: bool
     timed_out: bool  # ended by the pipeline's idle timeout (streams.idle)
+    # The owner's account: what an ingest token of the stream is checked against.
+    owner_disabled: bool = False
+    owner_password_changed_at: datetime | None = None
 
     def sample_chunk(
         self,
@@ -141,8 +144,10 @@ class StreamRepository:
                        s.next_seq, s.next_sample, s.ended_at IS NOT NULL AS ended,
                        e.status = 'incomplete' AS timed_out,
                        ARRAY(SELECT name FROM ecg_leads
-                             WHERE ecg_id = e.id ORDER BY position) AS leads
+                             WHERE ecg_id = e.id ORDER BY position) AS leads,
+                       u.disabled_at IS NOT NULL AS owner_disabled, u.password_changed_at
                 FROM ecgs e LEFT JOIN ecg_streams s ON s.ecg_id = e.id
+                     JOIN users u ON u.id = e.owner_id
                 WHERE e.id = $1 AND e.owner_id = $2
                 """,
                 ecg_id,
@@ -161,6 +166,8 @@ class StreamRepository:
             next_sample=row["next_sample"],
             ended=row["ended"],
             timed_out=row["timed_out"],
+            owner_disabled=row["owner_disabled"],
+            owner_password_changed_at=row["password_changed_at"],
         )
 
     async def persist(
@@ -219,6 +226,20 @@ class StreamRepository:
                 writer,
             )
         return ended == 1
+
+    async def owner_revoked(self, owner_id: UUID, issued_at: int) -> bool:
+        """Whether the owner's account was disabled, or its password changed, since a
+        token issued at ``issued_at`` (whole seconds, as ``check_access`` compares)."""
+        async with self._database.connection() as connection:
+            live = await connection.fetchval(
+                """
+                SELECT disabled_at IS NULL AND password_changed_at < to_timestamp($2 + 1)
+                FROM users WHERE id = $1
+                """,
+                owner_id,
+                issued_at,
+            )
+        return live is not True
 
     @asynccontextmanager
     async def writing(self, ecg_id: UUID) -> AsyncIterator[StreamWriter]:

@@ -44,7 +44,7 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
-from gateway.devices.bodies import StreamChunk
+from gateway.devices.bodies import StreamChunk, check_length
 from gateway.devices.leases import Leases
 from gateway.devices.repository import StoredStream, StreamRepository
 from gateway.errors import (
@@ -77,6 +77,9 @@ async def accept_chunk(
                 return
             if chunk.seq > position.next_seq:
                 raise ChunkGapError(chunk.seq, position.next_seq)
+            check_length(
+                ecg_id, stream.sampling_rate, position.next_sample, chunk.number_of_samples
+            )
             writer = await position.take(leases.claim_seconds)
             start = position.next_sample
         leases.claimed(ecg_id, writer)

@@ -60,6 +60,7 @@ from gateway.authentication import Authenticator, bearer_token
 from gateway.chunks import samples_per_chunk
 from gateway.devices.access import (
     JSON_BYTES_PER_CHUNK_BYTE,
+    OwnerChecks,
     binary_chunk_limit,
     owned_stream,
     stream_writer,
@@ -122,6 +123,7 @@ class StreamSocket:
         self._authenticator = authenticator
         self._clock = clock
         self._persistence = Persistence.from_settings(settings)
+        self._owners = OwnerChecks()
         self._text_limit = JSON_BYTES_PER_CHUNK_BYTE * settings.chunk_bytes
         self._binary_limit = binary_chunk_limit(settings.chunk_bytes)
 
@@ -155,7 +157,7 @@ class StreamSocket:
     async def _device(self, request: Request[DevicesState]) -> Device:
         claims = self._authenticator.verify_stream(bearer_token(request))
         ecg_id, owner = await stream_writer(self._authenticator, request, claims)
-        stream = await owned_stream(request.state["streams"], ecg_id, owner)
+        stream = await owned_stream(request.state["streams"], ecg_id, owner, claims)
         if stream.ended:
             raise StreamEndedError(ecg_id, timed_out=stream.timed_out)
         max_samples = samples_per_chunk(len(stream.leads), 4, self._settings.chunk_bytes)
@@ -227,9 +229,11 @@ class StreamSocket:
 
     async def _chunk(self, device: Device, frame: ChunkFrame) -> int:
         """Count the chunk in once Kafka has it (or had it already); return its seq."""
-        if not isinstance(device.claims, IngestClaims):
-            # An access token's session may end while the device streams; what an
-            # ingest token allows was settled at the handshake, by the same call.
+        if isinstance(device.claims, IngestClaims):
+            # Its owner may be disabled, or change their password, while it streams.
+            await self._owners.check(device.request.state["streams"], device.claims)
+        else:
+            # An access token's session may end while the device streams.
             await stream_writer(self._authenticator, device.request, device.claims)
         chunk = read_chunk(frame, device.lease.stream.leads, device.max_samples)
         await device.lease.accept(chunk, device.request.state["publisher"])

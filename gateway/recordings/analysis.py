@@ -12,7 +12,6 @@ uploaded signal, ascending; ``status`` says whether the ECG is complete.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -21,13 +20,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.authentication import Authenticator
-from gateway.errors import EcgNotFoundError, FieldError, InvalidInputError, describe
+from gateway.declarations import Query, QueryInteger
+from gateway.errors import EcgNotFoundError
 from gateway.recordings.access import NO_STORE, reading_ecg
 from gateway.recordings.state import RecordingsState
 
 DEFAULT_LIMIT: Final = 50
 MAX_LIMIT: Final = 200
-WINDOW_PARAMETERS: Final = ("limit", "after")
 
 
 class AnalysisEndpoints:
@@ -68,39 +67,18 @@ class AnalysisEndpoints:
         return JSONResponse(body, headers=NO_STORE)
 
 
+WINDOW_QUERY: Final = Query(
+    (
+        QueryInteger(
+            "after", -1, 0, 2**31 - 1, "the windows after this index (default: from the first)"
+        ),
+        QueryInteger("limit", DEFAULT_LIMIT, 1, MAX_LIMIT, "windows per page"),
+    )
+)
+WINDOW_PARAMETERS: Final = WINDOW_QUERY.names
+
+
 def parse_window_query(request: Request[Any]) -> tuple[int, int]:
     """``(after, limit)`` from the query; every problem is reported in one 422."""
-    errors: list[FieldError] = []
-    params = request.query_params
-    for name in dict.fromkeys(params.keys()):
-        if name not in WINDOW_PARAMETERS:
-            errors.append(
-                FieldError(
-                    name, f"unknown query parameter; accepted: {', '.join(WINDOW_PARAMETERS)}"
-                )
-            )
-        elif len(params.getlist(name)) > 1:
-            errors.append(FieldError(name, "given more than once"))
-    after = _integer(params.get("after"), "after", -1, 0, 2**31 - 1, errors)
-    limit = _integer(params.get("limit"), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT, errors)
-    if errors:
-        raise InvalidInputError(errors)
-    return after, limit
-
-
-_INTEGER: Final = re.compile(r"-?[0-9]+")  # one sign at most: "--5" is no integer
-
-
-def _integer(
-    text: str | None, name: str, default: int, low: int, high: int, errors: list[FieldError]
-) -> int:
-    if text is None:
-        return default
-    if _INTEGER.fullmatch(text) is None or len(text) > 12:
-        errors.append(FieldError(name, f"expected an integer, got {describe(text)}"))
-        return default
-    value = int(text)
-    if not low <= value <= high:
-        errors.append(FieldError(name, f"must be within [{low}, {high}], got {value}"))
-        return default
-    return value
+    values = WINDOW_QUERY.check(request.query_params)
+    return values["after"], values["limit"]

@@ -2,8 +2,9 @@
 
 Rules (every broken one is reported, with its field path, in one 422):
 
-- top level: ``date`` (required), ``leads`` (required, non-empty), ``id`` (optional
-  UUID, generated when absent), ``sampling_rate`` (optional number, 0 < Hz <= 100000);
+- top level: ``date`` (required), ``leads`` (required, 1 to 25: one per lead name),
+  ``id`` (optional UUID, generated when absent), ``sampling_rate`` (optional number,
+  50 <= Hz <= 100000: see ``gateway.declarations.MIN_SAMPLING_RATE``);
 - each lead: ``name`` (required, see ``gateway.leads``, no duplicates), ``signal``
   (required, non-empty array of JSON integers in the signed 32-bit range),
   ``number_of_samples`` (optional, must equal the signal's length), ``gain``
@@ -14,7 +15,9 @@ Rules (every broken one is reported, with its field path, in one 422):
 - ``null`` for an optional field means the same as leaving it out;
 - unknown fields are errors, so that a typo (``numberOfSamples``) is not silently dropped.
 
-Signals are checked by ``gateway.signals``, without a Python loop over samples.
+The fields are declared (``gateway.declarations``): the same declarations check the body
+and describe it in the OpenAPI document. Signals are checked by ``gateway.signals``,
+without a Python loop over samples.
 """
 
 from __future__ import annotations
@@ -23,18 +26,64 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 from uuid import UUID, uuid4
 
-import numpy as np
-from numpy.typing import NDArray
-
 from gateway.body import decode_json
-from gateway.errors import describe
-from gateway.fields import Findings, check_fields, ecg_header, lead_name, positive_number
-from gateway.signals import INT32_RANGE, SignalError, to_signal
+from gateway.declarations import (
+    DATE,
+    ECG_ID,
+    INT32,
+    SAMPLING_RATE,
+    Field,
+    Integer,
+    Items,
+    LeadName,
+    Number,
+    Obj,
+    Signal,
+)
+from gateway.fields import Findings
+from gateway.leads import LEAD_NAMES
 from gateway.uploads import Lead, Upload
-from schemas.codec import INT32_MAX, INT32_MIN
+from schemas.codec import INT32_MAX
+from schemas.sample_chunks import MAX_ECG_SECONDS, max_samples_per_lead
 
-UPLOAD_FIELDS: Final = ("id", "date", "sampling_rate", "leads")
-LEAD_FIELDS: Final = ("name", "number_of_samples", "signal", "gain", "baseline")
+LEAD: Final = Obj(
+    (
+        Field("name", LeadName(), required=True),
+        Field(
+            "number_of_samples",
+            Integer(0, INT32_MAX, expected="expected a non-negative integer"),
+            description="if given, must equal the signal's length",
+        ),
+        Field("signal", Signal(), required=True, description="the samples, in ADC units"),
+        Field("gain", Number(), description="ADC units per mV"),
+        Field("baseline", INT32, description="the ADC value of 0 mV"),
+    ),
+    expected="expected a lead object",
+    title="Lead",
+)
+UPLOAD: Final = Obj(
+    (
+        ECG_ID,
+        DATE,
+        SAMPLING_RATE,
+        Field(
+            "leads",
+            Items(
+                LEAD,
+                max_items=len(LEAD_NAMES),
+                expected="expected an array of lead objects",
+                too_few="must contain at least one lead",
+                too_many="has {count} leads; at most {max_items} are accepted, one per lead name",
+            ),
+            required=True,
+            description="no two leads of the same name",
+        ),
+    ),
+    title="Upload",
+    description="A whole ECG. Every broken rule is reported, with its field path, in one 422.",
+)
+UPLOAD_FIELDS: Final = UPLOAD.names
+LEAD_FIELDS: Final = LEAD.names
 
 
 def parse_upload(body: bytes | bytearray, new_id: Callable[[], UUID] = uuid4) -> Upload:
@@ -43,46 +92,30 @@ def parse_upload(body: bytes | bytearray, new_id: Callable[[], UUID] = uuid4) ->
 
 def validate_upload(document: Mapping[str, Any], new_id: Callable[[], UUID] = uuid4) -> Upload:
     found = Findings()
-    check_fields(document, "", UPLOAD_FIELDS, found)
-    ecg_id, date, sampling_rate = ecg_header(document, found)
-    leads = _leads(document.get("leads"), found)
+    values = UPLOAD.members(document, "", found)
+    leads = _leads(values["leads"] or [], values["sampling_rate"], found)
     found.raise_if_any()
-    assert date is not None
+    ecg_id = values["id"]
     return Upload(
         id=new_id() if ecg_id is None else ecg_id,
-        date=date,
-        sampling_rate=sampling_rate,
+        date=values["date"],
+        sampling_rate=values["sampling_rate"],
         leads=tuple(leads),
     )
 
 
-def _int32(value: object, path: str, found: Findings) -> int | None:
-    if value is None:
-        return None
-    if type(value) is not int:
-        found.add(path, f"expected an integer, got {describe(value)}")
-        return None
-    if not INT32_MIN <= value <= INT32_MAX:
-        found.add(path, f"must be within the signed 32-bit range {INT32_RANGE}, got {value}")
-        return None
-    return value
-
-
-def _leads(value: object, found: Findings) -> list[Lead]:
-    if value is None:
-        found.add("leads", "is required")
-        return []
-    if not isinstance(value, list):
-        found.add("leads", f"expected an array of lead objects, got {describe(value)}")
-        return []
-    if not value:
-        found.add("leads", "must contain at least one lead")
-        return []
+def _leads(
+    items: list[dict[str, Any] | None], sampling_rate: float | None, found: Findings
+) -> list[Lead]:
+    """The rules across a lead's fields and across leads."""
+    limit = max_samples_per_lead(sampling_rate)
     leads: list[Lead] = []
     first_seen: dict[str, int] = {}
-    for index, item in enumerate(value):
+    for index, lead in enumerate(items):
+        if lead is None:
+            continue
         path = f"leads[{index}]"
-        name, lead = _lead(item, path, found)
+        name, signal, count = lead["name"], lead["signal"], lead["number_of_samples"]
         if name is not None:
             if name in first_seen:
                 found.add(
@@ -91,44 +124,18 @@ def _leads(value: object, found: Findings) -> list[Lead]:
                 )
             else:
                 first_seen[name] = index
-        if lead is not None:
-            leads.append(lead)
+        if count is not None and signal is not None and count != signal.size:
+            found.add(
+                f"{path}.number_of_samples", f"is {count} but signal has {signal.size} samples"
+            )
+        if signal is not None and signal.size > limit:
+            found.add(
+                f"{path}.signal",
+                f"has {signal.size} samples; an ECG has at most {limit} per lead "
+                f"({MAX_ECG_SECONDS // 86400} days at its rate)",
+            )
+        if name is not None and signal is not None:
+            leads.append(
+                Lead(name=name, signal=signal, gain=lead["gain"], baseline=lead["baseline"])
+            )
     return leads
-
-
-def _lead(item: object, path: str, found: Findings) -> tuple[str | None, Lead | None]:
-    if not isinstance(item, dict):
-        found.add(path, f"expected a lead object, got {describe(item)}")
-        return None, None
-    before = len(found)
-    check_fields(item, path, LEAD_FIELDS, found)
-    name = lead_name(item.get("name"), f"{path}.name", found)
-    signal = _signal(item.get("signal"), f"{path}.signal", found)
-    _number_of_samples(item.get("number_of_samples"), signal, f"{path}.number_of_samples", found)
-    gain = positive_number(item.get("gain"), f"{path}.gain", found)
-    baseline = _int32(item.get("baseline"), f"{path}.baseline", found)
-    if len(found) > before or name is None or signal is None:
-        return name, None
-    return name, Lead(name=name, signal=signal, gain=gain, baseline=baseline)
-
-
-def _number_of_samples(
-    value: object, signal: NDArray[np.int32] | None, path: str, found: Findings
-) -> None:
-    if value is None:
-        return
-    if type(value) is not int or value < 0:
-        found.add(path, f"expected a non-negative integer, got {describe(value)}")
-    elif signal is not None and value != signal.size:
-        found.add(path, f"is {value} but signal has {signal.size} samples")
-
-
-def _signal(value: object, path: str, found: Findings) -> NDArray[np.int32] | None:
-    if value is None:
-        found.add(path, "is required")
-        return None
-    try:
-        return to_signal(value)
-    except SignalError as error:
-        found.add(path if error.index is None else f"{path}[{error.index}]", str(error))
-        return None

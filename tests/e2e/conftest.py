@@ -3,8 +3,8 @@ first admin with the console command's function against ECG_DATABASE_URL, users
 through ``POST /api/v1/auth/register``, tokens through ``POST /api/v1/auth/login``.
 
 Every account sends its requests from an address of its own (``X-Forwarded-For``,
-which uvicorn trusts from 127.0.0.1 by default), so that the throttling counters of
-one test never reach another.
+which the gateway of ``python -m infra run`` trusts from loopback: ECG_TRUSTED_PROXIES),
+so that the throttling counters of one test never reach another.
 """
 
 from __future__ import annotations

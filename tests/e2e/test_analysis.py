@@ -9,6 +9,7 @@ from uuid import uuid4
 
 import asyncpg
 import httpx
+import jsonschema_rs
 import numpy as np
 import pytest
 
@@ -55,6 +56,24 @@ async def test_record_100_has_its_beats_rate_and_quality(record_100: dict[str, A
         "href": f"/api/v1/ecg/{record_100['id']}/windows",
     }
     assert record_100["beats"] == {"href": f"/api/v1/ecg/{record_100['id']}/beats"}
+
+
+async def test_the_lookup_windows_and_beats_follow_the_api_document(
+    record_100: dict[str, Any], client: httpx.AsyncClient
+) -> None:
+    """Fuzzed ids find no ECG: an analysed one shows the document's result schemas hold."""
+    document = (await client.get("/api/v1/openapi.json")).json()
+    ecg_id = record_100["id"]
+    for path, name in (
+        (f"/api/v1/ecg/{ecg_id}", "Ecg"),
+        (f"/api/v1/ecg/{ecg_id}/windows?limit=3", "WindowPage"),
+        (f"/api/v1/ecg/{ecg_id}/beats", "Beats"),
+    ):
+        response = await client.get(path)
+        assert response.status_code == 200, response.text
+        # The component, with the others beside it for its references to resolve.
+        schema = {**document["components"]["schemas"][name], "components": document["components"]}
+        jsonschema_rs.validator_for(schema).validate(response.json())
 
 
 async def test_windows_page_through_and_beats_add_up(

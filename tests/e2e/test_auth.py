@@ -227,3 +227,37 @@ async def test_bad_registrations_are_422(
 async def test_registered_users_can_log_in(new_user: NewUser) -> None:
     account = await new_user()
     assert account.access_token
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        rb'{"email": "\ud800@example.org", "password": "x"}',
+        rb'{"email": "a@example.org", "password": "\udfff-password"}',
+        rb'{"\ud800": 1}',
+        rb'{"email": "a\u0000b@example.org", "password": "x"}',
+        rb'{"email": "a@example.org", "password": "pass\u0000word"}',
+    ],
+)
+async def test_a_lone_surrogate_or_a_nul_at_login_is_a_400_not_a_500(
+    http: httpx.AsyncClient, body: bytes
+) -> None:
+    response = await http.post(
+        "/api/v1/auth/login",
+        content=body,
+        headers={"Content-Type": "application/json", "X-Forwarded-For": new_address()},
+    )
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    detail = response.json()["detail"]
+    assert "surrogate" in detail or "NUL" in detail, detail
+
+
+async def test_a_lone_surrogate_in_an_upload_key_is_a_400(
+    http: httpx.AsyncClient, user: Account
+) -> None:
+    body = rb'{"date": "2024-05-01", "leads": [{"name": "I", "signal": [1], "\ud800": 1}]}'
+    headers = {**user.headers(), "Content-Type": "application/json"}
+    response = await http.post("/api/v1/ecg/", content=body, headers=headers)
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON

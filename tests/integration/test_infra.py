@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import struct
 import subprocess
 import sys
@@ -25,11 +26,13 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
+from gateway.settings import jwt_secret_weakness
 from infra import kafka_probe, postgres
 from infra.commands import OWNER, RUN_PREFIX, down, sweep_abandoned_run_dirs
 from infra.kafka import new_cluster_id
 from infra.kafka_artifacts import find_java
 from infra.linux_processes import start_ticks
+from infra.net import http_ok
 from infra.postgres_install import server_bin_dir
 from infra.processes import PortInUseError, Service, StartupError, finish, is_running
 from infra.state import State
@@ -207,6 +210,11 @@ def test_two_gateway_processes_and_two_workers_share_the_work(
         assert started.returncode == 0, started.stderr
         state = State.load(run_dir)
         assert state is not None
+        key = state.env["ECG_JWT_SECRET"]  # made up by `up`, strong enough for production
+        assert jwt_secret_weakness(key) is None
+        assert key not in started.stdout + started.stderr, "`up` printed the signing key"
+        assert stat.S_IMODE((run_dir / "env").stat().st_mode) == 0o600
+        assert state.env["ECG_ENV"] == "development"
         for service in state.services:
             process = psutil.Process(service.pid)
             processes += [process, *process.children(recursive=True)]
@@ -223,6 +231,10 @@ def test_two_gateway_processes_and_two_workers_share_the_work(
         assert len(split) == 2, f"not two members in the group: {split}"
         assert all(split), f"a worker got no partition of {SAMPLES_TOPIC}: {split}"
         assert sorted(p for partitions in split for p in partitions) == list(range(PARTITIONS))
+        urls = state.env["ECG_WORKER_URLS"].split()  # each worker's endpoints, worker 1 first
+        assert len(set(urls)) == 2
+        assert state.env["ECG_WORKER_URL"] == urls[0]
+        assert all(http_ok(f"{url}/livez") and http_ok(f"{url}/readyz") for url in urls)
         analysed = asyncio.run(upload(state.env, data_dir))
         assert analysed == "done", (run_dir / "worker-1.log").read_text(errors="replace")
     finally:

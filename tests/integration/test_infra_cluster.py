@@ -39,6 +39,7 @@ from infra.state import State
 from tests.e2e.conftest import make_admin, register_user
 from tests.e2e.streaming import device, open_stream, results, send, upload_whole
 from tests.e2e.test_kafka_outage import check_unavailable
+from tests.integration.test_compose import REQUIRED
 from tests.records import read_record
 
 REPO = Path(__file__).resolve().parents[2]
@@ -225,7 +226,8 @@ def cluster_compose_config() -> dict[str, Any]:
         check=False,
         timeout=120,
         cwd=REPO,
-        env={k: v for k, v in os.environ.items() if k != "GATEWAYS"},
+        # The compose file has no default secret: the values it requires, made up.
+        env={k: v for k, v in os.environ.items() if k != "GATEWAYS"} | REQUIRED,
     )
     assert merged.returncode == 0, f"Compose rejected the files:\n{merged.stderr}"
     config: dict[str, Any] = yaml.safe_load(merged.stdout)

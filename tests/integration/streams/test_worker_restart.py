@@ -61,6 +61,7 @@ def start_worker(
     *,
     checkpoint_seconds: float | None = None,
     behind_seconds: float | None = None,
+    web_port: int | None = None,
 ) -> subprocess.Popen[bytes]:
     directory.mkdir(parents=True, exist_ok=True)
     env = os.environ | {
@@ -74,6 +75,8 @@ def start_worker(
         env["ECG_STREAMS_CHECKPOINT_SECONDS"] = str(checkpoint_seconds)
     if behind_seconds is not None:
         env["ECG_STREAMS_BEHIND_SECONDS"] = str(behind_seconds)
+    if web_port is not None:
+        env["ECG_WORKER_WEB_PORT"] = str(web_port)
     with (directory / "worker.log").open("ab") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "streams", "worker", "-l", "info"],

@@ -37,7 +37,10 @@ def test_without_a_terminal_the_password_must_come_from_stdin() -> None:
         _read_password(False, io.StringIO(""))
 
 
-def test_weak_password_exits_1_without_echoing_it(capsys: pytest.CaptureFixture[str]) -> None:
+def test_weak_password_exits_1_without_echoing_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ECG_DATABASE_URL", NOWHERE)  # production needs one, unless said otherwise
     assert main(["--email", "admin@example.org", "--password", "letmein1"]) == 1
     captured = capsys.readouterr()
     assert "common" in captured.err

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import base64
 import secrets
+from collections.abc import Callable
 
 import pytest
 
 from gateway.settings import (
     DEVELOPMENT_DATABASE_URL,
     DEVELOPMENT_KAFKA_BOOTSTRAP,
+    GENERATE_JWT_SECRET,
     MIB,
     Settings,
     SettingsError,
@@ -16,6 +19,7 @@ from gateway.settings import (
 )
 
 KEY = secrets.token_urlsafe(48)
+DEVELOPMENT = {"ECG_ENV": "development"}
 PRODUCTION = {
     "ECG_ENV": "production",
     "ECG_KAFKA_BOOTSTRAP": "kafka-1:9092,kafka-2:9092",
@@ -24,8 +28,21 @@ PRODUCTION = {
 }
 
 
+def test_production_unless_said_otherwise() -> None:
+    """No ECG_ENV (or an empty one) is production: no local service, no made-up key."""
+    for environ in ({}, {"ECG_ENV": ""}):
+        with pytest.raises(SettingsError, match="ECG_KAFKA_BOOTSTRAP must be set"):
+            Settings.from_env(environ)
+    unnamed = {k: v for k, v in PRODUCTION.items() if k != "ECG_ENV"}
+    assert Settings.from_env(unnamed).env == "production"
+    with pytest.raises(SettingsError, match="ECG_JWT_SECRET must be set"):
+        Settings(kafka_bootstrap="kafka:9092", database_url="postgresql://db/ecg")
+    with pytest.raises(SettingsError, match="ECG_DATABASE_URL"):
+        database_url_from_env({})
+
+
 def test_development_defaults() -> None:
-    settings = Settings.from_env({})
+    settings = Settings.from_env(DEVELOPMENT)
     assert settings.env == "development"
     assert settings.kafka_bootstrap == DEVELOPMENT_KAFKA_BOOTSTRAP
     assert settings.database_url == DEVELOPMENT_DATABASE_URL
@@ -134,7 +151,7 @@ def test_redact_url(url: str, redacted: str) -> None:
 
 
 def test_settings_are_frozen() -> None:
-    settings = Settings.from_env({})
+    settings = Settings.from_env(DEVELOPMENT)
     with pytest.raises(AttributeError):
         settings.max_body_bytes = 1  # type: ignore[misc]
 
@@ -147,6 +164,24 @@ WEAK_KEYS = [
     "your-256-bit-secret-your-256-bit-secret",  # jwt.io's example key
     "changeme-changeme-changeme-changeme-1234",
     "please-use-a-real-key-DEFAULT-f8e2a61c94b7d03e",
+    # Accepted before issue 16: 36 distinct characters passed the frequency estimate.
+    "abcdefghijklmnopqrstuvwxyz0123456789",
+    # Long enough, and typed by hand: sequences, words, keyboard walks, sentences.
+    secrets.token_urlsafe(32)[:42],  # random, and 252 bits: one character short
+    secrets.token_hex(32)[:63],
+    "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKL",
+    "zyxwvutsrqponmlkjihgfedcba9876543210ZYXWVUTSRQPON",
+    "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8s9t0u1v2w3x4",
+    "aAbBcCdDeEfFgGhHiIjJkKlLmMnNoOpPqQrRsStTuUvVwWxXyYzZ",
+    "qwertyuiopasdfghjklzxcvbnm1234567890QWERTYUIOP",
+    "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0pQAZWSXEDCRFV",
+    "thisismyveryownkeyforthejwtsigningprocess20240101",
+    "my-ecg-pipeline-production-signing-key-number-one",
+    "supercalifragilisticexpialidocious-and-more-words",
+    "ILoveMyDogRexAndMyCatTomTheyAreTheBestPets2024!!",
+    "The quick brown fox jumps over the lazy dog again!",
+    "Tr0ub4dor&3Tr0ub4dor&3Tr0ub4dor&3Tr0ub4dor&3xx",
+    "deadbeefcafebabe0123456789abcdeffedcba9876543210deadbeefcafebabe",
 ]
 
 
@@ -156,29 +191,61 @@ def test_weak_signing_keys_stop_the_service_outside_development(key: str, env: s
     with pytest.raises(SettingsError, match="ECG_JWT_SECRET") as raised:
         Settings.from_env({**PRODUCTION, "ECG_ENV": env, "ECG_JWT_SECRET": key})
     assert key not in str(raised.value)
+    assert GENERATE_JWT_SECRET in str(raised.value), "the error says how to make a key"
 
 
-@pytest.mark.parametrize("key", [secrets.token_urlsafe(32), secrets.token_hex(32), KEY])
+def test_a_missing_key_says_how_to_generate_one() -> None:
+    environ = {k: v for k, v in PRODUCTION.items() if k != "ECG_JWT_SECRET"}
+    with pytest.raises(SettingsError, match="ECG_JWT_SECRET must be set") as raised:
+        Settings.from_env(environ)
+    assert "secrets.token_urlsafe(32)" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        secrets.token_urlsafe(32),
+        secrets.token_hex(32),
+        base64.b64encode(secrets.token_bytes(32)).decode(),
+        secrets.token_hex(48),  # 96 characters: zxcvbn reads it in pieces
+        KEY,
+    ],
+)
 def test_random_keys_are_accepted(key: str) -> None:
     assert jwt_secret_weakness(key) is None
     assert Settings.from_env({**PRODUCTION, "ECG_JWT_SECRET": key}).jwt_secret == key
 
 
+@pytest.mark.parametrize(
+    "generate",
+    [
+        lambda: secrets.token_urlsafe(32),
+        lambda: secrets.token_hex(32),
+        lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+    ],
+)
+def test_no_random_key_of_256_bits_is_refused(generate: Callable[[], str]) -> None:
+    """The thresholds keep a wide margin over random keys (docs/settings.md): a refused
+    random key would stop a deployment for nothing."""
+    refused = [key for key in (generate() for _ in range(200)) if jwt_secret_weakness(key)]
+    assert refused == []
+
+
 def test_development_without_a_key_signs_with_a_random_one() -> None:
-    first, second = Settings.from_env({}), Settings.from_env({})
+    first, second = Settings.from_env(DEVELOPMENT), Settings.from_env(DEVELOPMENT)
     assert first.jwt_secret_generated
     assert jwt_secret_weakness(first.jwt_secret) is None
     assert first.jwt_secret != second.jwt_secret
 
 
 def test_development_tolerates_a_weak_key_and_says_so() -> None:
-    settings = Settings.from_env({"ECG_JWT_SECRET": "dev"})
+    settings = Settings.from_env({**DEVELOPMENT, "ECG_JWT_SECRET": "dev"})
     assert settings.jwt_secret == "dev"
     assert settings.jwt_secret_weakness is not None
 
 
 def test_database_url_alone() -> None:
-    assert database_url_from_env({}) == DEVELOPMENT_DATABASE_URL
+    assert database_url_from_env(DEVELOPMENT) == DEVELOPMENT_DATABASE_URL
     assert database_url_from_env(PRODUCTION) == PRODUCTION["ECG_DATABASE_URL"]
     with pytest.raises(SettingsError, match="ECG_DATABASE_URL"):
         database_url_from_env({"ECG_ENV": "production"})

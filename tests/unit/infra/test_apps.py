@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from infra.apps import recovered_generation
+from infra.apps import SERVER_OPTIONS, recovered_generation
+from infra.paths import REPO_ROOT
 
 JOIN_4 = """\
 [INFO] (Re-)joining group ecg-pipeline
@@ -42,3 +43,11 @@ def test_a_member_rebalanced_with_only_fausts_line_is_in_its_generation() -> Non
     rebalanced = JOIN_4 + REBALANCING + "[INFO] generation id 6 app consumers id 6\n"
     assert recovered_generation(rebalanced) is None  # recovering
     assert recovered_generation(rebalanced + "[INFO] [^---Recovery]: Worker ready\n") == 6
+
+
+def test_every_gateway_command_bounds_heads_and_ignores_uvicorns_proxy_trust() -> None:
+    """``make up``, the image and compose serve the gateway with the same options."""
+    dockerfile = (REPO_ROOT / "infra" / "Dockerfile").read_text()
+    compose = (REPO_ROOT / "docker-compose.yml").read_text()
+    assert ", ".join(f'"{option}"' for option in SERVER_OPTIONS) in dockerfile
+    assert "\n".join(f"      - {option}" for option in SERVER_OPTIONS) in compose

@@ -64,3 +64,30 @@ def test_a_broker_count_other_than_one_or_three_is_refused(
         parse(["up", "--brokers", brokers], env={})
     assert exited.value.code == 2
     assert f"{brokers} brokers: 1 or 3" in capsys.readouterr().err
+
+
+def test_kafka_and_postgres_are_local_processes_unless_testcontainers_are_asked_for() -> None:
+    assert parse(["run", "--", "true"], env={}).services == "local"
+    asked = {"ECG_TEST_SERVICES": "testcontainers"}
+    assert parse(["run", "--", "true"], env=asked).services == "testcontainers"
+    assert parse(["run", "--services", "local", "--", "true"], env=asked).services == "local"
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "error"),
+    [
+        (["run", "--", "true"], {"ECG_TEST_SERVICES": "docker"}, "must be local or testcontainers"),
+        (
+            ["run", "--brokers", "3", "--services", "testcontainers", "--", "true"],
+            {},
+            "one Kafka broker",
+        ),
+    ],
+)
+def test_a_services_choice_that_cannot_be_met_is_a_usage_error(
+    argv: list[str], env: dict[str, str], error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        parse(argv, env=env)
+    assert exited.value.code == 2
+    assert error in capsys.readouterr().err

@@ -67,3 +67,18 @@ def test_the_events_waiting_in_memory_for_an_agent_outlast_a_burst_and_can_be_se
 def test_the_checkpoint_interval_must_be_a_positive_number_of_seconds(value: str) -> None:
     with pytest.raises(SettingsError, match="ECG_STREAMS_CHECKPOINT_SECONDS must be a number"):
         Settings.from_env({**SERVICES, "ECG_STREAMS_CHECKPOINT_SECONDS": value})
+
+
+def test_the_http_endpoints_are_on_loopback_and_any_free_port_by_default() -> None:
+    default = Settings.from_env(SERVICES)
+    assert (default.web_host, default.web_port) == ("127.0.0.1", 0)
+    settings = Settings.from_env(
+        {**SERVICES, "ECG_WORKER_WEB_HOST": "::1", "ECG_WORKER_WEB_PORT": "6066"}
+    )
+    assert (settings.web_host, settings.web_port) == ("::1", 6066)
+
+
+@pytest.mark.parametrize("value", ["-1", "65536", "http"])
+def test_the_http_port_must_be_a_port(value: str) -> None:
+    with pytest.raises(SettingsError, match="invalid stream-worker setting"):
+        Settings.from_env({**SERVICES, "ECG_WORKER_WEB_PORT": value})

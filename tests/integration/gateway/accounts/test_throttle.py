@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gateway.accounts.throttle import ACCOUNT, ADDRESS, PAIR, Throttle
+from gateway.accounts.throttle import ACCOUNT, ADDRESS, FRESH_FAILURES, PAIR, Throttle
 from gateway.database import Database
 from gateway.errors import TooManyAttemptsError
 
@@ -91,32 +91,76 @@ async def test_failures_are_forgotten_after_the_window(throttle: Throttle, clock
     await throttle.admit(who, where)
 
 
-async def test_guesses_from_many_addresses_block_the_account_for_a_minute_at_most(
+async def test_the_account_block_holds_the_addresses_guessing_at_it_for_a_minute_at_most(
     throttle: Throttle, clock: Clock
 ) -> None:
-    who, waits = account(), []
-    for _ in range(ACCOUNT.threshold + 20):
+    who, guessers = account(), [address() for _ in range(4)]
+    for where in guessers:  # 12 failures: past the account's threshold
+        await fail(throttle, who, where, FRESH_FAILURES)
+    waits = []
+    for _ in range(10):
+        for where in guessers:
+            try:
+                await throttle.admit(who, where)
+            except TooManyAttemptsError as error:
+                waits.append(error.retry_after_seconds)
+    assert waits
+    assert max(waits) <= ACCOUNT.max_block
+    await throttle.admit(who, address())  # an address new to the account is not held
+
+
+async def test_an_attacker_cannot_keep_the_user_out_and_stays_throttled(
+    throttle: Throttle, clock: Clock
+) -> None:
+    """About one failure a second from ten addresses for 150 s, the account's block
+    renewed all along; the real user, from an address never used before, types the
+    password wrong twice and then right, and gets in."""
+    who, attackers = account(), [address() for _ in range(10)]
+    home, attempts, refused, admitted = address(), 0, 0, 0
+    user_in_at = None
+    for second in range(150):
         try:
-            await throttle.admit(who, address())
-        except TooManyAttemptsError as error:
-            waits.append(error.retry_after_seconds)
-            clock.advance(error.retry_after_seconds)
-    assert waits[:4] == [1, 2, 4, 8]
-    assert max(waits) == 60
-    assert await retry_after(throttle, who, address()) <= 60
-    clock.advance(60)
-    await throttle.admit(who, address())
+            await throttle.admit(who, attackers[second % len(attackers)])
+            admitted += 1
+        except TooManyAttemptsError:
+            pass
+        clock.advance(0.5)
+        if user_in_at is None and second % 5 == 2:  # every 5 s until in
+            attempts += 1
+            try:
+                attempt = await throttle.admit(who, home)
+            except TooManyAttemptsError:
+                refused += 1
+            else:
+                if attempts > 2:  # two typos first
+                    await throttle.succeeded(attempt)
+                    user_in_at = second
+        clock.advance(0.5)
+    assert user_in_at is not None, f"the user was refused {refused} of {attempts} times"
+    assert user_in_at <= 3 * 60
+    # Brute force stays throttled: each attacking address guessed a few times at most.
+    assert admitted <= FRESH_FAILURES * len(attackers) + 5, admitted
+    target, lone, lone_admitted = account(), address(), 0
+    for _ in range(150):  # one address at one account, once a second
+        try:
+            await throttle.admit(target, lone)
+            lone_admitted += 1
+        except TooManyAttemptsError:
+            pass
+        clock.advance(1)
+    assert lone_admitted <= PAIR.threshold + 8, lone_admitted
 
 
 async def test_the_account_block_spares_an_address_it_logged_in_from(
     throttle: Throttle, clock: Clock
 ) -> None:
-    who, home = account(), address()
+    who, home, guessers = account(), address(), [address() for _ in range(4)]
     await throttle.succeeded(await throttle.admit(who, home))
-    for _ in range(ACCOUNT.threshold):
-        await throttle.admit(who, address())  # one attacker address per guess
-    await retry_after(throttle, who, address())
-    await throttle.succeeded(await throttle.admit(who, home))  # the real user gets in
+    for where in guessers:
+        await fail(throttle, who, where, FRESH_FAILURES)
+    await retry_after(throttle, who, guessers[0])
+    for _ in range(FRESH_FAILURES + 1):  # not only its first few attempts
+        await throttle.succeeded(await throttle.admit(who, home))  # the real user gets in
 
 
 async def test_an_address_guessing_many_accounts_is_blocked(throttle: Throttle) -> None:

@@ -200,11 +200,20 @@ async def test_every_problem_is_listed(client: httpx.AsyncClient) -> None:
 
 
 async def test_error_list_is_bounded(client: httpx.AsyncClient) -> None:
-    document = {"date": "2024-05-01T10:00:00Z", "leads": [1] * 500}
-    problem = assert_problem(await client.post(URL, json=document), 422, "leads[0]")
+    lead = {"name": "I", "gain": -1, "baseline": 0.5, "signal": [0.5], "extra": 1, "more": 2}
+    document = {"date": "2024-05-01T10:00:00Z", "leads": [lead] * 25}
+    problem = assert_problem(await client.post(URL, json=document), 422, "leads[0].extra")
     assert len(problem["errors"]) == 50
-    assert problem["detail"].startswith("500 problems:")
-    assert problem["detail"].endswith("and 495 more")
+    assert problem["detail"].startswith(f"{25 * 5 + 24} problems:")  # 24 duplicate names
+    assert problem["detail"].endswith(f"and {25 * 5 + 24 - 5} more")
+
+
+async def test_more_leads_than_lead_names_are_refused_unread(client: httpx.AsyncClient) -> None:
+    document = {"date": "2024-05-01T10:00:00Z", "leads": [1] * 500}
+    problem = assert_problem(await client.post(URL, json=document), 422, "leads")
+    assert problem["errors"] == [
+        {"field": "leads", "message": "has 500 leads; at most 25 are accepted, one per lead name"}
+    ]
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from gateway.devices.repository import StoredStream, StreamRepository
 from gateway.errors import (
     ChunkGapError,
     DatabaseUnavailableError,
+    InvalidInputError,
     StreamBusyError,
     StreamEndedError,
     StreamTakenOverError,
@@ -28,6 +29,7 @@ from gateway.errors import (
 from gateway.publisher import SamplePublisher
 from gateway.settings import Settings
 from schemas.codec import Schema, decode
+from schemas.sample_chunks import max_samples_per_lead
 
 PERSISTENCE = Persistence(seconds=5.0, chunks=3, lease_seconds=25.0)
 
@@ -229,7 +231,9 @@ async def test_a_stream_that_ended_meanwhile_takes_no_chunk() -> None:
 
 
 def test_the_lease_outlasts_a_chunk_published_at_the_end_of_an_interval() -> None:
-    settings = Settings(kafka_bootstrap="kafka:9092", database_url="postgresql://db/ecg")
+    settings = Settings(
+        env="development", kafka_bootstrap="kafka:9092", database_url="postgresql://db/ecg"
+    )
     persistence = Persistence.from_settings(settings)
     assert persistence.seconds == settings.stream_persist_seconds
     assert persistence.lease_seconds > (
@@ -265,3 +269,17 @@ async def test_a_flush_without_postgresql_is_tried_again_and_nothing_is_publishe
     assert (streams.row.next_seq, lease.flush_in()) == (1, None)
     streams.down = True
     await leases.close(lease)  # a close without PostgreSQL is logged, not raised
+
+
+async def test_a_chunk_past_the_longest_ecg_is_refused_and_counts_nothing() -> None:
+    """A stream cannot grow its windows without bound: 14 days of samples at its rate."""
+    streams, kafka, clock, leases = Streams(), Kafka(), Clock(), Leases()
+    limit = max_samples_per_lead(360.0)
+    streams.row.next_seq, streams.row.next_sample = 5, limit - 10
+    lease = lease_of(streams, leases, clock)
+    assert await leases.take(lease) == 5
+    await lease.accept(chunk(5, samples=10), publisher(kafka))  # exactly up to the limit
+    with pytest.raises(InvalidInputError, match="end this stream and send the rest in a new"):
+        await lease.accept(chunk(6, samples=1), publisher(kafka))
+    assert kafka.seqs == [5]
+    assert lease.next_seq == 6

@@ -42,7 +42,7 @@ def test_window_query(query: str, expected: tuple[int, int]) -> None:
             ['after: expected an integer, got "1.5"', 'limit: expected an integer, got ""'],
         ),
         ("after=1&after=2", ["after: given more than once"]),
-        ("offset=3", ["offset: unknown query parameter; accepted: limit, after"]),
+        ("offset=3", ["offset: unknown query parameter; accepted: after, limit"]),
         ("limit=99999999999999999999", ['limit: expected an integer, got "99999999999999999999"']),
     ],
 )
