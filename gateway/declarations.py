@@ -432,12 +432,53 @@ class QueryUuid:
         return {"type": "string", "format": "uuid"}
 
 
-QueryParameter = QueryInteger | QueryUuid
+@dataclass(frozen=True)
+class QueryLeadNames:
+    """Comma-separated lead names (``leads=II,v5``): each kept in its canonical spelling
+    (``gateway.leads``), or as typed when it is no lead name, for the endpoint to match
+    against the leads it has (and to name them when one is missing). None when absent."""
+
+    name: str
+    description: str = ""
+    max_items: int = len(LEAD_NAMES)
+
+    def check(self, text: str | None, found: Findings) -> tuple[str, ...] | None:
+        if text is None:
+            return None
+        items = text.split(",")
+        if len(items) > self.max_items:
+            found.add(self.name, f"names {len(items)} leads; at most {self.max_items} are accepted")
+            return None
+        names: list[str] = []
+        for item in items:
+            if not item:
+                found.add(
+                    self.name, f"expected lead names separated by commas, got {describe(text)}"
+                )
+                return None
+            name = canonical_lead_name(item) or item
+            if name.casefold() in (known.casefold() for known in names):
+                found.add(self.name, f"names lead {describe(name)} more than once")
+                return None
+            names.append(name)
+        return tuple(names)
+
+    def schema(self) -> JsonSchema:
+        name = "(" + "|".join(_any_case(name) for name in LEAD_NAMES) + ")"
+        return {
+            "type": "string",
+            "pattern": f"^{name}(,{name})*$",
+            "description": "lead names separated by commas, any case: " + ", ".join(LEAD_NAMES),
+            "examples": ["I,II,V5"],
+        }
+
+
+QueryParameter = QueryInteger | QueryUuid | QueryLeadNames
 
 
 @dataclass(frozen=True)
 class Query:
-    """A query of integer parameters, each given at most once, and no others; every
+    """A query of declared parameters, each given at most once, and no others; every
     problem in one 422."""
 
     parameters: tuple[QueryParameter, ...]

@@ -52,6 +52,17 @@ class UnsupportedMediaTypeError(GatewayError):
         self.accepted = tuple(accepted)
 
 
+class NotAcceptableError(GatewayError):
+    """The answer can come only as media types that the request's ``Accept`` refuses."""
+
+    def __init__(self, accept: str, offered: Sequence[str]) -> None:
+        super().__init__(
+            f"Accept {accept[:60]!r} allows none of the media types this endpoint answers "
+            f"with: {' or '.join(offered)}"
+        )
+        self.offered = tuple(offered)
+
+
 class InvalidInputError(GatewayError):
     """The request is well-formed JSON but breaks the rules; lists every problem found."""
 

@@ -32,6 +32,8 @@ from gateway.devices.bodies import OPENING, chunk_body
 from gateway.leads import LEAD_NAMES
 from gateway.recordings.analysis import WINDOW_QUERY
 from gateway.recordings.bodies import UPLOAD
+from gateway.recordings.ranges import MAX_SIGNAL_VALUES
+from gateway.recordings.signal import SIGNAL_QUERY
 from schemas.codec import Schema
 from schemas.json_schemas import json_schema
 
@@ -50,6 +52,7 @@ ERRORS: Final[dict[int, str]] = {
     403: "this role may not do this (admins never touch ECGs; only admins manage "
     "accounts), or the account is disabled",
     404: "no such ECG (or not yours), or no such account",
+    406: "the `Accept` header allows none of the media types this endpoint answers with",
     408: "the body came too slowly (see docs/operations.md, the edge's limits)",
     409: "conflicts with the current state (see the problem's type)",
     413: "the body is larger than this endpoint takes",
@@ -80,6 +83,7 @@ class Operation:
     description: str = ""
     ok_headers: dict[str, str] = field(default_factory=dict)
     ok_media_type: str = "application/json"
+    binary_ok: bool = False  # the answer also as application/octet-stream, on Accept
 
     def openapi(self) -> JsonSchema:
         operation: JsonSchema = {
@@ -119,6 +123,10 @@ class Operation:
         ok: JsonSchema = {"description": "done"}
         if self.ok_schema is not None:
             ok["content"] = {self.ok_media_type: {"schema": self.ok_schema}}
+        if self.binary_ok:
+            ok.setdefault("content", {})["application/octet-stream"] = {
+                "schema": {"type": "string", "format": "binary"}
+            }
         if self.ok_headers:
             ok["headers"] = {
                 name: {"description": text, "schema": {"type": "string"}}
@@ -147,11 +155,25 @@ INTEGER: Final = {"type": "integer"}
 SEQ_ANSWER: Final = _object({"seq": INTEGER})
 CHUNK_BYTES_NOTE: Final = (
     "As JSON (`application/json`, or no Content-Type) or as bytes "
-    "(`application/octet-stream`: the binary chunk format of docs/api.md). Send with the "
+    "(`application/octet-stream`: the binary chunk format of docs/streaming.md). Send with the "
     "stream's ingest token or the owner's access token. A chunk below the stream's "
     "position is answered again, not published again; one above it is a 409 chunk-gap "
     "naming the seq to send first."
 )
+
+SIGNAL_NOTE: Final = (
+    f"Sample indices, `end` exclusive; at most {MAX_SIGNAL_VALUES:,} samples x leads per "
+    "answer (a 422 says how many samples per lead fit). As JSON by default; with `Accept: "
+    "application/octet-stream`, one binary chunk (docs/streaming.md) whose seq is `start`, the "
+    "leads interleaved, described by the `X-ECG-*` headers. Samples not stored (yet) are "
+    "not served: a lead's signal stops before them."
+)
+SIGNAL_HEADERS: Final = {
+    "X-ECG-Leads": "binary answer: the leads interleaved, in order, separated by commas",
+    "X-ECG-Start": "binary answer: the first sample index (also the chunk's seq)",
+    "X-ECG-End": "binary answer: the sample index after the last",
+    "X-ECG-Sampling-Rate": "binary answer: samples per second (absent when unknown)",
+}
 
 OPERATIONS: Final[tuple[Operation, ...]] = (
     Operation(
@@ -214,6 +236,11 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
     Operation(
         "get", "/api/v1/ecg/{ecg_id}/beats", "beats", "An ECG's beats (R peaks)", "ecg",
         200, _ref("Beats"), ECG_READ, security=("access",),
+    ),
+    Operation(
+        "get", "/api/v1/ecg/{ecg_id}/signal", "signal", "A range of an ECG's samples", "ecg",
+        200, _ref("Signal"), (*ECG_READ, 406), security=("access",), query=SIGNAL_QUERY,
+        binary_ok=True, ok_headers=SIGNAL_HEADERS, description=SIGNAL_NOTE,
     ),
     Operation(
         "post", "/api/v1/ecg/streams", "stream_open", "Open a stream", "streams",
@@ -402,6 +429,24 @@ def _component_schemas() -> dict[str, JsonSchema]:
                 "id": uuid,
                 "windows": {"type": "array", "items": window},
                 "next": {"type": ["string", "null"], "description": "the next page's URL"},
+            }
+        ),
+        "Signal": _object(
+            {
+                "start": INTEGER,
+                "end": {"type": "integer", "description": "the sample after the last served"},
+                "sampling_rate": {"type": ["number", "null"]},
+                "leads": {
+                    "type": "array",
+                    "items": _object(
+                        {
+                            "name": {"type": "string", "enum": list(LEAD_NAMES)},
+                            "gain": {"type": ["number", "null"]},
+                            "baseline": nullable_integer,
+                            "signal": {"type": "array", "items": INTEGER},
+                        }
+                    ),
+                },
             }
         ),
         "Beats": _object(

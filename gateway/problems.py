@@ -32,6 +32,7 @@ from gateway.errors import (
     InvalidTokenError,
     MalformedBodyError,
     MissingTokenError,
+    NotAcceptableError,
     NotAStreamError,
     OwnAccountError,
     ServiceUnavailableError,
@@ -72,6 +73,7 @@ PROBLEM_TYPES: dict[type[GatewayError], ProblemType] = {
     InvalidInputError: ProblemType(
         422, "/problems/invalid-input", "The request has invalid fields"
     ),
+    NotAcceptableError: ProblemType(406, "/problems/not-acceptable", "No acceptable media type"),
     EcgNotFoundError: ProblemType(404, "/problems/ecg-not-found", "ECG not found"),
     EcgExistsError: ProblemType(409, "/problems/ecg-exists", "The ECG already exists"),
     StreamConflictError: ProblemType(

@@ -33,6 +33,7 @@ from faust.types import StreamT, TopicT
 
 from schemas import topics
 from schemas.log_format import faust_logging_config
+from streams.archive import ArchiveMetrics, SampleArchive
 from streams.clients import Clients
 from streams.dead_letters import send_dead_letter
 from streams.health import Probes
@@ -97,6 +98,18 @@ def create_app(settings: Settings) -> faust.App:
     app.add_dependency(WebServer(web, settings.web_host, settings.web_port))
     clients = Clients(settings)
     app.add_dependency(clients)
+    # Every sample chunk into PostgreSQL, in a consumer group of its own.
+    app.add_dependency(
+        SampleArchive(
+            settings.kafka_bootstrap,
+            settings.topic(topics.SAMPLES),
+            f"{settings.app_id}-archive",
+            settings.database_url,
+            ArchiveMetrics(metrics.registry),
+            batch_size=settings.sink_batch_size,
+            batch_seconds=settings.sink_batch_seconds,
+        )
+    )
 
     name = settings.topic
     samples = app.topic(name(topics.SAMPLES), **RAW)

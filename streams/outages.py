@@ -10,8 +10,10 @@ cut by ``schemas.kafka_logs``.)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 
@@ -68,3 +70,27 @@ class Outage:
 def _describe(error: BaseException) -> str:
     text = str(error).strip()
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+async def until_stored(
+    attempt: Callable[[], Awaitable[None]],
+    outage: Outage,
+    reset: Callable[[], Awaitable[None]],
+    *,
+    max_backoff: float,
+) -> None:
+    """Run ``attempt`` until PostgreSQL takes it: while the database is away (any of
+    ``DATABASE_DOWN``), ``reset`` the client, wait with capped exponential backoff and
+    try again; other errors are raised."""
+    delay = 0.1
+    while True:
+        try:
+            await attempt()
+        except DATABASE_DOWN as exc:
+            outage.failed(exc, "retrying the batch until it is written")
+            await reset()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_backoff)
+        else:
+            outage.answered()
+            return

@@ -64,6 +64,10 @@ class Settings:
     web_port: int = 0
     # How long /readyz waits for each of Kafka and PostgreSQL to answer.
     readiness_timeout_seconds: float = 2.0
+    # How long Kafka keeps the samples topic's messages (retention.ms when the topic is
+    # created; Kafka's own default, 7 days). Every sample is kept in PostgreSQL too
+    # (streams.archive): the topic needs them only until every consumer has read them.
+    samples_retention_hours: float = 168.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -127,6 +131,10 @@ class Settings:
                         "ECG_WORKER_READINESS_TIMEOUT_SECONDS", default.readiness_timeout_seconds
                     ),
                     "ECG_WORKER_READINESS_TIMEOUT_SECONDS",
+                ),
+                samples_retention_hours=_positive(
+                    env.get("ECG_SAMPLES_RETENTION_HOURS", default.samples_retention_hours),
+                    "ECG_SAMPLES_RETENTION_HOURS",
                 ),
             )
         except ValueError as exc:

@@ -14,13 +14,13 @@ that writes fail and once that they work again (``streams.outages``).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any, cast
 
 import asyncpg
@@ -30,11 +30,9 @@ from faust.types import EventT, StreamT
 from schemas.codec import DecodeError, Schema, decode
 from streams.dead_letters import DeadLetter
 from streams.metrics import DeadLetterKind, WorkerMetrics
-from streams.outages import DATABASE_DOWN, Outage
+from streams.outages import Outage, until_stored
 
 log = logging.getLogger(__name__)
-
-RETRYABLE = DATABASE_DOWN
 
 # Each window's beats travel as the text of an int8 array ('{1,2,3}'): unnest flattens
 # a two-dimensional array, and windows have different numbers of beats.
@@ -201,18 +199,12 @@ class ResultStore:
         """
         windows = list({(w["ecg_id"], w["index"]): w for w in windows}.values())
         summaries = latest_summaries(summaries)
-        delay = 0.1
-        while True:
-            try:
-                await self._write_once(windows, summaries)
-            except RETRYABLE as exc:
-                self._outage.failed(exc, "retrying the batch until it is written")
-                await self._reset()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._max_backoff)
-            else:
-                self._outage.answered()
-                return
+        await until_stored(
+            partial(self._write_once, windows, summaries),
+            self._outage,
+            self._reset,
+            max_backoff=self._max_backoff,
+        )
 
     async def _reset(self) -> None:
         pool, self._pool = self._pool, None

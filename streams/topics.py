@@ -2,7 +2,10 @@
 
 Run once before the services start (``python -m streams.topics``). Partitions are
 the unit of scale: as many stream workers can share the work as there are
-partitions of ``ecg.samples.v1``. An existing topic is left as it is.
+partitions of ``ecg.samples.v1``, which keeps its messages
+``ECG_SAMPLES_RETENTION_HOURS`` (7 days by default; every sample is also kept in
+PostgreSQL by ``streams.archive``). An existing topic is left as it is: change its
+retention with ``kafka-configs.sh --alter --add-config retention.ms=...``.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ async def create_topics(settings: Settings, names: tuple[str, ...] | None = None
                     name,
                     num_partitions=settings.topic_partitions,
                     replication_factor=settings.topic_replication,
+                    topic_configs=topic_configs(settings, name),
                 )
                 for name in missing
             ]
@@ -45,6 +49,14 @@ async def create_topics(settings: Settings, names: tuple[str, ...] | None = None
         return created_topics(response.topic_errors)
     finally:
         await admin.close()
+
+
+def topic_configs(settings: Settings, name: str) -> dict[str, str]:
+    """The samples topic keeps its messages ``samples_retention_hours``; the others
+    take the broker's defaults."""
+    if name != settings.topic(topics.SAMPLES):
+        return {}
+    return {"retention.ms": str(round(settings.samples_retention_hours * 3_600_000))}
 
 
 def created_topics(topic_errors: list[tuple[Any, ...]]) -> list[str]:

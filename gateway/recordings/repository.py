@@ -68,6 +68,33 @@ class StoredEcg:
     window_count: int
 
 
+@dataclass(frozen=True)
+class ArchivedLead:
+    """A lead of an ECG and how far its samples are stored (``ecg_samples``, migration
+    0010): the end of its last stored chunk, 0 before the first."""
+
+    name: str
+    gain: float | None
+    baseline: int | None
+    stored: int
+
+
+@dataclass(frozen=True)
+class SignalLayout:
+    sampling_rate: float | None
+    leads: tuple[ArchivedLead, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class ArchivedChunk:
+    """One stored sample chunk, packed (``schemas.sample_archive``)."""
+
+    start_sample: int
+    sample_width: int
+    lead_samples: list[int]
+    samples: bytes
+
+
 class EcgRepository:
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -179,6 +206,66 @@ class EcgRepository:
         if row is None:
             return None
         return StoredBeats(row["sampling_rate"], row["status"], row["beats"])
+
+    async def signal_layout(self, ecg_id: UUID, owner_id: UUID) -> SignalLayout | None:
+        """The ECG's sampling rate and its leads in order, each with how far its samples
+        are stored, if the ECG exists and belongs to ``owner_id``; None otherwise, alike.
+        A lead's end is read from its last chunk holding any of its samples (the index
+        read backwards: chunks follow each other without overlapping)."""
+        async with (
+            self._database.connection() as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            rate = await connection.fetchrow(
+                "SELECT sampling_rate FROM ecgs WHERE id = $1 AND owner_id = $2",
+                ecg_id,
+                owner_id,
+            )
+            if rate is None:
+                return None
+            leads = await connection.fetch(
+                """
+                SELECT l.name, l.gain, l.baseline,
+                       coalesce((SELECT s.start_sample + s.lead_samples[l.position + 1]
+                                 FROM ecg_samples s
+                                 WHERE s.ecg_id = $1
+                                   AND s.lead_samples[l.position + 1] > 0
+                                 ORDER BY s.start_sample DESC LIMIT 1), 0) AS stored
+                FROM ecg_leads l WHERE l.ecg_id = $1 ORDER BY l.position
+                """,
+                ecg_id,
+            )
+        return SignalLayout(
+            rate["sampling_rate"], tuple(ArchivedLead(**dict(lead)) for lead in leads)
+        )
+
+    async def sample_chunks(
+        self, ecg_id: UUID, owner_id: UUID, start: int, end: int
+    ) -> list[ArchivedChunk]:
+        """The stored chunks of the ECG that overlap samples ``[start, end)``, by their
+        first sample; none unless the ECG belongs to ``owner_id``. Chunks not (yet)
+        stored are simply absent."""
+        async with self._database.connection() as connection:
+            rows = await connection.fetch(
+                """
+                SELECT s.start_sample, s.sample_width, s.lead_samples, s.samples
+                FROM ecg_samples s
+                WHERE s.ecg_id = $1 AND s.start_sample < $4
+                  AND s.start_sample + (SELECT max(n) FROM unnest(s.lead_samples) AS n) > $3
+                  -- No chunk that starts before the one holding `start` can reach it: a
+                  -- lower bound that the index (ecg_id, start_sample) can use.
+                  AND s.start_sample >= coalesce(
+                      (SELECT max(start_sample) FROM ecg_samples
+                       WHERE ecg_id = $1 AND start_sample <= $3), 0)
+                  AND EXISTS (SELECT 1 FROM ecgs WHERE id = $1 AND owner_id = $2)
+                ORDER BY s.start_sample
+                """,
+                ecg_id,
+                owner_id,
+                start,
+                end,
+            )
+        return [ArchivedChunk(**dict(row)) for row in rows]
 
 
 async def _owns(connection: Connection, ecg_id: UUID, owner_id: UUID) -> bool:

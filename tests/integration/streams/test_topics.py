@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from schemas import topics
 from streams.settings import Settings
 from streams.topics import create_topics
 
@@ -27,3 +29,33 @@ async def test_creates_missing_topics_with_the_configured_partitions(
     finally:
         await admin.close()
     assert [len(topic["partitions"]) for topic in described] == [3, 3]
+
+
+async def test_the_samples_topic_keeps_its_messages_as_long_as_configured(
+    kafka_bootstrap: str, database_url: str
+) -> None:
+    namespace = f"test.retention.{uuid.uuid4().hex[:8]}."
+    settings = Settings(
+        kafka_bootstrap=kafka_bootstrap,
+        database_url=database_url,
+        topic_namespace=namespace,
+        samples_retention_hours=1.5,
+    )
+    created = await create_topics(settings)
+    assert settings.topic(topics.SAMPLES) in created
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, name) for name in created]
+        )
+    finally:
+        await admin.close()
+    retention = {
+        resource[3]: {entry[0]: entry[1] for entry in resource[4]}["retention.ms"]
+        for answer in described
+        for resource in answer.resources
+    }
+    assert retention[settings.topic(topics.SAMPLES)] == str(90 * 60 * 1000)
+    others = {name: value for name, value in retention.items() if "samples" not in name}
+    assert set(others.values()) == {str(7 * 24 * 3_600_000)}  # the broker's default
