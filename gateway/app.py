@@ -21,6 +21,7 @@ from gateway.lifespan import lifespan
 from gateway.problems import exception_handlers
 from gateway.recordings.analysis import AnalysisEndpoints
 from gateway.recordings.endpoints import EcgEndpoints
+from gateway.recordings.overview import OverviewEndpoints
 from gateway.recordings.signal import SignalEndpoints
 from gateway.settings import Settings
 from gateway.tokens import Tokens
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *StreamSocket(settings, authenticator).routes,
             *AnalysisEndpoints(authenticator).routes,
             *SignalEndpoints(authenticator).routes,
+            *OverviewEndpoints(authenticator).routes,
             *health.routes,
             *openapi.routes(),
             Route("/metrics", observability.metrics, methods=["GET"], name="metrics"),

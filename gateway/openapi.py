@@ -32,6 +32,7 @@ from gateway.devices.bodies import OPENING, chunk_body
 from gateway.leads import LEAD_NAMES
 from gateway.recordings.analysis import WINDOW_QUERY
 from gateway.recordings.bodies import UPLOAD
+from gateway.recordings.overview import OVERVIEW_QUERY
 from gateway.recordings.ranges import MAX_SIGNAL_VALUES
 from gateway.recordings.signal import SIGNAL_QUERY
 from schemas.codec import Schema
@@ -243,6 +244,13 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         binary_ok=True, ok_headers=SIGNAL_HEADERS, description=SIGNAL_NOTE,
     ),
     Operation(
+        "get", "/api/v1/ecg/{ecg_id}/overview", "overview",
+        "Each lead's min and max per bucket of a range", "ecg",
+        200, _ref("Overview"), ECG_READ, security=("access",), query=OVERVIEW_QUERY,
+        description="For drawing a long recording: `buckets` equal runs of `[start, end)`, "
+        "exact (not sampled); a bucket without a stored sample is null.",
+    ),
+    Operation(
         "post", "/api/v1/ecg/streams", "stream_open", "Open a stream", "streams",
         201, _ref("StreamOpened"), (*BODY, *TOKEN, 403, 409), security=("access",),
         body=OPENING, ok_headers={"Location": "the ECG's lookup"},
@@ -444,6 +452,26 @@ def _component_schemas() -> dict[str, JsonSchema]:
                             "gain": {"type": ["number", "null"]},
                             "baseline": nullable_integer,
                             "signal": {"type": "array", "items": INTEGER},
+                        }
+                    ),
+                },
+            }
+        ),
+        "Overview": _object(
+            {
+                "start": INTEGER,
+                "end": INTEGER,
+                "bucket_samples": {"type": "integer", "description": "samples per bucket"},
+                "sampling_rate": {"type": ["number", "null"]},
+                "leads": {
+                    "type": "array",
+                    "items": _object(
+                        {
+                            "name": {"type": "string", "enum": list(LEAD_NAMES)},
+                            "gain": {"type": ["number", "null"]},
+                            "baseline": nullable_integer,
+                            "min": {"type": "array", "items": nullable_integer},
+                            "max": {"type": "array", "items": nullable_integer},
                         }
                     ),
                 },

@@ -29,21 +29,26 @@ from typing import Any, Final
 
 import asyncpg
 import faust
+import numpy as np
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import ConsumerStoppedError
 from prometheus_client import Counter, Histogram
 
 from schemas.codec import DecodeError, Schema, decode
-from schemas.sample_archive import pack
+from schemas.sample_archive import DTYPES, pack
 from streams.outages import Outage, until_stored
 
 log = logging.getLogger(__name__)
 
 INSERT: Final = """
-INSERT INTO ecg_samples (ecg_id, seq, start_sample, sample_width, lead_samples, samples)
-SELECT c.ecg_id, c.seq, c.start_sample, c.sample_width, c.lead_samples::int[], c.samples
-FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::smallint[], $5::text[], $6::bytea[])
-     AS c (ecg_id, seq, start_sample, sample_width, lead_samples, samples)
+INSERT INTO ecg_samples
+    (ecg_id, seq, start_sample, sample_width, lead_samples, samples, lead_min, lead_max)
+SELECT c.ecg_id, c.seq, c.start_sample, c.sample_width, c.lead_samples::int[], c.samples,
+       c.lead_min::int[], c.lead_max::int[]
+FROM unnest(
+    $1::uuid[], $2::bigint[], $3::bigint[], $4::smallint[], $5::text[], $6::bytea[],
+    $7::text[], $8::text[]
+) AS c (ecg_id, seq, start_sample, sample_width, lead_samples, samples, lead_min, lead_max)
 ON CONFLICT (ecg_id, seq) DO NOTHING
 """
 
@@ -56,6 +61,9 @@ class StoredChunk:
     sample_width: int
     lead_samples: list[int]
     samples: bytes
+    # Each lead's smallest and largest sample (None: no sample of it in the chunk).
+    lead_min: list[int | None]
+    lead_max: list[int | None]
 
 
 def stored_chunk(value: bytes) -> StoredChunk | None:
@@ -64,15 +72,24 @@ def stored_chunk(value: bytes) -> StoredChunk | None:
     record = decode(Schema.SAMPLE_CHUNK, value)
     if not any(record["samples"]):
         return None
-    lead_samples, frame = pack(record["sample_width"], record["samples"])
+    width = record["sample_width"]
+    lead_samples, frame = pack(width, record["samples"])
+    leads = [np.frombuffer(lead, dtype=DTYPES[width]) for lead in record["samples"]]
     return StoredChunk(
         ecg_id=uuid.UUID(str(record["ecg_id"])),
         seq=record["seq"],
         start_sample=record["start_sample"],
-        sample_width=record["sample_width"],
+        sample_width=width,
         lead_samples=lead_samples,
         samples=frame,
+        lead_min=[int(lead.min()) if lead.size else None for lead in leads],
+        lead_max=[int(lead.max()) if lead.size else None for lead in leads],
     )
+
+
+def array_text(values: Sequence[int | None]) -> str:
+    """A PostgreSQL integer array literal: ``{1,NULL,-3}``."""
+    return "{" + ",".join("NULL" if v is None else str(v) for v in values) + "}"
 
 
 class ArchiveMetrics:
@@ -211,8 +228,10 @@ class SampleArchive(faust.Service):
                 [c.seq for c in chunks],
                 [c.start_sample for c in chunks],
                 [c.sample_width for c in chunks],
-                ["{" + ",".join(map(str, c.lead_samples)) + "}" for c in chunks],
+                [array_text(c.lead_samples) for c in chunks],
                 [c.samples for c in chunks],
+                [array_text(c.lead_min) for c in chunks],
+                [array_text(c.lead_max) for c in chunks],
             )
         self._metrics.chunks.inc(len(chunks))
         self._metrics.bytes.inc(sum(len(c.samples) for c in chunks))

@@ -13,9 +13,10 @@ answer. Rows from before accounts have no owner, and nobody can read them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 
 from gateway.database import Connection, Database
@@ -93,6 +94,17 @@ class ArchivedChunk:
     sample_width: int
     lead_samples: list[int]
     samples: bytes
+
+
+@dataclass(frozen=True, eq=False)
+class ChunkEnvelope:
+    """Where a stored chunk lies and each lead's smallest and largest sample in it
+    (None: the lead has none there, or the chunk was stored without them)."""
+
+    start_sample: int
+    lead_samples: list[int]
+    lead_min: list[int | None] | None
+    lead_max: list[int | None] | None
 
 
 class EcgRepository:
@@ -266,6 +278,55 @@ class EcgRepository:
                 end,
             )
         return [ArchivedChunk(**dict(row)) for row in rows]
+
+    async def chunk_envelopes(
+        self, ecg_id: UUID, owner_id: UUID, start: int, end: int
+    ) -> list[ChunkEnvelope]:
+        """As ``sample_chunks``, without the samples: each chunk's place and its leads'
+        extremes (migration 0011), for an overview."""
+        async with self._database.connection() as connection:
+            rows = await connection.fetch(
+                f"""
+                SELECT s.start_sample, s.lead_samples, s.lead_min, s.lead_max
+                {OVERLAPPING}
+                """,
+                ecg_id,
+                owner_id,
+                start,
+                end,
+            )
+        return [ChunkEnvelope(**dict(row)) for row in rows]
+
+    async def chunks_at(
+        self, ecg_id: UUID, owner_id: UUID, starts: Sequence[int]
+    ) -> list[ArchivedChunk]:
+        """The stored chunks of the ECG that start at ``starts``, by their first sample."""
+        async with self._database.connection() as connection:
+            rows = await connection.fetch(
+                """
+                SELECT s.start_sample, s.sample_width, s.lead_samples, s.samples
+                FROM ecg_samples s
+                WHERE s.ecg_id = $1 AND s.start_sample = ANY($3::bigint[])
+                  AND EXISTS (SELECT 1 FROM ecgs WHERE id = $1 AND owner_id = $2)
+                ORDER BY s.start_sample
+                """,
+                ecg_id,
+                owner_id,
+                list(starts),
+            )
+        return [ArchivedChunk(**dict(row)) for row in rows]
+
+
+# The stored chunks of ECG $1 (owned by $2) that overlap samples [$3, $4).
+OVERLAPPING: Final = """
+FROM ecg_samples s
+WHERE s.ecg_id = $1 AND s.start_sample < $4
+  AND s.start_sample + (SELECT max(n) FROM unnest(s.lead_samples) AS n) > $3
+  AND s.start_sample >= coalesce(
+      (SELECT max(start_sample) FROM ecg_samples WHERE ecg_id = $1 AND start_sample <= $3), 0)
+  AND EXISTS (SELECT 1 FROM ecgs WHERE id = $1 AND owner_id = $2)
+ORDER BY s.start_sample
+"""
 
 
 async def _owns(connection: Connection, ecg_id: UUID, owner_id: UUID) -> bool:

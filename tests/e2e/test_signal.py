@@ -97,3 +97,23 @@ async def test_a_stream_reads_back_sample_for_sample(
     body = await read_back(client, ecg_id, signals.shape[1])
     assert body["end"] == signals.shape[1]
     assert np.array_equal(as_array(body), signals)
+
+
+async def test_the_overview_of_an_upload_is_its_exact_extremes(
+    client: httpx.AsyncClient, data_dir: Path
+) -> None:
+    record = read_record(data_dir / "mitdb" / "100")
+    signals = record.signals[:, : 360 * 300]  # five minutes, in upload chunks
+    ecg_id = await upload_whole(client, signals, record.lead_names, record.sampling_rate)
+    await read_back(client, ecg_id, signals.shape[1])
+    for start, end, buckets in ((0, signals.shape[1], 700), (12_345, 98_765, 37)):
+        params = {"start": start, "end": end, "buckets": buckets}
+        response = await client.get(f"/api/v1/ecg/{ecg_id}/overview", params=params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        size = body["bucket_samples"]
+        assert (body["start"], body["end"]) == (start, end)
+        for lead, samples in zip(body["leads"], signals, strict=True):
+            edges = range(start, end, size)
+            assert lead["min"] == [int(samples[e : min(e + size, end)].min()) for e in edges]
+            assert lead["max"] == [int(samples[e : min(e + size, end)].max()) for e in edges]

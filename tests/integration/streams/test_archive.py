@@ -121,6 +121,10 @@ async def test_every_chunk_is_stored_once_whatever_is_sent_again(
         await first.stop()
     assert [row["seq"] for row in rows] == [0, 1, 2, 3, 4]
     assert [row["start_sample"] for row in rows] == [0, 360, 720, 1080, 1440]
+    for row in rows:
+        leads = signals[:, row["start_sample"] : row["start_sample"] + CHUNK]
+        assert row["lead_min"] == leads.min(axis=1).tolist()
+        assert row["lead_max"] == leads.max(axis=1).tolist()
     assert np.array_equal(signal_of(rows), signals[:, : 5 * CHUNK])
     assert await db.fetchval("SELECT count(*) FROM ecg_samples WHERE ecg_id = $1", unknown) == 0
 

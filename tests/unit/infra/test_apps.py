@@ -51,3 +51,16 @@ def test_every_gateway_command_bounds_heads_and_ignores_uvicorns_proxy_trust() -
     compose = (REPO_ROOT / "docker-compose.yml").read_text()
     assert ", ".join(f'"{option}"' for option in SERVER_OPTIONS) in dockerfile
     assert "\n".join(f"      - {option}" for option in SERVER_OPTIONS) in compose
+
+
+def test_the_sample_archives_group_is_not_the_apps() -> None:
+    """The archive's consumer group joins, syncs and takes partitions in the same log."""
+    archive = (
+        "[INFO] (Re-)joining group ecg-pipeline-archive\n"
+        "[INFO] Joined group 'ecg-pipeline-archive' (generation 9) with member_id a\n"
+        "[INFO] Successfully synced group ecg-pipeline-archive with generation 9\n"
+        "[INFO] Setting newly assigned partitions {TopicPartition(topic='ecg.samples.v1', "
+        "partition=0)} for group ecg-pipeline-archive\n"
+    )
+    assert recovered_generation(JOIN_4 + archive) == 4
+    assert recovered_generation(archive) is None

@@ -30,6 +30,8 @@ def test_a_chunk_is_stored_as_it_travelled_and_read_back_equal(high: int) -> Non
     assert (row.ecg_id, row.seq, row.start_sample) == (ecg_id, 3, 1200)
     assert row.sample_width == (2 if high < 32768 else 4)
     assert row.lead_samples == [leads[0].size, 20]
+    assert row.lead_min == [int(leads[0].min()), -133]
+    assert row.lead_max == [int(leads[0].max()), 0]
     back = unpack(row.sample_width, row.lead_samples, row.samples)
     assert [lead.tolist() for lead in back] == [lead.tolist() for lead in leads]
 
