@@ -443,18 +443,8 @@ def _component_schemas() -> dict[str, JsonSchema]:
             {
                 "start": INTEGER,
                 "end": {"type": "integer", "description": "the sample after the last served"},
-                "sampling_rate": {"type": ["number", "null"]},
-                "leads": {
-                    "type": "array",
-                    "items": _object(
-                        {
-                            "name": {"type": "string", "enum": list(LEAD_NAMES)},
-                            "gain": {"type": ["number", "null"]},
-                            "baseline": nullable_integer,
-                            "signal": {"type": "array", "items": INTEGER},
-                        }
-                    ),
-                },
+                "sampling_rate": NULLABLE_NUMBER,
+                "leads": _leads_with(signal={"type": "array", "items": INTEGER}),
             }
         ),
         "Overview": _object(
@@ -462,19 +452,11 @@ def _component_schemas() -> dict[str, JsonSchema]:
                 "start": INTEGER,
                 "end": INTEGER,
                 "bucket_samples": {"type": "integer", "description": "samples per bucket"},
-                "sampling_rate": {"type": ["number", "null"]},
-                "leads": {
-                    "type": "array",
-                    "items": _object(
-                        {
-                            "name": {"type": "string", "enum": list(LEAD_NAMES)},
-                            "gain": {"type": ["number", "null"]},
-                            "baseline": nullable_integer,
-                            "min": {"type": "array", "items": nullable_integer},
-                            "max": {"type": "array", "items": nullable_integer},
-                        }
-                    ),
-                },
+                "sampling_rate": NULLABLE_NUMBER,
+                "leads": _leads_with(
+                    min={"type": "array", "items": NULLABLE_INTEGER},
+                    max={"type": "array", "items": NULLABLE_INTEGER},
+                ),
             }
         ),
         "Beats": _object(
@@ -485,6 +467,21 @@ def _component_schemas() -> dict[str, JsonSchema]:
             }
         ),
     }
+
+
+NULLABLE_NUMBER: Final[JsonSchema] = {"type": ["number", "null"]}
+NULLABLE_INTEGER: Final[JsonSchema] = {"type": ["integer", "null"]}
+
+
+def _leads_with(**samples: JsonSchema) -> JsonSchema:
+    """An array of an ECG's leads, each with its name, gain, baseline and ``samples``."""
+    lead: dict[str, JsonSchema] = {
+        "name": {"type": "string", "enum": list(LEAD_NAMES)},
+        "gain": NULLABLE_NUMBER,
+        "baseline": NULLABLE_INTEGER,
+        **samples,
+    }
+    return {"type": "array", "items": _object(lead)}
 
 
 def asyncapi_document() -> JsonSchema:

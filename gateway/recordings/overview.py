@@ -31,12 +31,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.authentication import Authenticator
-from gateway.declarations import Query, QueryInteger, QueryLeadNames
+from gateway.declarations import Query, QueryInteger
 from gateway.errors import EcgNotFoundError, FieldError, InvalidInputError
 from gateway.recordings.access import NO_STORE, reading_ecg
 from gateway.recordings.ranges import select_leads
 from gateway.recordings.repository import ArchivedChunk, ChunkEnvelope, SignalLayout
-from gateway.recordings.signal import MAX_SAMPLE_INDEX
+from gateway.recordings.signal import SIGNAL_QUERY
 from gateway.recordings.state import RecordingsState
 from schemas.sample_archive import unpack
 
@@ -44,19 +44,10 @@ DEFAULT_BUCKETS: Final = 1000
 MAX_BUCKETS: Final = 10_000
 WORKERS: Final = 2
 
+# /signal's leads and range, and the bucket count.
 OVERVIEW_QUERY: Final = Query(
     (
-        QueryLeadNames(
-            "leads", "the leads to read, in this order (default: all, in the ECG's order)"
-        ),
-        QueryInteger("start", 0, 0, MAX_SAMPLE_INDEX, "the first sample index (default 0)"),
-        QueryInteger(
-            "end",
-            -1,
-            1,
-            MAX_SAMPLE_INDEX,
-            "the sample index after the last (default: the longest lead's stored length)",
-        ),
+        *SIGNAL_QUERY.parameters,
         QueryInteger("buckets", DEFAULT_BUCKETS, 1, MAX_BUCKETS, "how many runs of samples"),
     )
 )
