@@ -98,18 +98,20 @@ def create_app(settings: Settings) -> faust.App:
     app.add_dependency(WebServer(web, settings.web_host, settings.web_port))
     clients = Clients(settings)
     app.add_dependency(clients)
-    # Every sample chunk into PostgreSQL, in a consumer group of its own.
-    app.add_dependency(
-        SampleArchive(
-            settings.kafka_bootstrap,
-            settings.topic(topics.SAMPLES),
-            f"{settings.app_id}-archive",
-            settings.database_url,
-            ArchiveMetrics(metrics.registry),
-            batch_size=settings.sink_batch_size,
-            batch_seconds=settings.sink_batch_seconds,
-        )
+    # Every sample chunk into PostgreSQL, in a consumer group of its own: batches of up to
+    # a second, each after the analysis has caught up (at most 5 s: under overload the
+    # archive lags, the samples waiting in Kafka, rather than the results).
+    archive = SampleArchive(
+        settings.kafka_bootstrap,
+        settings.topic(topics.SAMPLES),
+        f"{settings.app_id}-archive",
+        settings.database_url,
+        ArchiveMetrics(metrics.registry),
+        batch_size=4 * settings.sink_batch_size,
+        batch_seconds=1.0,
     )
+    if settings.sample_archive:
+        app.add_dependency(archive)
 
     name = settings.topic
     samples = app.topic(name(topics.SAMPLES), **RAW)
@@ -137,6 +139,7 @@ def create_app(settings: Settings) -> faust.App:
         metrics,
     )
     app.add_dependency(Checkpointer(analysers, interval=0.5))
+    archive.turn = partial(analysers.backlog.caught_up, 5.0)
     sources = {name(topics.SAMPLES), name(topics.WINDOWS), name(topics.SUMMARIES)}
     metrics.registry.register(
         WorkerCollector(

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Final
@@ -143,6 +143,9 @@ class SampleArchive(faust.Service):
         self._timeout = timeout
         self._consumer: AIOKafkaConsumer | None = None
         self._pool: asyncpg.Pool | None = None
+        # Awaited before each batch: the analysis of the same process goes first (the
+        # samples wait in Kafka meanwhile); set by the app once its agents exist.
+        self.turn: Callable[[], Awaitable[None]] | None = None
         self._outage = Outage("storing samples in PostgreSQL", log)
 
     async def on_start(self) -> None:
@@ -171,19 +174,34 @@ class SampleArchive(faust.Service):
             if consumer is None:
                 await self.sleep(0.1)
                 continue
+            if self.turn is not None:
+                await self.turn()
             try:
-                batches = await consumer.getmany(
-                    timeout_ms=self._batch_ms, max_records=self._batch_size
-                )
+                records = await self._batch(consumer)
             except ConsumerStoppedError:
                 return  # the worker stops
-            records = [record for part in batches.values() for record in part]
             if not records:
                 continue
             started = time.perf_counter()
             await self.store([record.value for record in records if record.value is not None])
             self._metrics.batch_seconds.observe(time.perf_counter() - started)
             await consumer.commit()
+
+    async def _batch(self, consumer: AIOKafkaConsumer) -> list[Any]:
+        """What arrives within ``batch_seconds``, up to ``batch_size`` messages: one
+        insert for many chunks rather than one for the few a fetch brings."""
+        records: list[Any] = []
+        deadline = time.monotonic() + self._batch_ms / 1000
+        while len(records) < self._batch_size:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            batches = await consumer.getmany(
+                timeout_ms=max(1, int(left * 1000)),
+                max_records=self._batch_size - len(records),
+            )
+            records += [record for part in batches.values() for record in part]
+        return records
 
     async def store(self, values: Sequence[bytes]) -> None:
         """Pack and store ``values`` (messages of the samples topic), retrying until they

@@ -68,6 +68,8 @@ class Settings:
     # created; Kafka's own default, 7 days). Every sample is kept in PostgreSQL too
     # (streams.archive): the topic needs them only until every consumer has read them.
     samples_retention_hours: float = 168.0
+    # Whether this worker runs the sample archive (streams.archive).
+    sample_archive: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -132,6 +134,7 @@ class Settings:
                     ),
                     "ECG_WORKER_READINESS_TIMEOUT_SECONDS",
                 ),
+                sample_archive=_switch(env.get("ECG_SAMPLE_ARCHIVE", "on"), "ECG_SAMPLE_ARCHIVE"),
                 samples_retention_hours=_positive(
                     env.get("ECG_SAMPLES_RETENTION_HOURS", default.samples_retention_hours),
                     "ECG_SAMPLES_RETENTION_HOURS",
@@ -150,6 +153,13 @@ class Settings:
         if sampling_rate is None:
             return self.window_samples_without_rate
         return max(1, round(self.window_seconds * sampling_rate))
+
+
+def _switch(text: str, name: str) -> bool:
+    value = text.strip().lower()
+    if value not in ("on", "off"):
+        raise SettingsError(f"{name} must be on or off, got {text!r}")
+    return value == "on"
 
 
 def _positive(text: str | float, name: str) -> float:
