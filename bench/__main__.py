@@ -15,7 +15,8 @@
 3. The analysis core on one core, one-shot and in 1-s chunks with the state bytes,
    beside NeuroKit2 ``ecg_peaks`` (``bench.core``).
 4. A ``--holter-hours`` Holter (MIT-BIH 100 looped) over one WebSocket in 60-s chunks
-   as fast as acks allow: start -> lookup ``done``, beside the core alone.
+   as fast as acks allow: start -> lookup ``done``, beside the core alone; then the
+   same Holter analysed again from the samples PostgreSQL keeps (``bench.reanalysis``).
 5. The worker's RSS and the state bytes per stream with ``--streams`` streams open.
 
 Prints one markdown table and the machine; exits 1 when anything went missing.
@@ -47,6 +48,7 @@ from bench.pipeline import (
 )
 from bench.processes import StackError, stack_pids
 from bench.raw_kafka import produce_and_consume
+from bench.reanalysis import time_reanalysis
 from bench.report import (
     core_lines,
     e2e_lines,
@@ -54,6 +56,7 @@ from bench.report import (
     holter_lines,
     memory_lines,
     missing_line,
+    reanalysis_lines,
 )
 from bench.table import Line, render_table
 
@@ -145,6 +148,12 @@ async def through_the_stack(
     holter = await bounded(run_devices(holter_options(stack, args.holter_hours), pids), 600)
     lines += holter_lines(holter, holter_core, args.holter_hours)
     ok &= holter is not None and holter.report.ok
+    say("part 4, again: the Holter re-analysed from the samples PostgreSQL keeps")
+    reanalysis = await bounded(
+        time_reanalysis(url, env["ECG_DATABASE_URL"], stack.email, stack.password), 600
+    )
+    lines += reanalysis_lines(reanalysis, holter_core, args.holter_hours)
+    ok &= reanalysis is not None and reanalysis.status == "done"
 
     say(f"part 5: {args.streams} streams open, 3 chunks each")
     memory = await bounded(

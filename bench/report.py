@@ -10,6 +10,7 @@ from bench.open_streams import MemoryFigures
 from bench.pipeline import Run
 from bench.processes import CpuUse
 from bench.raw_kafka import RawFigures
+from bench.reanalysis import ReanalysisFigures
 from bench.table import Line, millions_per_second, milliseconds, per_second, percentiles_ms, ratio
 
 MIB = 1024 * 1024
@@ -149,6 +150,25 @@ def holter_lines(run: Run | None, core_seconds: float, hours: float) -> list[Lin
             milliseconds(report.ack_latency_ms, "p50", "p99"),
         ),
         Line(section, f"CPU over {run.seconds:.0f} s, % of one core", _cpu(run.cpu)),
+    ]
+
+
+def reanalysis_lines(
+    figures: ReanalysisFigures | None, core_seconds: float, hours: float
+) -> list[Line]:
+    section = "4. Holter"
+    if figures is None:
+        return [missing_line(section)]
+    return [
+        Line(
+            section,
+            f"the same {hours:g} h analysed again from the samples stored in PostgreSQL "
+            f"(POST …/analyses → {figures.status}, {figures.windows:,} windows replaced in "
+            "one transaction) vs the analysis core alone",
+            f"{figures.seconds:.1f} s ({hours * 3600 / figures.seconds:,.0f} x real time)",
+            f"{core_seconds:.1f} s",
+            ratio(figures.seconds, core_seconds),
+        )
     ]
 
 

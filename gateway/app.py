@@ -21,10 +21,13 @@ from gateway.lifespan import lifespan
 from gateway.problems import exception_handlers
 from gateway.recordings.analysis import AnalysisEndpoints
 from gateway.recordings.endpoints import EcgEndpoints
+from gateway.recordings.fhir import FhirEndpoints
 from gateway.recordings.overview import OverviewEndpoints
+from gateway.recordings.reanalysis import ReanalysisEndpoints
 from gateway.recordings.signal import SignalEndpoints
 from gateway.settings import Settings
 from gateway.tokens import Tokens
+from gateway.viewer import endpoints as viewer
 from schemas.kafka_logs import quiet_kafka_client_retries
 
 
@@ -45,8 +48,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *AnalysisEndpoints(authenticator).routes,
             *SignalEndpoints(authenticator).routes,
             *OverviewEndpoints(authenticator).routes,
+            *FhirEndpoints(authenticator).routes,
+            *ReanalysisEndpoints(settings, authenticator).routes,
             *health.routes,
             *openapi.routes(),
+            *viewer.routes(),
             Route("/metrics", observability.metrics, methods=["GET"], name="metrics"),
         ],
         middleware=[Middleware(observability.Observed), *edge.middleware(settings)],

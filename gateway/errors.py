@@ -100,6 +100,16 @@ class EcgExistsError(GatewayError):
         )
 
 
+class NotAnalysedYetError(GatewayError):
+    """A re-analysis asked for before the ECG's first analysis has ended: 409."""
+
+    def __init__(self, ecg_id: object, status: str) -> None:
+        super().__init__(
+            f"ECG {ecg_id} is {status}: it can be analysed again once its analysis is done "
+            "(status 'done'); ask again then"
+        )
+
+
 class StreamConflictError(GatewayError):
     """The stream is not in a state that takes this request: 409."""
 

@@ -32,6 +32,7 @@ from gateway.devices.bodies import OPENING, chunk_body
 from gateway.leads import LEAD_NAMES
 from gateway.recordings.analysis import WINDOW_QUERY
 from gateway.recordings.bodies import UPLOAD
+from gateway.recordings.fhir import FHIR_JSON, MAX_FHIR_VALUES, OBSERVATION_SCHEMA
 from gateway.recordings.overview import OVERVIEW_QUERY
 from gateway.recordings.ranges import MAX_SIGNAL_VALUES
 from gateway.recordings.signal import SIGNAL_QUERY
@@ -84,6 +85,7 @@ class Operation:
     description: str = ""
     ok_headers: dict[str, str] = field(default_factory=dict)
     ok_media_type: str = "application/json"
+    also_as: Sequence[str] = ()  # the same answer as these media types too, on Accept
     binary_ok: bool = False  # the answer also as application/octet-stream, on Accept
 
     def openapi(self) -> JsonSchema:
@@ -123,7 +125,10 @@ class Operation:
     def _responses(self) -> JsonSchema:
         ok: JsonSchema = {"description": "done"}
         if self.ok_schema is not None:
-            ok["content"] = {self.ok_media_type: {"schema": self.ok_schema}}
+            ok["content"] = {
+                media_type: {"schema": self.ok_schema}
+                for media_type in (self.ok_media_type, *self.also_as)
+            }
         if self.binary_ok:
             ok.setdefault("content", {})["application/octet-stream"] = {
                 "schema": {"type": "string", "format": "binary"}
@@ -160,6 +165,46 @@ CHUNK_BYTES_NOTE: Final = (
     "stream's ingest token or the owner's access token. A chunk below the stream's "
     "position is answered again, not published again; one above it is a 409 chunk-gap "
     "naming the seq to send first."
+)
+
+NULLABLE_STRING: Final = {"type": ["string", "null"]}
+ANALYSIS_REQUESTED: Final = _object(
+    {
+        "id": {"type": "string", "format": "uuid"},
+        "revision": INTEGER,
+        "status": {"const": "requested"},
+        "requested_at": {"type": "string", "format": "date-time"},
+    }
+)
+ANALYSES: Final = _object(
+    {
+        "id": {"type": "string", "format": "uuid"},
+        "current": {
+            "oneOf": [
+                {"type": "null"},
+                _object(
+                    {
+                        "revision": INTEGER,
+                        "analyser_version": NULLABLE_STRING,
+                        "final": {"type": "boolean"},
+                    }
+                ),
+            ]
+        },
+        "analyses": {
+            "type": "array",
+            "items": _object(
+                {
+                    "revision": INTEGER,
+                    "status": {"enum": ["requested", "done", "failed"]},
+                    "requested_at": {"type": "string", "format": "date-time"},
+                    "finished_at": {"type": ["string", "null"], "format": "date-time"},
+                    "analyser_version": NULLABLE_STRING,
+                    "error": NULLABLE_STRING,
+                }
+            ),
+        },
+    }
 )
 
 SIGNAL_NOTE: Final = (
@@ -249,6 +294,29 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         200, _ref("Overview"), ECG_READ, security=("access",), query=OVERVIEW_QUERY,
         description="For drawing a long recording: `buckets` equal runs of `[start, end)`, "
         "exact (not sampled); a bucket without a stored sample is null.",
+    ),
+    Operation(
+        "get", "/api/v1/ecg/{ecg_id}/fhir", "fhir", "An ECG as a FHIR R4 Observation", "ecg",
+        200, OBSERVATION_SCHEMA, (*ECG_READ, 406), security=("access",), query=SIGNAL_QUERY,
+        ok_media_type=FHIR_JSON, also_as=("application/json",),
+        description="The samples `[start, end)` of the leads, as `/signal` takes them, one "
+        "SampledData component per lead in mV (`origin + factor x data`), and the heart "
+        f"rate; at most {MAX_FHIR_VALUES:,} samples x leads (a 422 says which `end` fits: "
+        "page with `start` and `end`). See docs/api.md, FHIR.",
+    ),
+    Operation(
+        "post", "/api/v1/ecg/{ecg_id}/analyses", "analysis_request",
+        "Analyse an ECG again from its stored samples", "ecg",
+        202, ANALYSIS_REQUESTED, (*ECG_READ, 409), security=("access",),
+        ok_headers={"Location": "the ECG's analyses"},
+        description="Once the ECG is done (409 before). Answered once Kafka has the "
+        "request; a worker then replaces the ECG's windows and summary in one "
+        "transaction, with this revision and the analyser's version.",
+    ),
+    Operation(
+        "get", "/api/v1/ecg/{ecg_id}/analyses", "analyses",
+        "The analysis in force and the re-analyses asked for", "ecg",
+        200, ANALYSES, ECG_READ, security=("access",),
     ),
     Operation(
         "post", "/api/v1/ecg/streams", "stream_open", "Open a stream", "streams",

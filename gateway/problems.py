@@ -33,6 +33,7 @@ from gateway.errors import (
     MalformedBodyError,
     MissingTokenError,
     NotAcceptableError,
+    NotAnalysedYetError,
     NotAStreamError,
     OwnAccountError,
     ServiceUnavailableError,
@@ -76,6 +77,9 @@ PROBLEM_TYPES: dict[type[GatewayError], ProblemType] = {
     NotAcceptableError: ProblemType(406, "/problems/not-acceptable", "No acceptable media type"),
     EcgNotFoundError: ProblemType(404, "/problems/ecg-not-found", "ECG not found"),
     EcgExistsError: ProblemType(409, "/problems/ecg-exists", "The ECG already exists"),
+    NotAnalysedYetError: ProblemType(
+        409, "/problems/not-analysed-yet", "The ECG's analysis has not ended yet"
+    ),
     StreamConflictError: ProblemType(
         409, "/problems/stream-conflict", "The stream cannot take this request"
     ),

@@ -168,15 +168,18 @@ class SamplePublisher:
         await self.send(upload.id, messages)
         return len(messages)
 
-    async def send(self, ecg_id: UUID, messages: Sequence[bytes]) -> None:
-        """Send the ECG's encoded chunks, in order, and wait until Kafka acknowledged all.
-        Each carries the request's id as its ``request_id`` header (for the worker's
-        logs), when there is one."""
+    async def send(self, ecg_id: UUID, messages: Sequence[bytes], topic: str | None = None) -> None:
+        """Send the ECG's encoded chunks (or other messages keyed by the ECG, to
+        ``topic``), in order, and wait until Kafka acknowledged all. Each carries the
+        request's id as its ``request_id`` header (for the worker's logs), when there is
+        one."""
         producer = self._require_producer()
         size = sum(len(message) for message in messages)
         with self._backpressure.admit(size):
             started = time.perf_counter()
-            await self._send(producer, message_key(ecg_id), messages)
+            await self._send(
+                producer, topic or self._settings.samples_topic, message_key(ecg_id), messages
+            )
         PUBLISH_SECONDS.observe(time.perf_counter() - started)
         PUBLISHED_MESSAGES.inc(len(messages))
         PUBLISHED_BYTES.inc(size)
@@ -186,16 +189,14 @@ class SamplePublisher:
         """Bytes handed to Kafka and not acknowledged yet."""
         return self._backpressure.pending_bytes
 
-    async def _send(self, producer: Any, key: bytes, messages: Sequence[bytes]) -> None:
+    async def _send(self, producer: Any, topic: str, key: bytes, messages: Sequence[bytes]) -> None:
         timeout = self._settings.publish_timeout_seconds
         request_id = current_request_id()
         headers = [] if request_id is None else [(REQUEST_ID_HEADER, request_id.encode())]
         try:
             async with asyncio.timeout(timeout):
                 deliveries = [
-                    await producer.send(
-                        self._settings.samples_topic, value=message, key=key, headers=headers
-                    )
+                    await producer.send(topic, value=message, key=key, headers=headers)
                     for message in messages
                 ]
                 outcomes = await asyncio.gather(*deliveries, return_exceptions=True)

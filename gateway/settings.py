@@ -118,6 +118,7 @@ class Settings:
     # Not read from the environment: the topic is part of the contract in
     # schemas.topics; tests point it at a topic of their own.
     samples_topic: str = topics.SAMPLES
+    analysis_requests_topic: str = topics.ANALYSIS_REQUESTS
     retry_after_seconds: int = 5
     kafka_request_timeout_seconds: float = 10.0
     kafka_linger_ms: int = 5

@@ -39,9 +39,10 @@ REJOINING = "(Re-)joining group"
 ASSIGNED = "Setting newly assigned partitions"
 REBALANCED = "app consumers id"  # Faust's line, before it recovers for the generation
 RECOVERED = "[^---Recovery]: Worker ready"
-# The worker's sample archive (streams.archive) is a consumer group of its own, named
-# after the app's with this suffix: its joins and assignments are not the app's.
-ARCHIVE_GROUP_SUFFIX = "-archive"
+# The worker's sample archive (streams.archive) and its re-analysis (streams.reanalysis)
+# are consumer groups of their own, named after the app's with these suffixes: their
+# joins and assignments are not the app's.
+OWN_GROUP_SUFFIXES = ("-archive", "-reanalysis")
 
 
 def migrate(run_dir: Path, env: Mapping[str, str], parent_death_signal: int | None) -> None:
@@ -199,7 +200,11 @@ def wait_for_worker(worker: Service) -> None:
 def recovered_generation(log_text: str) -> int | None:
     """The consumer group's generation that a worker logging at INFO is in and has
     finished recovering for; None while it joins, rebalances or recovers."""
-    log_text = "\n".join(line for line in log_text.splitlines() if ARCHIVE_GROUP_SUFFIX not in line)
+    log_text = "\n".join(
+        line
+        for line in log_text.splitlines()
+        if not any(suffix in line for suffix in OWN_GROUP_SUFFIXES)
+    )
     generations = GENERATION.findall(log_text)
     last_change = max(log_text.rfind(change) for change in (REJOINING, ASSIGNED, REBALANCED))
     if not generations or log_text.rfind(RECOVERED) < last_change:

@@ -48,6 +48,7 @@ class Schema(enum.Enum):
     WINDOW_RESULT = "window_result"
     ECG_SUMMARY = "ecg_summary"
     DEAD_LETTER = "dead_letter"
+    ANALYSIS_REQUEST = "analysis_request"
 
 
 class DecodeError(ValueError):

@@ -50,7 +50,7 @@ def max_samples_per_lead(sampling_rate: float | None) -> int:
 
 @dataclass(frozen=True)
 class LeadInfo:
-    """A lead as the ``LeadInfo`` record describes it; a stream's leads have a name only."""
+    """A lead as the ``LeadInfo`` record describes it: its gain and baseline are optional."""
 
     name: str
     gain: float | None = None  # ADC units per mV

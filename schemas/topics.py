@@ -13,6 +13,9 @@ SAMPLES: Final = "ecg.samples.v1"
 WINDOWS: Final = "ecg.windows.v1"
 SUMMARIES: Final = "ecg.summaries.v1"
 DEAD_LETTERS: Final = "ecg.dlq.v1"
+# Requests to analyse an ECG again from its stored samples: from the gateway to the
+# stream workers (streams.reanalysis).
+ANALYSIS_REQUESTS: Final = "ecg.analysis-requests.v1"
 
 # The Kafka header of a sample chunk that names the gateway request it came with (its
 # X-Request-ID), for the worker's log lines about it; absent on chunks that the pipeline
@@ -37,4 +40,5 @@ VALUE_SCHEMAS: Final[dict[str, Schema]] = {
     WINDOWS: Schema.WINDOW_RESULT,
     SUMMARIES: Schema.ECG_SUMMARY,
     DEAD_LETTERS: Schema.DEAD_LETTER,
+    ANALYSIS_REQUESTS: Schema.ANALYSIS_REQUEST,
 }

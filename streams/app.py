@@ -10,6 +10,9 @@ a timer, built from ``Settings`` by ``create_app``.
   (``streams.sink``).
 - ``idle-streams``, on the group's leader, closes device streams silent for longer
   than ``stream_idle_seconds`` (``streams.idle``).
+- ``streams.reanalysis``, in a consumer group of its own, analyses an ECG again from
+  its stored samples when the gateway asks (``ecg.analysis-requests.v1``) and replaces
+  its results in one transaction.
 - an HTTP server (``streams.web``) answers ``/livez``, ``/readyz`` and ``/metrics``
   (``streams.metrics``) from the worker's start to its end.
 
@@ -38,6 +41,7 @@ from streams.clients import Clients
 from streams.dead_letters import send_dead_letter
 from streams.health import Probes
 from streams.metrics import WorkerCollector, WorkerMetrics, partition_offsets
+from streams.reanalysis import Reanalyser
 from streams.settings import Settings
 from streams.sink import sink_results
 from streams.transport import Transport
@@ -140,6 +144,23 @@ def create_app(settings: Settings) -> faust.App:
     )
     app.add_dependency(Checkpointer(analysers, interval=0.5))
     archive.turn = partial(analysers.backlog.caught_up, 5.0)
+    reanalyser = Reanalyser(
+        settings.kafka_bootstrap,
+        name(topics.ANALYSIS_REQUESTS),
+        f"{settings.app_id}-reanalysis",
+        settings.database_url,
+        (name(topics.WINDOWS), name(topics.SUMMARIES)),
+        settings.window_samples,
+    )
+    reanalyser.turn = partial(analysers.backlog.caught_up, 5.0)
+    outputs = {name(topics.WINDOWS): windows_out, name(topics.SUMMARIES): summaries_out}
+
+    async def publish(messages: Sequence[tuple[str, bytes, bytes]]) -> None:
+        sent = [await outputs[topic].send(key=key, value=value) for topic, key, value in messages]
+        await asyncio.gather(*sent)
+
+    reanalyser.publish = publish
+    app.add_dependency(reanalyser)
     sources = {name(topics.SAMPLES), name(topics.WINDOWS), name(topics.SUMMARIES)}
     metrics.registry.register(
         WorkerCollector(

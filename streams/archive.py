@@ -36,6 +36,7 @@ from prometheus_client import Counter, Histogram
 
 from schemas.codec import DecodeError, Schema, decode
 from schemas.sample_archive import DTYPES, pack
+from streams.groups import GroupService
 from streams.outages import Outage, until_stored
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ class ArchiveMetrics:
         )
 
 
-class SampleArchive(faust.Service):
+class SampleArchive(GroupService):
     def __init__(
         self,
         bootstrap: str,
@@ -131,41 +132,22 @@ class SampleArchive(faust.Service):
         max_backoff: float = 5.0,
         timeout: float = 30.0,
     ) -> None:
-        super().__init__()
-        self._bootstrap = bootstrap
-        self._topic = topic
-        self._group_id = group_id
-        self._dsn = database_url
+        super().__init__(
+            bootstrap,
+            topic,
+            group_id,
+            database_url,
+            max_poll_records=batch_size,
+            timeout=timeout,
+        )
         self._metrics = metrics
         self._batch_size = batch_size
         self._batch_ms = int(batch_seconds * 1000)
         self._max_backoff = max_backoff
-        self._timeout = timeout
-        self._consumer: AIOKafkaConsumer | None = None
-        self._pool: asyncpg.Pool | None = None
         # Awaited before each batch: the analysis of the same process goes first (the
         # samples wait in Kafka meanwhile); set by the app once its agents exist.
         self.turn: Callable[[], Awaitable[None]] | None = None
         self._outage = Outage("storing samples in PostgreSQL", log)
-
-    async def on_start(self) -> None:
-        self._consumer = AIOKafkaConsumer(
-            self._topic,
-            bootstrap_servers=self._bootstrap,
-            group_id=self._group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=self._batch_size,
-        )
-        await self._consumer.start()
-
-    async def on_stop(self) -> None:
-        consumer, self._consumer = self._consumer, None
-        if consumer is not None:
-            await consumer.stop()
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.close()
 
     @faust.Service.task
     async def _archive(self) -> None:
@@ -219,7 +201,7 @@ class SampleArchive(faust.Service):
             await until_stored(
                 partial(self._insert, chunks),
                 self._outage,
-                self._reset,
+                self.reset,
                 max_backoff=self._max_backoff,
             )
 
@@ -235,11 +217,8 @@ class SampleArchive(faust.Service):
                     self._metrics.skipped.inc()
 
     async def _insert_all(self, chunks: Sequence[StoredChunk]) -> None:
-        if self._pool is None:
-            self._pool = await asyncpg.create_pool(
-                self._dsn, min_size=1, max_size=1, timeout=10, command_timeout=self._timeout
-            )
-        async with self._pool.acquire(timeout=self._timeout) as connection:
+        pool = await self.pool()
+        async with pool.acquire(timeout=self._timeout) as connection:
             await connection.execute(
                 INSERT,
                 [c.ecg_id for c in chunks],
@@ -253,8 +232,3 @@ class SampleArchive(faust.Service):
             )
         self._metrics.chunks.inc(len(chunks))
         self._metrics.bytes.inc(sum(len(c.samples) for c in chunks))
-
-    async def _reset(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.terminate()

@@ -1,5 +1,7 @@
 """The analysis results as the records of ``schemas/window_result.avsc`` and
-``schemas/ecg_summary.avsc``. A missing number is ``{"value": None, "reason": ...}``."""
+``schemas/ecg_summary.avsc``. A missing number is ``{"value": None, "reason": ...}``.
+Each carries the analysis core's version, and revision 0: a re-analysis from the stored
+samples (``streams.reanalysis``) sets its own."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from streams.analysis.measures import Measure
 from streams.analysis.quality import Quality
 from streams.analysis.results import EcgResult, LeadResult, WindowResult
 from streams.analysis.rhythm import Rhythm
+from streams.analysis.version import ANALYSER_VERSION
 
 
 def window_record(chunk: dict[str, Any], names: list[str], window: WindowResult) -> dict[str, Any]:
@@ -21,6 +24,8 @@ def window_record(chunk: dict[str, Any], names: list[str], window: WindowResult)
         "leads": [lead_record(name, lead) for name, lead in zip(names, window.leads, strict=True)],
         "beats": window.beats.tolist(),
         **rhythm_record(window.rhythm),
+        "analyser_version": ANALYSER_VERSION,
+        "revision": 0,
     }
 
 
@@ -37,6 +42,8 @@ def summary_record(
         "leads": [lead_record(name, lead) for name, lead in zip(names, ecg.leads, strict=True)],
         **rhythm_record(ecg.rhythm),
         "final": final,
+        "analyser_version": ANALYSER_VERSION,
+        "revision": 0,
     }
 
 

@@ -37,27 +37,32 @@ log = logging.getLogger(__name__)
 # Each window's beats travel as the text of an int8 array ('{1,2,3}'): unnest flattens
 # a two-dimensional array, and windows have different numbers of beats.
 _UPSERT_WINDOWS = """
-INSERT INTO ecg_windows (ecg_id, index, start_sample, end_sample, result, beats)
-SELECT w.ecg_id, w.index, w.start_sample, w.end_sample, w.result, w.beats::bigint[]
-FROM unnest($1::uuid[], $2::int[], $3::bigint[], $4::bigint[], $5::jsonb[], $6::text[])
-     AS w (ecg_id, index, start_sample, end_sample, result, beats)
+INSERT INTO ecg_windows (ecg_id, index, start_sample, end_sample, result, beats, revision)
+SELECT w.ecg_id, w.index, w.start_sample, w.end_sample, w.result, w.beats::bigint[], w.revision
+FROM unnest(
+    $1::uuid[], $2::int[], $3::bigint[], $4::bigint[], $5::jsonb[], $6::text[], $7::int[]
+) AS w (ecg_id, index, start_sample, end_sample, result, beats, revision)
 ON CONFLICT (ecg_id, index) DO UPDATE
 SET start_sample = EXCLUDED.start_sample, end_sample = EXCLUDED.end_sample,
-    result = EXCLUDED.result, beats = EXCLUDED.beats
+    result = EXCLUDED.result, beats = EXCLUDED.beats, revision = EXCLUDED.revision
+WHERE EXCLUDED.revision >= ecg_windows.revision
 """
 
-# A summary replaces the stored one unless it ranks lower (see summary_rank): a
-# provisional summary never replaces a final one, nor one with more windows (an older
-# one, redelivered or overtaken). A final summary always does: a redelivered one has the
-# same content.
+# A summary replaces the stored one unless it ranks lower (see summary_rank): one of a
+# lower revision never replaces one of a higher (a re-analysis's, streams.reanalysis);
+# within a revision, a provisional summary never replaces a final one, nor one with
+# more windows (an older one, redelivered or overtaken). A final summary of the same
+# revision always does: a redelivered one has the same content.
 _UPSERT_SUMMARIES = """
-INSERT INTO ecg_summaries (ecg_id, n_windows, result, final)
-SELECT * FROM unnest($1::uuid[], $2::int[], $3::jsonb[], $4::boolean[])
+INSERT INTO ecg_summaries (ecg_id, n_windows, result, final, revision)
+SELECT * FROM unnest($1::uuid[], $2::int[], $3::jsonb[], $4::boolean[], $5::int[])
 ON CONFLICT (ecg_id) DO UPDATE
 SET n_windows = EXCLUDED.n_windows, result = EXCLUDED.result, final = EXCLUDED.final,
-    completed_at = now()
-WHERE EXCLUDED.final
-   OR (NOT ecg_summaries.final AND EXCLUDED.n_windows >= ecg_summaries.n_windows)
+    revision = EXCLUDED.revision, completed_at = now()
+WHERE EXCLUDED.revision > ecg_summaries.revision
+   OR (EXCLUDED.revision = ecg_summaries.revision
+       AND (EXCLUDED.final
+            OR (NOT ecg_summaries.final AND EXCLUDED.n_windows >= ecg_summaries.n_windows)))
 """
 
 
@@ -67,10 +72,17 @@ def is_final(summary: dict[str, Any]) -> bool:
     return bool(summary.get("final", True))
 
 
-def summary_rank(summary: dict[str, Any]) -> tuple[bool, int]:
-    """Of two summaries of one ECG, the one of higher rank is the newer: a final one
-    beats a provisional one, and of provisional ones the one with more windows."""
-    return is_final(summary), summary["n_windows"]
+def revision(result: dict[str, Any]) -> int:
+    """The analysis a result belongs to (0: as the samples arrived; a record written
+    before the field existed has none)."""
+    return int(result.get("revision") or 0)
+
+
+def summary_rank(summary: dict[str, Any]) -> tuple[int, bool, int]:
+    """Of two summaries of one ECG, the one of higher rank is the newer: one of a later
+    revision, then a final one over a provisional one, and of provisional ones the one
+    with more windows."""
+    return revision(summary), is_final(summary), summary["n_windows"]
 
 
 def latest_summaries(summaries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -194,10 +206,12 @@ class ResultStore:
     ) -> None:
         """Write one batch, retrying until it is stored (or the task is cancelled).
 
-        Redelivered events may repeat a natural key inside one batch: the last window
-        wins, as it would across batches, and the summary of highest rank.
+        Redelivered events may repeat a natural key inside one batch: the last window of
+        the highest revision wins, as it would across batches, and the summary of
+        highest rank.
         """
-        windows = list({(w["ecg_id"], w["index"]): w for w in windows}.values())
+        by_revision = sorted(windows, key=revision)
+        windows = list({(w["ecg_id"], w["index"]): w for w in by_revision}.values())
         summaries = latest_summaries(summaries)
         await until_stored(
             partial(self._write_once, windows, summaries),
@@ -231,6 +245,7 @@ class ResultStore:
                     [w["end_sample"] for w in windows],
                     [window_json(w) for w in windows],
                     [beats_text(w) for w in windows],
+                    [revision(w) for w in windows],
                 )
             if summaries:
                 await connection.execute(
@@ -239,4 +254,5 @@ class ResultStore:
                     [s["n_windows"] for s in summaries],
                     [to_json(s) for s in summaries],
                     [is_final(s) for s in summaries],
+                    [revision(s) for s in summaries],
                 )

@@ -20,7 +20,13 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 from schemas import topics
 from streams.settings import Settings, SettingsError
 
-TOPICS = (topics.SAMPLES, topics.WINDOWS, topics.SUMMARIES, topics.DEAD_LETTERS)
+TOPICS = (
+    topics.SAMPLES,
+    topics.WINDOWS,
+    topics.SUMMARIES,
+    topics.DEAD_LETTERS,
+    topics.ANALYSIS_REQUESTS,
+)
 
 
 async def create_topics(settings: Settings, names: tuple[str, ...] | None = None) -> list[str]:
@@ -51,12 +57,22 @@ async def create_topics(settings: Settings, names: tuple[str, ...] | None = None
         await admin.close()
 
 
+SEGMENT_MS_MAX = 24 * 3_600_000
+
+
 def topic_configs(settings: Settings, name: str) -> dict[str, str]:
     """The samples topic keeps its messages ``samples_retention_hours``; the others
-    take the broker's defaults."""
+    take the broker's defaults.
+
+    Kafka deletes whole segments only, once a segment's newest message is older than
+    the retention, and starts a segment only when a message arrives after
+    ``segment.ms`` (7 days by default): a retention of a day would otherwise keep a
+    quiet partition's samples for up to 8. Segments of at most the retention, and at
+    most a day, keep the samples at most the retention and a day longer."""
     if name != settings.topic(topics.SAMPLES):
         return {}
-    return {"retention.ms": str(round(settings.samples_retention_hours * 3_600_000))}
+    retention = max(1, round(settings.samples_retention_hours * 3_600_000))
+    return {"retention.ms": str(retention), "segment.ms": str(min(retention, SEGMENT_MS_MAX))}
 
 
 def created_topics(topic_errors: list[tuple[Any, ...]]) -> list[str]:

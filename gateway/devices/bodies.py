@@ -1,9 +1,11 @@
 """The bodies of a stream: the opening and each chunk, checked like an upload (every
 broken rule reported, with its field path, in one 422; unknown fields are errors).
 
-- opening: ``date`` (required), ``leads`` (required: a non-empty array of lead names,
-  see ``gateway.leads``, no duplicates), ``sampling_rate`` (optional, 50 <= Hz <= 100000)
-  and ``id`` (optional UUID), with the rules of ``gateway.recordings.bodies``;
+- opening: ``date`` (required), ``leads`` (required: a non-empty array, no two of the
+  same name, of lead names, see ``gateway.leads``, or of lead objects ``{name, gain?,
+  baseline?}`` with an upload's rules for gain and baseline, the two kinds mixed at
+  will), ``sampling_rate`` (optional, 50 <= Hz <= 100000) and ``id`` (optional UUID),
+  with the rules of ``gateway.recordings.bodies``;
 - chunk: ``seq`` (required integer >= 0) and ``signal`` (required: one array of samples
   per lead, in the order the opening declared; each a non-empty array of JSON integers
   in the signed 32-bit range, all of the same length, at most ``max_samples``).
@@ -31,12 +33,14 @@ from numpy.typing import NDArray
 from gateway.declarations import (
     DATE,
     ECG_ID,
+    INT32,
     SAMPLING_RATE,
     Custom,
     Field,
     Integer,
     Items,
     LeadName,
+    Number,
     Obj,
     Signal,
 )
@@ -47,7 +51,26 @@ from gateway.signals import SignalError, to_signal
 from schemas.binary_chunks import MAX_SEQ, BinaryChunkError, decode_binary_chunk
 from schemas.sample_chunks import MAX_ECG_SECONDS, max_samples_per_lead
 
-LEAD_NAMES_EXPECTED: Final = "expected a non-empty array of lead names"
+LEAD_NAMES_EXPECTED: Final = "expected a non-empty array of lead names or lead objects"
+STREAM_LEAD: Final = Obj(
+    (
+        Field("name", LeadName(), required=True),
+        Field("gain", Number(), description="ADC units per mV"),
+        Field("baseline", INT32, description="the ADC value of 0 mV"),
+    ),
+    expected="expected a lead name or a lead object {name, gain?, baseline?}",
+    title="StreamLead",
+)
+
+
+def _stream_lead(value: object, path: str, found: Findings) -> dict[str, Any] | None:
+    """A lead of the opening, as ``{name, gain, baseline}`` (None where absent): a bare
+    name, or a lead object."""
+    if isinstance(value, str):
+        return {"name": LeadName().check(value, path, found), "gain": None, "baseline": None}
+    return STREAM_LEAD.check(value, path, found)
+
+
 OPENING: Final = Obj(
     (
         ECG_ID,
@@ -56,15 +79,19 @@ OPENING: Final = Obj(
         Field(
             "leads",
             Items(
-                LeadName(),
+                Custom(
+                    _stream_lead,
+                    {"oneOf": [LeadName().schema(), STREAM_LEAD.schema()]},
+                ),
                 max_items=len(LEAD_NAMES),
                 expected=LEAD_NAMES_EXPECTED,
                 too_few=f"{LEAD_NAMES_EXPECTED}, got an array",
                 too_many="has {count} leads; at most {max_items} are accepted, one per lead name",
             ),
             required=True,
-            description="the stream's leads, in the order of every chunk's signal; "
-            "no two of the same name",
+            description="the stream's leads, in the order of every chunk's signal, each "
+            "a name or {name, gain, baseline} (gain in ADC units per mV, baseline the ADC "
+            "value of 0 mV: without them there are no values in mV); no two of the same name",
         ),
     ),
     title="StreamOpening",
@@ -86,6 +113,8 @@ class StreamOpening:
     date: datetime
     sampling_rate: float | None
     leads: tuple[str, ...]
+    gains: tuple[float | None, ...] = ()  # per lead, when given (ADC units per mV)
+    baselines: tuple[int | None, ...] = ()  # per lead, when given (ADC value of 0 mV)
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,7 +138,10 @@ def validate_opening(
 ) -> StreamOpening:
     found = Findings()
     values = OPENING.members(document, "", found)
-    names = values["leads"] or []
+    leads = [
+        lead or {"name": None, "gain": None, "baseline": None} for lead in values["leads"] or []
+    ]
+    names = [lead["name"] for lead in leads]
     for index, name in enumerate(names):
         if name is not None and name in names[:index]:
             found.add(
@@ -123,6 +155,8 @@ def validate_opening(
         date=values["date"],
         sampling_rate=values["sampling_rate"],
         leads=tuple(names),
+        gains=tuple(lead["gain"] for lead in leads),
+        baselines=tuple(lead["baseline"] for lead in leads),
     )
 
 

@@ -35,7 +35,7 @@ from gateway.database import Connection, Database
 from gateway.devices.bodies import StreamOpening
 from gateway.ecg_rows import LeadRow, insert_ecg
 from gateway.errors import NotAStreamError, StreamBusyError
-from schemas.sample_chunks import StreamChunks, encode_sample_chunk
+from schemas.sample_chunks import LeadInfo, StreamChunks, encode_sample_chunk
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,19 @@ class StoredStream:
     # The owner's account: what an ingest token of the stream is checked against.
     owner_disabled: bool = False
     owner_password_changed_at: datetime | None = None
+    # Per lead, as the opening gave them (empty: none given).
+    gains: tuple[float | None, ...] = ()
+    baselines: tuple[int | None, ...] = ()
+
+    @property
+    def lead_info(self) -> tuple[LeadInfo, ...]:
+        """The leads as every chunk carries them: name, gain and baseline."""
+        gains = self.gains or (None,) * len(self.leads)
+        baselines = self.baselines or (None,) * len(self.leads)
+        return tuple(
+            LeadInfo(name, gain, baseline)
+            for name, gain, baseline in zip(self.leads, gains, baselines, strict=True)
+        )
 
     def sample_chunk(
         self,
@@ -68,14 +81,14 @@ class StoredStream:
             start_sample,
             date=self.date,
             sampling_rate=self.sampling_rate,
-            leads=self.leads,
+            leads=self.lead_info,
             final=True,
         )
 
     @cached_property
     def _chunks(self) -> StreamChunks:
         return StreamChunks(
-            self.ecg_id, date=self.date, sampling_rate=self.sampling_rate, leads=self.leads
+            self.ecg_id, date=self.date, sampling_rate=self.sampling_rate, leads=self.lead_info
         )
 
 
@@ -121,7 +134,12 @@ class StreamRepository:
     async def open(self, opening: StreamOpening, owner_id: UUID) -> None:
         """Insert the ECG ('receiving'), its leads (0 samples so far) and the stream;
         EcgExistsError if the id is taken."""
-        leads: list[LeadRow] = [(name, 0, None, None) for name in opening.leads]
+        gains = opening.gains or (None,) * len(opening.leads)
+        baselines = opening.baselines or (None,) * len(opening.leads)
+        leads: list[LeadRow] = [
+            (name, 0, gain, baseline)
+            for name, gain, baseline in zip(opening.leads, gains, baselines, strict=True)
+        ]
         async with self._database.transaction() as connection:
             await insert_ecg(
                 connection,
@@ -145,6 +163,10 @@ class StreamRepository:
                        e.status = 'incomplete' AS timed_out,
                        ARRAY(SELECT name FROM ecg_leads
                              WHERE ecg_id = e.id ORDER BY position) AS leads,
+                       ARRAY(SELECT gain FROM ecg_leads
+                             WHERE ecg_id = e.id ORDER BY position) AS gains,
+                       ARRAY(SELECT baseline FROM ecg_leads
+                             WHERE ecg_id = e.id ORDER BY position) AS baselines,
                        u.disabled_at IS NOT NULL AS owner_disabled, u.password_changed_at
                 FROM ecgs e LEFT JOIN ecg_streams s ON s.ecg_id = e.id
                      JOIN users u ON u.id = e.owner_id
@@ -162,6 +184,8 @@ class StreamRepository:
             date=row["date"],
             sampling_rate=row["sampling_rate"],
             leads=tuple(row["leads"]),
+            gains=tuple(row["gains"]),
+            baselines=tuple(row["baselines"]),
             next_seq=row["next_seq"],
             next_sample=row["next_sample"],
             ended=row["ended"],

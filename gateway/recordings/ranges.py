@@ -46,22 +46,24 @@ def select_leads(requested: Sequence[str] | None, leads: Sequence[ArchivedLead])
     return [names.index(name) for name in requested]
 
 
-def range_end(start: int, end: int | None, stored: Sequence[int]) -> int:
+def range_end(
+    start: int, end: int | None, stored: Sequence[int], limit: int = MAX_SIGNAL_VALUES
+) -> int:
     """Where to stop reading leads stored up to ``stored`` (samples each): ``end``,
     clipped to the longest of them (its length without ``end``), and never before
-    ``start``. A 422 when the range holds more than ``MAX_SIGNAL_VALUES`` values, saying
-    how many samples per lead fit."""
+    ``start``. A 422 when the range holds more than ``limit`` values, saying how many
+    samples per lead fit."""
     longest = max(stored, default=0)
     stop = longest if end is None else min(end, longest)
     values = sum(max(0, min(stop, length) - start) for length in stored)
-    if values > MAX_SIGNAL_VALUES:
-        fit = MAX_SIGNAL_VALUES // len(stored)
+    if values > limit:
+        fit = limit // len(stored)
         raise InvalidInputError(
             [
                 FieldError(
                     "end",
                     f"samples {start} to {stop} of {len(stored)} leads are {values:,} values, "
-                    f"and an answer holds at most {MAX_SIGNAL_VALUES:,}: ask for a smaller "
+                    f"and an answer holds at most {limit:,}: ask for a smaller "
                     f"range, at most {fit:,} samples per lead (end={start + fit}), or fewer leads",
                 )
             ]

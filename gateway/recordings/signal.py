@@ -129,12 +129,12 @@ def parse_signal_query(request: Request[Any]) -> SignalQuery:
     return SignalQuery(values["leads"], start, None if end == -1 else end)
 
 
-def negotiate(accept: str | None) -> str:
-    """The media type of ``OFFERED`` that ``Accept`` ranks highest (RFC 9110, section
+def negotiate(accept: str | None, offered: Sequence[str] = OFFERED) -> str:
+    """The media type of ``offered`` that ``Accept`` ranks highest (RFC 9110, section
     12.5.1: each offer takes the quality of the most specific range that matches it);
-    JSON without ``Accept`` (or with none well-formed), and on a tie; NotAcceptableError
-    when it allows neither."""
-    qualities = {offer: (-1, 0.0) for offer in OFFERED}  # (specificity, quality)
+    the first offer without ``Accept`` (or with none well-formed), and on a tie;
+    NotAcceptableError when it allows none."""
+    qualities = {offer: (-1, 0.0) for offer in offered}  # (specificity, quality)
     ranges = 0
     for media_range in (accept or "").split(","):
         kind, *parameters = (part.strip().lower() for part in media_range.split(";"))
@@ -142,15 +142,15 @@ def negotiate(accept: str | None) -> str:
         if quality is None or kind.count("/") != 1:
             continue  # malformed: ignored
         ranges += 1
-        for offer in OFFERED:
+        for offer in offered:
             specificity = _specificity(kind, offer)
             if specificity > qualities[offer][0]:
                 qualities[offer] = (specificity, quality)
     if not ranges:
-        return JSON
-    best = max(OFFERED, key=lambda offer: qualities[offer][1])
+        return offered[0]
+    best = max(offered, key=lambda offer: qualities[offer][1])
     if qualities[best][1] <= 0:
-        raise NotAcceptableError(accept or "", OFFERED)
+        raise NotAcceptableError(accept or "", offered)
     return best
 
 

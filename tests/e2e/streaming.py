@@ -45,14 +45,17 @@ async def upload_whole(
     signals: NDArray[np.integer[Any]],
     names: Sequence[str],
     sampling_rate: float,
+    scales: Sequence[dict[str, Any]] | None = None,
 ) -> str:
-    """Upload ``signals`` (one row per lead) in one request; the ECG's id."""
+    """Upload ``signals`` (one row per lead) in one request, with each lead's ``scales``
+    (its gain and baseline) when given; the ECG's id."""
+    extra: Sequence[dict[str, Any]] = scales or [{} for _ in names]
     body = {
         "date": DATE,
         "sampling_rate": sampling_rate,
         "leads": [
-            {"name": name, "signal": signal.tolist()}
-            for name, signal in zip(names, signals, strict=True)
+            {"name": name, "signal": signal.tolist(), **more}
+            for name, signal, more in zip(names, signals, extra, strict=True)
         ],
     }
     uploaded = await client.post("/api/v1/ecg/", json=body)

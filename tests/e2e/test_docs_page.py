@@ -6,7 +6,6 @@ operation."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -14,35 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from infra.system_packages import apt_install
-
-# Chromium's own connections (updates, sync, field trials) are refused on a closed
-# network, many at a time; these flags keep it to the page.
-QUIET = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
-
-
-# Debian's package, Ubuntu's older name, and Google's build (GitHub's runners have it).
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+from tests.e2e.browser import QUIET, find_chromium
 
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    """A Chromium on PATH; Debian's installed (as root) when there is none."""
-    found = next(filter(None, map(shutil.which, BROWSERS)), None)
-    if found is None:
-        apt_install(["chromium"], why="the /docs page is checked in headless Chromium")
-        found = shutil.which("chromium")
-    assert found is not None, "chromium is not on PATH after installing it"
-    return found
+    return find_chromium()
 
 
 def rendered(chromium: str, url: str) -> str:

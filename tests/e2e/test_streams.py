@@ -34,10 +34,16 @@ async def test_a_streamed_record_gives_what_its_upload_gives(
 ) -> None:
     record = read_record(data_dir / "mitdb" / "100")
     signals = record.signals[:, :23_000]  # 63.9 s: six whole windows and a partial one
-    uploaded = await upload_whole(client, signals, record.lead_names, record.sampling_rate)
+    scales = [
+        {"gain": gain, "baseline": baseline}
+        for gain, baseline in zip(record.gains, record.baselines, strict=True)
+    ]
+    uploaded = await upload_whole(client, signals, record.lead_names, record.sampling_rate, scales)
+    # The leads with their gain and baseline: the mV values come out as the upload's.
+    leads = [{"name": name} | scale for name, scale in zip(record.lead_names, scales, strict=True)]
     opened = await client.post(
         "/api/v1/ecg/streams",
-        json={"date": DATE, "sampling_rate": record.sampling_rate, "leads": record.lead_names},
+        json={"date": DATE, "sampling_rate": record.sampling_rate, "leads": leads},
     )
     assert opened.status_code == 201, opened.text
     assert opened.headers["cache-control"] == "no-store"
@@ -74,6 +80,8 @@ async def test_a_streamed_record_gives_what_its_upload_gives(
     streamed = await results(client, stream_id)
     assert streamed == await results(client, uploaded)
     assert streamed["status"] == "done"
+    assert [(lead["gain"], lead["baseline"]) for lead in streamed["leads"]] == [(200.0, 1024)] * 2
+    assert streamed["summary"]["leads"][0]["min_mv"]["value"] is not None
     assert streamed["summary"]["n_windows"] == 7
     assert len(streamed["beats"]["sample_indices"]) == pytest.approx(80, abs=5)  # ~76 bpm
 

@@ -46,7 +46,13 @@ REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILES = (REPO / "docker-compose.yml", REPO / "infra" / "compose.cluster.yml")
 NODES = ("kafka", "kafka-2", "kafka-3")
 UP_TIMEOUT = 150.0
-PIPELINE_TOPICS = ("ecg.samples.v1", "ecg.windows.v1", "ecg.summaries.v1", "ecg.dlq.v1")
+PIPELINE_TOPICS = (
+    "ecg.samples.v1",
+    "ecg.windows.v1",
+    "ecg.summaries.v1",
+    "ecg.dlq.v1",
+    "ecg.analysis-requests.v1",
+)
 CHANGELOG = "ecg-pipeline-ecg-stream-state-changelog"  # Faust's, of the windows agent's table
 PARTITIONS = 4  # the default ECG_TOPIC_PARTITIONS
 SAMPLES = 64 * 360  # 64 s of MIT-BIH record 100

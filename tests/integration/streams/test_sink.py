@@ -178,3 +178,38 @@ async def test_a_summary_without_the_flag_is_stored_as_final(
     await store.write([], [summary(ecg_id, 1, n_windows=1, final=False), record])
     final = await db.fetchval("SELECT final FROM ecg_summaries WHERE ecg_id = $1", ecg_id)
     assert final is True
+
+
+async def test_a_result_of_a_lower_revision_never_replaces_one_of_a_higher(
+    db: asyncpg.Connection, store: ResultStore
+) -> None:
+    """A re-analysis (revision 1) stored, then the first analysis's results redelivered
+    late (revision 0): the re-analysis's stay; its own, redelivered, are an upsert."""
+    ecg_id = uuid.uuid4()
+    revised = {"revision": 1}
+    await store.write(
+        [window(ecg_id, 0, crossings=5) | revised], [summary(ecg_id, 7, final=True) | revised]
+    )
+    await store.write([window(ecg_id, 0, crossings=1)], [summary(ecg_id, 2, final=True)])
+    await store.write(
+        [], [summary(ecg_id, 3, n_windows=9, final=False), summary(ecg_id, 2, final=True)]
+    )
+    assert await stored_summary(db, ecg_id) == (2, True, 7)
+    stored = await db.fetchrow(
+        "SELECT revision, result FROM ecg_windows WHERE ecg_id = $1 AND index = 0", ecg_id
+    )
+    assert stored is not None
+    assert stored["revision"] == 1
+    assert json.loads(stored["result"])["leads"][0]["zero_crossings"] == 5
+    # In one batch too: the highest revision wins whatever the order.
+    await store.write(
+        [window(ecg_id, 0, crossings=8) | {"revision": 2}, window(ecg_id, 0, crossings=1)],
+        [summary(ecg_id, 8, final=True) | {"revision": 2}, summary(ecg_id, 1, final=True)],
+    )
+    assert await stored_summary(db, ecg_id) == (2, True, 8)
+    assert (
+        await db.fetchval(
+            "SELECT revision FROM ecg_windows WHERE ecg_id = $1 AND index = 0", ecg_id
+        )
+        == 2
+    )

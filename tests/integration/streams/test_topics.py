@@ -51,11 +51,14 @@ async def test_the_samples_topic_keeps_its_messages_as_long_as_configured(
         )
     finally:
         await admin.close()
-    retention = {
-        resource[3]: {entry[0]: entry[1] for entry in resource[4]}["retention.ms"]
+    configs = {
+        resource[3]: {entry[0]: entry[1] for entry in resource[4]}
         for answer in described
         for resource in answer.resources
     }
+    retention = {name: config["retention.ms"] for name, config in configs.items()}
     assert retention[settings.topic(topics.SAMPLES)] == str(90 * 60 * 1000)
+    # Segments no longer than the retention: Kafka deletes only whole segments.
+    assert configs[settings.topic(topics.SAMPLES)]["segment.ms"] == str(90 * 60 * 1000)
     others = {name: value for name, value in retention.items() if "samples" not in name}
     assert set(others.values()) == {str(7 * 24 * 3_600_000)}  # the broker's default

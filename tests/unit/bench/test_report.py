@@ -5,7 +5,8 @@ from __future__ import annotations
 from bench.core import CoreFigures
 from bench.open_streams import MemoryFigures
 from bench.raw_kafka import RawFigures
-from bench.report import core_lines, fast_lines, memory_lines, missing_line
+from bench.reanalysis import ReanalysisFigures
+from bench.report import core_lines, fast_lines, memory_lines, missing_line, reanalysis_lines
 
 MIB = 1024 * 1024
 
@@ -54,3 +55,14 @@ def test_a_part_that_did_not_finish_has_a_line_saying_so() -> None:
     raw = RawFigures(10, 12_000, 0.5, 1.0, (0.01,) * 10)
     assert fast_lines(None, raw, 6000) == [missing_line("2. as fast as acks allow")]
     assert memory_lines(None)[0].ours == "-"
+
+
+def test_the_reanalysis_beside_the_core_says_what_was_replaced() -> None:
+    (line,) = reanalysis_lines(ReanalysisFigures(72.0, 8_640, "done"), 48.0, 24)
+    assert (line.ours, line.reference, line.ratio) == (
+        "72.0 s (1,200 x real time)",
+        "48.0 s",
+        "1.50",
+    )
+    assert "8,640 windows replaced" in line.what
+    assert reanalysis_lines(None, 48.0, 24)[0].ours == "-"

@@ -78,7 +78,7 @@ def test_messages_are_single_object_encoded_for_consumers_without_this_code() ->
 
 def test_each_topic_has_its_own_schema() -> None:
     prints = {fingerprint_of(schema) for schema in topics.VALUE_SCHEMAS.values()}
-    assert len(prints) == len(topics.VALUE_SCHEMAS) == 4
+    assert len(prints) == len(topics.VALUE_SCHEMAS) == 5
 
 
 def test_decoding_with_the_wrong_schema_fails_clearly() -> None:
@@ -122,11 +122,21 @@ def old_window() -> dict[str, Any]:
 
 
 def test_a_message_of_an_earlier_schema_version_is_read_with_the_new_fields_at_defaults() -> None:
-    (old_schema,) = load_history_json(Schema.WINDOW_RESULT)
+    old_schema = load_history_json(Schema.WINDOW_RESULT)[0]
     record = decode(Schema.WINDOW_RESULT, single_object(old_schema, old_window()))
     assert record["leads"][0]["zero_crossings"] == 12
     assert record["leads"][0]["quality"] is None
     assert (record["beats"], record["heart_rate_bpm"], record["hrv"]) == ([], None, None)
+    assert (record["analyser_version"], record["revision"]) == ("", 0)
+
+
+def test_a_result_from_before_revisions_reads_as_the_first_analysis() -> None:
+    version_2 = load_history_json(Schema.WINDOW_RESULT)[1]
+    assert "revision" not in {field["name"] for field in version_2["fields"]}
+    record = {**old_window(), "beats": [5], "beat_count": None, "heart_rate_bpm": None}
+    record |= {"rr": None, "hrv": None}
+    decoded = decode(Schema.WINDOW_RESULT, single_object(version_2, record))
+    assert (decoded["beats"], decoded["analyser_version"], decoded["revision"]) == ([5], "", 0)
 
 
 def single_object(schema: dict[str, Any], record: dict[str, Any]) -> bytes:

@@ -43,3 +43,10 @@ def test_the_batch_keeps_each_ecgs_newest_summary_whatever_the_order() -> None:
 def test_among_equals_the_last_one_wins() -> None:
     batch = [summary(ECG, 2, True, "first"), summary(ECG, 2, True, "again")]
     assert [s["tag"] for s in latest_summaries(batch)] == ["again"]
+
+
+def test_a_later_revision_beats_any_summary_of_an_earlier_one() -> None:
+    revised = summary(ECG, 1, False) | {"revision": 1}
+    ranked = [summary(ECG, 9, True), revised, revised | {"final": True}]
+    assert sorted(ranked, key=summary_rank) == ranked
+    assert latest_summaries([revised, summary(ECG, 9, True)]) == [revised]

@@ -33,6 +33,18 @@ def test_an_opening_is_read_like_an_upload() -> None:
     assert opening.leads == ("MLII", "V5")
 
 
+def test_an_openings_leads_may_carry_their_gain_and_baseline() -> None:
+    opening = validate_opening(
+        {
+            "date": "2024-05-01",
+            "leads": [{"name": "mlii", "gain": 200, "baseline": 1024}, "V5", {"name": "V1"}],
+        }
+    )
+    assert opening.leads == ("MLII", "V5", "V1")
+    assert opening.gains == (200.0, None, None)
+    assert opening.baselines == (1024, None, None)
+
+
 def test_an_opening_without_an_id_gets_one() -> None:
     made = UUID(int=7)
     opening = validate_opening({"date": "2024-05-01", "leads": ["I"]}, new_id=lambda: made)
@@ -45,7 +57,11 @@ def test_an_opening_without_an_id_gets_one() -> None:
         ({"leads": ["I"]}, ["date"]),
         ({"date": "2024-05-01"}, ["leads"]),
         ({"date": "2024-05-01", "leads": []}, ["leads"]),
-        ({"date": "2024-05-01", "leads": [{"name": "I"}]}, ["leads[0]"]),
+        ({"date": "2024-05-01", "leads": [5]}, ["leads[0]"]),
+        ({"date": "2024-05-01", "leads": [{"name": "I", "gain": 0}]}, ["leads[0].gain"]),
+        ({"date": "2024-05-01", "leads": [{"gain": 200}]}, ["leads[0].name"]),
+        ({"date": "2024-05-01", "leads": [{"name": "I", "baseline": 0.5}]}, ["leads[0].baseline"]),
+        ({"date": "2024-05-01", "leads": ["I", {"name": "i"}]}, ["leads[1]"]),
         ({"date": "2024-05-01", "leads": ["I", "V"]}, ["leads[1]"]),
         ({"date": "2024-05-01", "leads": ["I", "i"]}, ["leads[1]"]),
         ({"date": "2024-05-01", "leads": ["I"], "sampling_rate": 0}, ["sampling_rate"]),

@@ -5,9 +5,14 @@ through its bytes after every chunk), every WindowResult and the EcgResult, beat
 included, go into one sha256 digest, compared with ``golden_digests.json``; the
 10-s run also digests the memory's bytes after every chunk, so a change of the byte
 layout shows too. A change that moves any result by one bit fails here: a deliberate
-one regenerates the file with
+one bumps ``ANALYSER_VERSION`` (``streams/analysis/version.py``) and regenerates the file
+with
 
     .venv/bin/python -m tests.unit.streams.analysis.test_golden
+
+which refuses to record different results under the version already recorded: results
+and their version move together, so that a result's ``analyser_version`` names the
+detector that computed it.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from numpy.typing import NDArray
 from bench.analysis import config_of
 from client.resampling import resample_record
 from streams.analysis.results import EcgResult, WindowResult
+from streams.analysis.version import ANALYSER_VERSION
 from streams.analysis.windows import AnalyserMemory, AnalysisConfig, feed, finish, start_analysis
 from tests.conftest import DATA
 from tests.records import Record, read_record
@@ -111,5 +117,29 @@ def test_results_are_bitwise_those_recorded(data_dir: Path, name: str) -> None:
     assert found == expected
 
 
+def test_the_results_were_recorded_with_this_version() -> None:
+    recorded = json.loads(GOLDEN.read_text())["analyser_version"]
+    assert recorded == ANALYSER_VERSION, (
+        f"the golden digests were recorded by analyser {recorded}; "
+        f"regenerate them for {ANALYSER_VERSION} (see this module)"
+    )
+
+
+def regenerate() -> str:
+    """Record the digests of this code under ``ANALYSER_VERSION``; refused when they
+    differ from those recorded under the same version."""
+    recorded = json.loads(GOLDEN.read_text())
+    found = {name: digests(name) for name in RECORDS}
+    if recorded.get("analyser_version") == ANALYSER_VERSION and any(
+        recorded.get(name) != digest for name, digest in found.items()
+    ):
+        return (
+            f"the results differ from those recorded for analyser {ANALYSER_VERSION}: "
+            "bump ANALYSER_VERSION in streams/analysis/version.py first"
+        )
+    GOLDEN.write_text(json.dumps({"analyser_version": ANALYSER_VERSION, **found}, indent=2) + "\n")
+    return f"recorded the digests of analyser {ANALYSER_VERSION}"
+
+
 if __name__ == "__main__":
-    GOLDEN.write_text(json.dumps({name: digests(name) for name in RECORDS}, indent=2) + "\n")
+    print(regenerate())
