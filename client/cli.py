@@ -4,6 +4,7 @@
     ecg tail [--topic windows|summaries|both|dlq] [--from-beginning] [--max-messages N]
              [--timeout SECONDS] [--ecg ID] [--bootstrap HOST:PORT] [--namespace PREFIX]
     ecg simulate RECORD --email E [--devices N] [--speed K|max] ...
+    ecg import PATH... --email E [--leads NAME,...] [--sampling-rate HZ] [--gain G] ...
 
 ``ecg create-admin`` creates the admin account E, or resets an admin's password; the
 gateway does it, as it owns the database (``client.admin``, ``gateway.admin``).
@@ -17,6 +18,9 @@ letters: each message the worker could not process, with its reason), one JSON o
 
 ``ecg simulate`` streams a WFDB record through the gateway as N devices and reports
 samples/s, latencies and whether every sample arrived; see ``client.simulate``.
+
+``ecg import`` imports WFDB, EDF/EDF+ and CSV files, one ECG each, and prints each ECG's
+id; an interrupted import resumes when run again; see ``client.importing.command``.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import uuid
 from collections.abc import Sequence
 
 from client import admin, simulate
+from client.importing import command as importing
 from client.settings import ClientSettings, SettingsError
 from client.tail import TailError, TailOptions, tail
 from schemas import topics
@@ -59,6 +64,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             description=simulate.DESCRIPTION,
         )
     )
+    importing.add_arguments(
+        commands.add_parser(
+            "import",
+            help="import WFDB, EDF/EDF+ and CSV files, one ECG each; prints their ids",
+            description=importing.DESCRIPTION,
+        )
+    )
     args, rest = parser.parse_known_args(argv)
     if args.command == "create-admin":
         return admin.hand_over(rest)
@@ -71,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     if args.command == "tail":
         return _tail(args, settings)
+    if args.command == "import":
+        return importing.run(args, settings, sys.stdin, sys.stdout, sys.stderr)
     return simulate.run(args, settings, sys.stdin, sys.stdout, sys.stderr)
 
 

@@ -10,6 +10,8 @@ options override what it gives.
   ``ecg simulate``; ``127.0.0.1:9092`` in development, else unset.
 - ``ECG_PASSWORD``: the password of ``ecg simulate``'s user, a secret (never in reprs).
 - ``ECG_WINDOW_SECONDS``: the stream workers' window, 10 s by default.
+- ``XDG_STATE_HOME`` (else ``HOME``/.local/state): where ``ecg import`` keeps the state
+  of its imports, in ``ecg-pipeline/imports``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final
 
 ENVIRONMENTS: Final = ("development", "test", "production")
@@ -36,6 +39,7 @@ class ClientSettings:
     kafka_bootstrap: str | None = DEVELOPMENT_KAFKA_BOOTSTRAP
     password: str | None = field(default=None, repr=False)
     window_seconds: float = DEFAULT_WINDOW_SECONDS
+    import_state_dir: Path | None = None  # None: no home to keep it in
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ClientSettings:
@@ -51,6 +55,7 @@ class ClientSettings:
             or (DEVELOPMENT_KAFKA_BOOTSTRAP if local else None),
             password=source.get("ECG_PASSWORD") or None,
             window_seconds=_window_seconds(source),
+            import_state_dir=_import_state_dir(source),
         )
 
     def require_kafka_bootstrap(self) -> str:
@@ -72,3 +77,13 @@ def _window_seconds(source: Mapping[str, str]) -> float:
         return float(text) if text else DEFAULT_WINDOW_SECONDS
     except ValueError:
         raise SettingsError(f"ECG_WINDOW_SECONDS must be a number, got {text!r}") from None
+
+
+def _import_state_dir(source: Mapping[str, str]) -> Path | None:
+    """The XDG base directory for state (an absolute ``XDG_STATE_HOME``, else
+    ``$HOME/.local/state``), ``ecg-pipeline/imports`` in it."""
+    state = _text(source, "XDG_STATE_HOME")
+    home = _text(source, "HOME")
+    if state is None or not Path(state).is_absolute():
+        state = None if home is None else str(Path(home) / ".local" / "state")
+    return None if state is None else Path(state) / "ecg-pipeline" / "imports"
