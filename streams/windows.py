@@ -350,9 +350,15 @@ class Backlog:
         return self._behind and now - self._taken_at < 1.0
 
     async def caught_up(self, limit: float) -> None:
-        """Return once the worker is not behind, or after ``limit`` seconds."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._not_behind.wait(), limit)
+        """Return once the worker is not behind, or after ``limit`` seconds. A verdict
+        goes stale a second after its batch: with no batch since (a burst that ended),
+        the worker has nothing left to catch up on. (Without this, every wait after a
+        burst lasted its whole ``limit``: 8 pages of a re-analysis took 40 s more.)"""
+        deadline = time.monotonic() + limit
+        while (now := time.monotonic()) < deadline and self.behind(now):
+            wait = min(deadline, self._taken_at + 1.0) - now
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._not_behind.wait(), wait)
 
 
 class Checkpointer(faust.Service):

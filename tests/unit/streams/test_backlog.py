@@ -44,3 +44,17 @@ async def test_the_sink_waits_until_a_batch_is_not_behind_or_at_most_its_limit()
     assert not waiting.done()
     backlog.taken([now], now)
     await asyncio.wait_for(waiting, 1.0)
+
+
+async def test_a_burst_that_ended_holds_nothing_up_after_a_second() -> None:
+    """The last batch of a burst was behind and no batch came since: the verdict goes
+    stale a second after it, and a wait ends then, not at its limit."""
+    backlog = Backlog(limit=0.25)
+    now = time.time()
+    backlog.taken([now - 1.0], now)
+    started = time.monotonic()
+    await asyncio.wait_for(backlog.caught_up(10.0), 2.0)
+    assert 0.9 <= time.monotonic() - started < 5.0  # well before its limit
+    started = time.monotonic()
+    await backlog.caught_up(10.0)  # stale already: at once
+    assert time.monotonic() - started < 0.1
