@@ -26,6 +26,8 @@ Records come from the repository's ``data/`` folder.
 ``--extra DIR ...`` also scores every annotated WFDB record found under the given
 folders (for instance the rest of the MIT-BIH Arrhythmia Database from PhysioNet), at
 its own sampling rate, and adds their gross: the detector is not tuned to the five.
+Records among them that mark atrial fibrillation also score the AF events
+(``bench.eval_af``), those with annotations only (no .dat) on their reference beats.
 """
 
 from __future__ import annotations
@@ -309,6 +311,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     rows = evaluate(args.records, args.rates, not args.no_neurokit)
     rows += evaluate_extra(args.extra, not args.no_neurokit)
     print(render(rows, evaluate_second_lead(args.records), measure_speed()))
+    if args.extra:
+        from bench.eval_af import evaluate_af  # (it imports this module)
+
+        table = evaluate_af(args.extra)
+        if table:
+            print("\nAtrial fibrillation (events), records under --extra that mark it:\n")
+            print(table)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
 """What the analyser carries from one chunk of an ECG to the next, and its compact
 bytes for the per-ECG Faust table.
 
-Byte layout (version 2): a fixed header of scalars; each lead's gain and baseline; the
+Byte layout (version 3): a fixed header of scalars; each lead's gain and baseline; the
 statistics of the windows not emitted yet, row by row in the narrowest integer width
 each row needs; the per-lead carry, the last samples of the filters, the baseline block
 sums, the per-lead totals and the pending beats, each in the narrowest width; sums that
-may outgrow int64 as 16-byte integers; the reason why there is no beat detector; the
+may outgrow int64 as 16-byte integers; the rhythm events' integers (empty without a
+detector); the reason why there is no beat detector; the
 detector's own bytes.
 """
 
@@ -20,12 +21,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from streams.analysis.detector import BeatDetector, DetectorMemory, qrs_detector
+from streams.analysis.events import EventMemory, start_events
 from streams.analysis.lead_stats import INT64_MAX, INT64_MIN, N_STATS, Int64s, LeadCarry, Stat
 from streams.analysis.packing import Reader, Writer
 from streams.analysis.quality import VERDICTS
 from streams.analysis.rhythm import RrSums
 
-VERSION = 2  # of the byte layout
+VERSION = 3  # of the byte layout
+_READABLE = (2, 3)  # version 2 has no rhythm events
 _HEADER = struct.Struct("<BHqdqqIqqq?")
 _CONFIG_BYTES = slice(3, 19)  # the window length and the sampling rate in the header
 # Minima and maxima of windows without samples (or without baseline points) are
@@ -41,6 +44,8 @@ _SENTINEL_ROWS = np.array([value for value, _, _ in _SENTINELS])
 _COUNT_ROWS = np.array([count for _, count, _ in _SENTINELS])
 _SENTINEL_VALUES = np.array([[sentinel] for _, _, sentinel in _SENTINELS], dtype=np.int64)
 
+
+_NO_INTS = np.zeros(0, dtype=np.int64)
 
 # Rows of the per-lead totals over the windows closed so far.
 TOTAL_CROSSINGS, TOTAL_MIN, TOTAL_MAX = 0, 1, 2
@@ -100,6 +105,7 @@ class AnalyserMemory:
     previous_rr: int
     rr: RrSums
     beat_detector: BeatDetector | None = None
+    events: EventMemory | None = None  # with beats: the rhythm events' memory
 
     @property
     def n_leads(self) -> int:
@@ -139,6 +145,9 @@ def _write(memory: AnalyserMemory) -> bytes:
     out.ints(memory.carry.values).ints(memory.carry.tail).ints(memory.carry.blocks)
     out.ints(memory.lead_samples).ints(memory.totals).ints(memory.pending_beats)
     out.bigs(list(memory.sums)).bigs(memory.rr.to_ints())
+    events = memory.events
+    for part in ("scalars", "intervals", "ends", "recent"):
+        out.ints(_NO_INTS if events is None else getattr(events, part))
     out.blob(b"" if memory.no_beats_reason is None else memory.no_beats_reason.encode())
     out.blob(b"" if memory.detector is None else memory.detector.to_bytes())
     return out.to_bytes()
@@ -173,7 +182,7 @@ def _config(data: bytes) -> AnalysisConfig:
 def _read(data: bytes, detector: BeatDetector | None) -> AnalyserMemory:
     reader = Reader(data)
     header = reader.blob()
-    if not header or header[0] != VERSION:
+    if not header or header[0] not in _READABLE:
         raise ValueError(f"unknown analyser memory version {header[0] if header else None}")
     (_, n, _, _, frontier, next_window, n_open, finalized, previous_beat,
      previous_rr, has_detector) = _HEADER.unpack(header)  # fmt: skip
@@ -185,6 +194,10 @@ def _read(data: bytes, detector: BeatDetector | None) -> AnalyserMemory:
     carry = LeadCarry(reader.ints(), reader.ints().astype(np.int32), reader.ints())
     lead_samples, totals, pending = reader.ints(), reader.ints(), reader.ints()
     sums, rr = reader.bigs(), RrSums.from_ints(reader.bigs())
+    events = None
+    if header[0] >= 3:
+        parts = [reader.ints() for _ in range(4)]
+        events = EventMemory(*parts) if parts[0].size else None
     reason = reader.blob().decode() or None
     detector_bytes = reader.blob()
     reader.done()
@@ -209,4 +222,6 @@ def _read(data: bytes, detector: BeatDetector | None) -> AnalyserMemory:
         previous_rr=previous_rr,
         rr=rr,
         beat_detector=detector if detector_state is not None else None,
+        # A memory of version 2 (before rhythm events) follows the beats from here on.
+        events=events if events is not None or detector_state is None else start_events(),
     )

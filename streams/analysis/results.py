@@ -1,5 +1,9 @@
 """What the analyser emits: one ``WindowResult`` per window, one ``EcgResult`` per ECG.
 
+Per window also its rhythm verdict and the rhythm events its beats decided
+(``events``); per ECG the share of its analysed time in atrial fibrillation and the
+events per type.
+
 Per lead: the number of samples, zero crossings, minimum, maximum and mean in ADC
 units and in mV, and a quality verdict. Values in mV need the lead's gain (ADC units
 per mV); its baseline (the ADC value of 0 mV) is 0 when not given, as in WFDB.
@@ -12,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from streams.analysis.events import RhythmEvent
 from streams.analysis.measures import NO_GAIN, NO_SAMPLES, Measure
 from streams.analysis.quality import Quality
 from streams.analysis.rhythm import Rhythm
@@ -38,6 +43,11 @@ class WindowResult:
     leads: tuple[LeadResult, ...]
     beats: NDArray[np.int64]  # R-peak sample indices in [start_sample, end_sample)
     rhythm: Rhythm
+    verdict: str = "unknown"  # the rhythm of most of its beats (events.VERDICTS)
+    events: tuple[RhythmEvent, ...] = ()  # decided by its beats (or, last, at the end)
+
+
+NO_BURDEN = Measure.missing("no beats")
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,8 @@ class EcgResult:
     n_windows: int
     leads: tuple[LeadResult, ...]
     rhythm: Rhythm
+    af_burden_percent: Measure = NO_BURDEN  # of the analysed time
+    event_counts: tuple[tuple[str, int], ...] = ()  # events started, per type
 
 
 def lead_result(

@@ -40,6 +40,14 @@ from streams.analysis.analyser import (
 )
 from streams.analysis.bands import bands_for
 from streams.analysis.detector import BeatDetector, DetectorMemory, qrs_detector
+from streams.analysis.events import (
+    EVENT_TYPES,
+    VERDICTS,
+    RhythmEvent,
+    finish_events,
+    follow_beats,
+    start_events,
+)
 from streams.analysis.lead_stats import (
     INT64_MAX,
     INT64_MIN,
@@ -52,8 +60,9 @@ from streams.analysis.lead_stats import (
     empty_stats,
     merge_stats,
 )
-from streams.analysis.measures import NO_SAMPLING_RATE
-from streams.analysis.quality import VERDICTS, LeadScale, judge_ecg, judge_windows
+from streams.analysis.measures import NO_SAMPLING_RATE, Measure
+from streams.analysis.quality import VERDICTS as QUALITY_VERDICTS
+from streams.analysis.quality import LeadScale, judge_ecg, judge_windows
 from streams.analysis.results import EcgResult, WindowResult, lead_result
 from streams.analysis.rhythm import (
     Rhythm,
@@ -113,6 +122,7 @@ def start_analysis(
         previous_rr=-1,
         rr=RrSums(),
         beat_detector=detector if memory is not None else None,
+        events=start_events() if memory is not None else None,
     )
 
 
@@ -180,6 +190,11 @@ def finish(memory: AnalyserMemory) -> tuple[list[WindowResult], EcgResult]:
         )
     size = memory.config.window_samples
     memory, closed = _close(memory, -(-memory.frontier // size))
+    if memory.events is not None and memory.config.sampling_rate is not None:
+        events, ended = finish_events(memory.events, memory.config.sampling_rate)
+        memory = replace(memory, events=events)
+        if ended and closed:  # (the detector holds the last window open until finish)
+            closed[-1] = replace(closed[-1], events=closed[-1].events + tuple(ended))
     return closed, summary_so_far(memory)
 
 
@@ -207,7 +222,22 @@ def summary_so_far(memory: AnalyserMemory) -> EcgResult:
         )
         for i in range(memory.n_leads)
     )
-    return EcgResult(memory.next_window, leads, _rhythm(memory, memory.rr))
+    burden, counts = _event_totals(memory, closed_until)
+    return EcgResult(memory.next_window, leads, _rhythm(memory, memory.rr), burden, counts)
+
+
+def _event_totals(
+    memory: AnalyserMemory, closed_until: int
+) -> tuple[Measure, tuple[tuple[str, int], ...]]:
+    """The share of the closed windows' time in atrial fibrillation, and the events
+    started so far per type."""
+    if memory.events is None:
+        reason = memory.no_beats_reason or NO_SAMPLING_RATE
+        return Measure.missing(reason), tuple((kind, 0) for kind in EVENT_TYPES)
+    counts = tuple(memory.events.counts().items())
+    if closed_until <= 0:
+        return Measure.missing("no window closed yet"), counts
+    return Measure(100 * min(memory.events.af_samples, closed_until) / closed_until), counts
 
 
 def _check_range(leads: Sequence[NDArray[np.integer[Any]]]) -> None:
@@ -317,8 +347,21 @@ def _close(memory: AnalyserMemory, until: int) -> tuple[AnalyserMemory, list[Win
         rhythms = [rhythm_measures(sums, rate) for sums in window_rr]
     else:
         rhythms = [_rhythm(memory, RrSums())] * count  # immutable: one for every window
-    verdicts = [[0] * n for _ in VERDICTS]
-    verdict_rows = {verdict: row for row, verdict in enumerate(VERDICTS)}
+    events = memory.events
+    window_events: list[tuple[RhythmEvent, ...]] = [()] * count
+    rhythm_verdicts = ["unknown"] * count
+    if events is not None and rate is not None:
+        events, decided, states = follow_beats(events, mine, rate)
+        if decided:
+            at = np.searchsorted(ends, [event.decided_at for event in decided], side="right")
+            pairs = zip(at.tolist(), decided, strict=True)
+            for k, group in itertools.groupby(pairs, key=lambda pair: pair[0]):
+                window_events[k] = tuple(event for _, event in group)
+        for k, (a, b) in enumerate(itertools.pairwise(cuts)):
+            if b > a:
+                rhythm_verdicts[k] = VERDICTS[int(np.bincount(states[a:b], minlength=4).argmax())]
+    verdicts = [[0] * n for _ in QUALITY_VERDICTS]
+    verdict_rows = {verdict: row for row, verdict in enumerate(QUALITY_VERDICTS)}
     closed: list[WindowResult] = []
     for k, stats in enumerate(closing[:, _SHOWN].transpose(0, 2, 1).tolist()):  # [lead][stat]
         leads = []
@@ -327,7 +370,14 @@ def _close(memory: AnalyserMemory, until: int) -> tuple[AnalyserMemory, list[Win
             samples, crossings, total, low, high = column
             leads.append(lead_result(samples, crossings, total, (low, high), units[i], quality))
         window = WindowResult(
-            first + k, starts[k], ends[k], tuple(leads), mine[cuts[k] : cuts[k + 1]], rhythms[k]
+            first + k,
+            starts[k],
+            ends[k],
+            tuple(leads),
+            mine[cuts[k] : cuts[k + 1]],
+            rhythms[k],
+            rhythm_verdicts[k],
+            window_events[k],
         )
         closed.append(window)
     totals = memory.totals.copy()
@@ -347,6 +397,7 @@ def _close(memory: AnalyserMemory, until: int) -> tuple[AnalyserMemory, list[Win
             previous_beat=previous_beat,
             previous_rr=previous_rr,
             rr=rr,
+            events=events,
         ),
         closed,
     )

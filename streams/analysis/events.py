@@ -1,0 +1,393 @@
+"""Rhythm events, decided beat by beat as the final beats arrive: atrial fibrillation,
+pauses, bradycardia and tachycardia episodes.
+
+The events follow the beats the detector has made final, in order, one beat at a time
+(``_follow``, compiled): whatever the chunking, the same beats arrive in the same order,
+so the same events are decided at the same beats. An event is reported when it is
+decided, in the window of the beat that decided it: an episode twice, at its onset
+(``end_sample`` None) and at its end, both with its ``number``; a pause once. The state
+is a few integers and the last ``AF_INTERVALS`` RR intervals, whatever the ECG's length.
+
+- **Pause**: an RR interval of at least ``PAUSE_S`` (2 s), from the beat before it to
+  the beat after it.
+- **Bradycardia** / **tachycardia**: the mean heart rate over the last ``RATE_INTERVALS``
+  (8) RR intervals below ``BRADY_BPM`` (50) / above ``TACHY_BPM`` (120); the episode
+  starts at the first beat of those intervals and ends when the rate over the last 8
+  is back beyond ``BRADY_END_BPM`` (55) / ``TACHY_END_BPM`` (110), at that beat.
+- **Atrial fibrillation**: the RR intervals are irregular and follow no pattern.
+  The method is after the RR-irregularity detectors of Tateno K, Glass L, "Automatic
+  detection of atrial fibrillation using the coefficient of variation and density
+  histograms of RR and deltaRR intervals", Med Biol Eng Comput 39:664-671, 2001, and
+  Petrenas A, Marozas V, Sornmo L, "Low-complexity detection of atrial fibrillation in
+  continuous long-term monitoring", Comput Biol Med 65:184-191, 2015: over the last
+  ``AF_INTERVALS`` (32) RR intervals, the median absolute successive difference
+  relative to the median interval measures the irregularity (robust to a few ectopic
+  beats, which change two differences each). A regular pattern (bigeminy, trigeminy:
+  few distinct successive-difference pairs) is not AF however large its differences:
+  the pairs of successive differences, in cells of ``AF_CELL`` of the median interval,
+  must fill at least ``AF_CELLS`` cells (after the Lorenz-plot "irregularity evidence"
+  of Sarkar S, Ritscher D, Mehra R, "A detector for a chronic implantable atrial
+  tachyarrhythmia monitor", IEEE Trans Biomed Eng 55(3):1219-1224, 2008). An episode
+  starts where its window of intervals starts and ends at the middle of the window
+  that found the rhythm regular again (``AF_END_RATIO`` of the onset threshold).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from streams.analysis.compiled import compiled
+
+EVENT_TYPES: Final = ("af", "pause", "ventricular_run", "bradycardia", "tachycardia")
+AF, PAUSE, VENTRICULAR_RUN, BRADYCARDIA, TACHYCARDIA = range(5)
+VERDICTS: Final = ("normal", "af", "bradycardia", "tachycardia", "unknown")
+
+PAUSE_S: Final = 2.0
+RATE_INTERVALS: Final = 8
+BRADY_BPM, BRADY_END_BPM = 50.0, 55.0
+TACHY_BPM, TACHY_END_BPM = 120.0, 110.0
+AF_INTERVALS: Final = 32
+AF_IRREGULARITY: Final = 0.10
+AF_END_RATIO: Final = 0.8
+AF_CELL: Final = 0.06
+AF_CELLS: Final = 16
+ECTOPIC_EARLY, ECTOPIC_PAUSE, ECTOPIC_COMPENSATION = 0.85, 1.3, 0.2
+
+Ints = NDArray[np.int64]
+
+# Scalars of the state (the int64 array ``EventMemory.scalars``).
+_LAST_BEAT, _INTERVALS, _NEXT_NUMBER, _PENDING, _AF_INTERVALS = range(5)
+_EPISODE = 5  # then, per episode kind (af, bradycardia, tachycardia), _EPISODE_FIELDS
+_ON, _START, _NUMBER, _BEATS, _RR_TOTAL, _LONGEST = range(6)
+_EPISODE_FIELDS = 6
+_KINDS = (AF, BRADYCARDIA, TACHYCARDIA)
+_COUNTS = _EPISODE + _EPISODE_FIELDS * len(_KINDS)  # then the events started, per type
+_AF_DONE = _COUNTS + len(EVENT_TYPES)  # samples of the AF episodes that ended
+_AF_LAST_END = _AF_DONE + 1  # where the last one ended (a new one starts after it)
+N_SCALARS = _AF_LAST_END + 1
+
+# Columns of a reported event row.
+_TYPE, _ROW_NUMBER, _ROW_START, _ROW_END, _ROW_BEATS, _ROW_RR, _ROW_LONGEST = range(7)
+_ROW_WIDTH = 8  # and the beat that decided it
+
+
+@dataclass(frozen=True)
+class RhythmEvent:
+    """An event as decided at ``decided_at`` (a beat's sample index).
+
+    ``number`` identifies the event within its ECG (onsets are numbered from 0 in
+    order); an episode is reported at its onset with ``end_sample`` None and again
+    once it has ended. ``beats`` counts the beats from its start to the beat that
+    decided this report; ``heart_rate_bpm`` and ``longest_rr_ms`` are over their RR
+    intervals."""
+
+    type: str
+    number: int
+    start_sample: int
+    end_sample: int | None
+    beats: int
+    heart_rate_bpm: float | None
+    longest_rr_ms: float | None
+    decided_at: int
+
+
+@dataclass(frozen=True, eq=False)
+class EventMemory:
+    scalars: Ints  # (N_SCALARS,)
+    intervals: Ints  # (AF_INTERVALS,) the last intervals without ectopic beats, oldest first
+    ends: Ints  # (AF_INTERVALS,) the beat that ends each of them
+    recent: Ints  # (RATE_INTERVALS,) the last RR intervals, oldest first (samples)
+
+    @property
+    def af_samples(self) -> int:
+        """Samples within AF episodes so far (an ongoing one up to its last beat)."""
+        s = self.scalars
+        done = int(s[_AF_DONE])
+        af = _EPISODE + _EPISODE_FIELDS * 0
+        if s[af + _ON]:
+            done += int(s[_LAST_BEAT] - s[af + _START])
+        return done
+
+    def counts(self) -> dict[str, int]:
+        """Events started so far, per type."""
+        return {kind: int(self.scalars[_COUNTS + k]) for k, kind in enumerate(EVENT_TYPES)}
+
+
+def start_events() -> EventMemory:
+    scalars = np.zeros(N_SCALARS, dtype=np.int64)
+    scalars[_LAST_BEAT] = -1
+    return EventMemory(
+        scalars,
+        np.zeros(AF_INTERVALS, dtype=np.int64),
+        np.zeros(AF_INTERVALS, dtype=np.int64),
+        np.zeros(RATE_INTERVALS, dtype=np.int64),
+    )
+
+
+def follow_beats(
+    memory: EventMemory, beats: Ints, rate: float
+) -> tuple[EventMemory, list[RhythmEvent], NDArray[np.int8]]:
+    """Follow the next final ``beats`` (ascending). Returns the new memory, the events
+    they decided (in order) and, per beat, the rhythm it was in when it came: an index
+    into ``VERDICTS`` (normal, af, bradycardia, tachycardia)."""
+    new = EventMemory(
+        memory.scalars.copy(), memory.intervals.copy(), memory.ends.copy(), memory.recent.copy()
+    )
+    rows, states = _follow(
+        np.ascontiguousarray(beats, dtype=np.int64),
+        new.scalars,
+        new.intervals,
+        new.ends,
+        new.recent,
+        float(rate),
+    )
+    return new, [_event(row, rate) for row in rows.tolist()], states
+
+
+def _event(row: list[int], rate: float) -> RhythmEvent:
+    intervals = row[_ROW_BEATS] - 1
+    rr_total = row[_ROW_RR]
+    return RhythmEvent(
+        type=EVENT_TYPES[row[_TYPE]],
+        number=row[_ROW_NUMBER],
+        start_sample=row[_ROW_START],
+        end_sample=None if row[_ROW_END] < 0 else row[_ROW_END],
+        beats=row[_ROW_BEATS],
+        heart_rate_bpm=60 * rate * intervals / rr_total if intervals > 0 and rr_total else None,
+        longest_rr_ms=1000 * row[_ROW_LONGEST] / rate if intervals > 0 else None,
+        decided_at=row[_ROW_WIDTH - 1],
+    )
+
+
+@compiled()
+def _push(ring: Ints, value: int) -> None:  # pragma: no cover - compiled
+    """Append ``value`` to ``ring`` (oldest first), dropping the oldest."""
+    for j in range(ring.size - 1):
+        ring[j] = ring[j + 1]
+    ring[ring.size - 1] = value
+
+
+@compiled()
+def _median(values: Ints) -> float:  # pragma: no cover - compiled
+    ordered = np.sort(values)
+    size = ordered.size
+    middle: float = 0.5 * (ordered[(size - 1) // 2] + ordered[size // 2])
+    return middle
+
+
+@compiled()
+def _ectopic(before: int, after: int, reference: float) -> bool:  # pragma: no cover
+    """Whether the beat between intervals ``before`` and ``after`` looks ectopic: early
+    against the ``reference`` interval, then a longer, compensating interval."""
+    return (
+        before < ECTOPIC_EARLY * reference
+        and after > ECTOPIC_PAUSE * before
+        and abs(before + after - 2 * reference) < ECTOPIC_COMPENSATION * 2 * reference
+    )
+
+
+@compiled()
+def _cells(ring: Ints, median: float) -> int:  # pragma: no cover - compiled
+    """Distinct cells of ``AF_CELL`` x the median interval that the pairs of successive
+    differences of the intervals fall in (a Lorenz plot of the differences)."""
+    size = ring.size
+    codes = np.empty(size - 2, dtype=np.int64)
+    cell = AF_CELL * median
+    for j in range(size - 2):
+        a = np.int64(np.floor((ring[j + 1] - ring[j]) / cell))
+        b = np.int64(np.floor((ring[j + 2] - ring[j + 1]) / cell))
+        codes[j] = a * 4096 + b
+    codes.sort()
+    distinct = 1
+    for j in range(1, codes.size):
+        if codes[j] != codes[j - 1]:
+            distinct += 1
+    return distinct
+
+
+@compiled()
+def _episode(
+    s: Ints,
+    rows: Ints,
+    used: int,
+    slot: int,
+    kind: int,
+    onset: bool,
+    ended: bool,
+    start: int,
+    end: int,
+    beat: int,
+    ring: Ints,
+) -> int:  # pragma: no cover - compiled
+    """Start or end the episode of ``kind`` (in state ``slot``) and report it."""
+    e = _EPISODE + _EPISODE_FIELDS * slot
+    if not s[e + _ON] and onset:
+        s[e + _ON] = 1
+        s[e + _START] = start
+        s[e + _NUMBER] = s[_NEXT_NUMBER]
+        s[_NEXT_NUMBER] += 1
+        s[_COUNTS + kind] += 1
+        s[e + _BEATS] = ring.size + 1
+        total = 0
+        longest = 0
+        for j in range(ring.size):
+            total += ring[j]
+            if ring[j] > longest:
+                longest = ring[j]
+        s[e + _RR_TOTAL] = total
+        s[e + _LONGEST] = longest
+        end = -1
+    elif s[e + _ON] and ended:
+        s[e + _ON] = 0
+        end = max(end, s[e + _START])
+        if kind == AF:
+            s[_AF_DONE] += end - s[e + _START]
+            s[_AF_LAST_END] = end
+    else:
+        return used
+    rows[used, _TYPE] = kind
+    rows[used, _ROW_NUMBER] = s[e + _NUMBER]
+    rows[used, _ROW_START] = s[e + _START]
+    rows[used, _ROW_END] = end
+    rows[used, _ROW_BEATS] = s[e + _BEATS]
+    rows[used, _ROW_RR] = s[e + _RR_TOTAL]
+    rows[used, _ROW_LONGEST] = s[e + _LONGEST]
+    rows[used, _ROW_WIDTH - 1] = beat
+    return used + 1
+
+
+_FOLLOW = (
+    "Tuple((int64[:, ::1], int8[::1]))"
+    "(int64[::1], int64[::1], int64[::1], int64[::1], int64[::1], float64)"
+)
+
+
+@compiled(_FOLLOW)
+def _follow(
+    beats: Ints, s: Ints, ring: Ints, ends: Ints, recent: Ints, rate: float
+) -> tuple[Ints, NDArray[np.int8]]:  # pragma: no cover - compiled; see follow_beats
+    n = beats.size
+    rows = np.zeros((3 * n + 3, _ROW_WIDTH), dtype=np.int64)
+    states = np.zeros(n, dtype=np.int8)
+    used = 0
+    pause = PAUSE_S * rate
+    size = ring.size
+    for k in range(n):
+        beat = beats[k]
+        last = s[_LAST_BEAT]
+        s[_LAST_BEAT] = beat
+        if last < 0:
+            continue
+        rr = beat - last
+        for kind in range(3):
+            e = _EPISODE + _EPISODE_FIELDS * kind
+            if s[e + _ON]:
+                s[e + _BEATS] += 1
+                s[e + _RR_TOTAL] += rr
+                if rr > s[e + _LONGEST]:
+                    s[e + _LONGEST] = rr
+        if rr >= pause:
+            rows[used, _TYPE] = PAUSE
+            rows[used, _ROW_NUMBER] = s[_NEXT_NUMBER]
+            rows[used, _ROW_START] = last
+            rows[used, _ROW_END] = beat
+            rows[used, _ROW_BEATS] = 2
+            rows[used, _ROW_RR] = rr
+            rows[used, _ROW_LONGEST] = rr
+            rows[used, _ROW_WIDTH - 1] = beat
+            used += 1
+            s[_NEXT_NUMBER] += 1
+            s[_COUNTS + PAUSE] += 1
+        # The intervals before this one, for the ectopic-beat check below.
+        reference = _median(recent[:-1]) if s[_INTERVALS] >= RATE_INTERVALS else 0.0
+        _push(recent, rr)
+        s[_INTERVALS] += 1
+        if s[_INTERVALS] >= RATE_INTERVALS:  # the heart rate over the last intervals
+            total = 0
+            for j in range(RATE_INTERVALS):
+                total += recent[j]
+            bpm = 60.0 * rate * RATE_INTERVALS / total
+            first = beat - total  # the first beat of those intervals
+            used = _episode(
+                s,
+                rows,
+                used,
+                1,
+                BRADYCARDIA,
+                bpm < BRADY_BPM,
+                bpm >= BRADY_END_BPM,
+                first,
+                beat,
+                beat,
+                recent,
+            )
+            used = _episode(
+                s,
+                rows,
+                used,
+                2,
+                TACHYCARDIA,
+                bpm > TACHY_BPM,
+                bpm <= TACHY_END_BPM,
+                first,
+                beat,
+                beat,
+                recent,
+            )
+        # Atrial fibrillation, on the intervals without ectopic beats: the interval
+        # before (pending) is taken once this one shows that its beat was not premature
+        # with a compensatory pause.
+        pending = s[_PENDING]
+        s[_PENDING] = rr
+        if pending <= 0:
+            continue_af = False
+        elif reference > 0 and _ectopic(pending, rr, reference):
+            s[_PENDING] = 0  # both intervals around the ectopic beat are left out
+            continue_af = False
+        else:
+            _push(ring, pending)
+            _push(ends, last)
+            s[_AF_INTERVALS] += 1
+            continue_af = s[_AF_INTERVALS] >= size
+        if continue_af:
+            median = _median(ring)
+            steps = np.abs(ring[1:] - ring[:-1])
+            irregularity = _median(steps) / median
+            cells = _cells(ring, median)
+            onset = irregularity > AF_IRREGULARITY and cells >= AF_CELLS
+            ended = irregularity < AF_IRREGULARITY * AF_END_RATIO or cells < AF_CELLS * AF_END_RATIO
+            window_start = max(ends[0] - ring[0], s[_AF_LAST_END])
+            middle = ends[size // 2]
+            used = _episode(s, rows, used, 0, AF, onset, ended, window_start, middle, beat, ring)
+        state = 0
+        if s[_EPISODE + _ON]:
+            state = 1
+        elif s[_EPISODE + _EPISODE_FIELDS + _ON]:
+            state = 2
+        elif s[_EPISODE + 2 * _EPISODE_FIELDS + _ON]:
+            state = 3
+        states[k] = state
+    return rows[:used].copy(), states
+
+
+def finish_events(memory: EventMemory, rate: float) -> tuple[EventMemory, list[RhythmEvent]]:
+    """The ECG has ended: every episode still going on ends at its last beat."""
+    scalars = memory.scalars.copy()
+    beat = int(scalars[_LAST_BEAT])
+    events = []
+    for slot, kind in enumerate(_KINDS):
+        e = _EPISODE + _EPISODE_FIELDS * slot
+        if not scalars[e + _ON]:
+            continue
+        scalars[e + _ON] = 0
+        if kind == AF:
+            scalars[_AF_DONE] += beat - scalars[e + _START]
+        row = [kind, *scalars[[e + _NUMBER, e + _START]].tolist(), beat]
+        row += [*scalars[[e + _BEATS, e + _RR_TOTAL, e + _LONGEST]].tolist(), beat]
+        events.append(_event(row, rate))
+    events.sort(key=lambda event: event.number)
+    return replace(memory, scalars=scalars), events
