@@ -26,6 +26,7 @@ Records come from the repository's ``data/`` folder.
 ``--extra DIR ...`` also scores every annotated WFDB record found under the given
 folders (for instance the rest of the MIT-BIH Arrhythmia Database from PhysioNet), at
 its own sampling rate, and adds their gross: the detector is not tuned to the five.
+Then the beat classes, V and S per AAMI EC57, on the same records (``bench.eval_classes``).
 Records among them that mark atrial fibrillation also score the AF events
 (``bench.eval_af``), those with annotations only (no .dat) on their reference beats.
 """
@@ -311,8 +312,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     rows = evaluate(args.records, args.rates, not args.no_neurokit)
     rows += evaluate_extra(args.extra, not args.no_neurokit)
     print(render(rows, evaluate_second_lead(args.records), measure_speed()))
+    from bench.eval_classes import evaluate_classes  # (these import this module)
+
+    extra = sorted(
+        {p.with_suffix("") for d in args.extra for p in Path(d).rglob("*.dat")},
+        key=lambda p: (str(p.parent), p.name),
+    )
+    paths = [DATA / "mitdb" / name for name in args.records]
+    paths += [p for p in extra if p.with_suffix(".atr").is_file()]
+    print("\nBeat classes (AAMI EC57), our whole analysis at each record's own rate:\n")
+    print(evaluate_classes(paths))
     if args.extra:
-        from bench.eval_af import evaluate_af  # (it imports this module)
+        from bench.eval_af import evaluate_af
 
         table = evaluate_af(args.extra)
         if table:

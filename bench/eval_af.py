@@ -4,9 +4,9 @@ records: part of ``make eval EXTRA="DIR ..."``.
 For every WFDB record under the folders whose .atr marks atrial fibrillation (rhythm
 annotations "(AFIB"), the reference episodes run from an "(AFIB" rhythm change to the
 next rhythm change. Our episodes come from the events that the beats give: with the
-record's signal (.dat), the beats our QRS detector finds on all its leads; with the
-annotations alone (the Long-Term AF Database, whose signals are not at hand), the
-reference beats, so that the AF detection is scored on its own.
+record's signal (.dat), the whole analysis of all its leads (our beats and classes);
+with the annotations alone (the Long-Term AF Database, whose signals are not at hand),
+the reference beats and their classes, so that the AF detection is scored on its own.
 
 Scoring, after ANSI/AAMI EC57 for AF: duration Se = the reference AF time that our
 episodes cover / the reference AF time; duration +P = the part of our episodes' time
@@ -24,9 +24,11 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from bench.eval import BEAT_CODES, run_ours
+from bench.eval import BEAT_CODES
 from client.wfdb import read_record
-from streams.analysis.events import finish_events, follow_beats, start_events
+from streams.analysis.beat_classes import F_CLASS, N_CLASS, Q_CLASS, S_CLASS, V_CLASS
+from streams.analysis.events import RhythmEvent, finish_events, follow_beats, start_events
+from streams.analysis.windows import AnalysisConfig, feed, finish, start_analysis
 
 Ints = NDArray[np.int64]
 Episodes = list[tuple[int, int]]
@@ -34,11 +36,31 @@ _RHYTHM = 28  # WFDB's RHYTHM annotation code ("+"): the rhythm in its aux strin
 _SKIP, _NUM, _SUB, _CHN, _AUX = 59, 60, 61, 62, 63
 
 
-def read_annotations(path: Path) -> tuple[Ints, list[tuple[int, str]], int]:
-    """The beats, the rhythm changes (sample, rhythm) and the last annotation's sample
-    of ``path``.atr (WFDB MIT format)."""
+# WFDB beat codes (ecgcodes.h) by AAMI EC57 class: N L R e j B; A a J S n; V E r; F;
+# / f Q ?.
+AAMI_CLASS = {
+    **dict.fromkeys((1, 2, 3, 34, 11, 25), N_CLASS),
+    **dict.fromkeys((8, 4, 7, 9, 35), S_CLASS),
+    **dict.fromkeys((5, 10, 41), V_CLASS),
+    6: F_CLASS,
+    **dict.fromkeys((12, 38, 13, 30), Q_CLASS),
+}
+
+
+PACED = 12  # WFDB's code of a paced beat ("/")
+
+
+def aami_classes(codes: NDArray[np.int16]) -> NDArray[np.int8]:
+    """The AAMI EC57 classes (indices into ``CLASS_LETTERS``) of WFDB beat codes."""
+    return np.array([AAMI_CLASS[int(code)] for code in codes], dtype=np.int8)
+
+
+def read_annotations(path: Path) -> tuple[Ints, NDArray[np.int16], list[tuple[int, str]], int]:
+    """The beats, their WFDB codes, the rhythm changes (sample, rhythm) and the last
+    annotation's sample of ``path``.atr (WFDB MIT format)."""
     words = np.frombuffer(path.with_suffix(".atr").read_bytes(), dtype="<u2")
     beats: list[int] = []
+    codes: list[int] = []
     rhythms: list[tuple[int, str]] = []
     time_, last_code, i = 0, -1, 0
     while i < words.size:
@@ -62,8 +84,9 @@ def read_annotations(path: Path) -> tuple[Ints, list[tuple[int, str]], int]:
         last_code = code
         if code in BEAT_CODES:
             beats.append(time_)
+            codes.append(code)
         i += 1
-    return np.array(beats, dtype=np.int64), rhythms, time_
+    return np.array(beats, dtype=np.int64), np.array(codes, dtype=np.int16), rhythms, time_
 
 
 def reference_episodes(rhythms: list[tuple[int, str]], end: int) -> Episodes:
@@ -80,14 +103,27 @@ def reference_episodes(rhythms: list[tuple[int, str]], end: int) -> Episodes:
     return episodes
 
 
-def our_episodes(beats: Ints, rate: float) -> Episodes:
-    memory, events, _ = follow_beats(start_events(), beats, rate)
-    memory, ended = finish_events(memory, rate)
+def af_episodes(events: Sequence[RhythmEvent]) -> Episodes:
     return [
         (event.start_sample, event.end_sample)
-        for event in [*events, *ended]
+        for event in events
         if event.type == "af" and event.end_sample is not None
     ]
+
+
+def followed(beats: Ints, classes: NDArray[np.int8], rate: float) -> list[RhythmEvent]:
+    """The events of ``beats`` of ``classes`` (the reference's)."""
+    memory, events, _ = follow_beats(start_events(), beats, rate, classes)
+    memory, ended = finish_events(memory, rate)
+    return [*events, *ended]
+
+
+def analysed(signals: NDArray[np.int32], rate: float) -> list[RhythmEvent]:
+    """The events of the whole analysis (the pipeline's core) of ``signals``."""
+    memory = start_analysis(signals.shape[0], AnalysisConfig(round(10 * rate), rate))
+    memory, windows = feed(memory, list(signals))
+    last, _ = finish(memory)
+    return [event for window in [*windows, *last] for event in window.events]
 
 
 def _overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
@@ -156,17 +192,18 @@ def evaluate_af(folders: Sequence[Path], default_rate: float = 128.0) -> str:
     ]
     totals: dict[str, AfScore] = {}
     for path in paths:
-        beats, rhythms, last = read_annotations(path)
+        beats, codes, rhythms, last = read_annotations(path)
         if not any(rhythm == "(AFIB" for _, rhythm in rhythms):
             continue
         rate = _rate_of(path) or default_rate
         if path.with_suffix(".dat").is_file():
             record = read_record(path)
-            source, end = "our detector", record.signals.shape[1]
-            beats = run_ours(record.signals, record.sampling_rate)
+            source, end = "our analysis", record.signals.shape[1]
+            events = analysed(record.signals, record.sampling_rate)
         else:
-            source, end = "reference beats", last
-        score = score_af(reference_episodes(rhythms, end), our_episodes(beats, rate), rate)
+            source, end = "reference beats and classes", last
+            events = followed(beats, aami_classes(codes), rate)
+        score = score_af(reference_episodes(rhythms, end), af_episodes(events), rate)
         totals[source] = totals.get(source, AfScore()) + score
         lines.append(f"| {path.parent.name}/{path.name} | {source} | {score.cells()} |")
     for source, total in totals.items():

@@ -14,12 +14,20 @@ from __future__ import annotations
 
 import math
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
 
+from streams.analysis.beat_classes import (
+    CLASS_LETTERS,
+    N_TEMPLATES,
+    Q_CLASS,
+    ClassMemory,
+    shape_for,
+    start_classes,
+)
 from streams.analysis.detector import BeatDetector, DetectorMemory, qrs_detector
 from streams.analysis.events import EventMemory, start_events
 from streams.analysis.lead_stats import INT64_MAX, INT64_MIN, N_STATS, Int64s, LeadCarry, Stat
@@ -46,6 +54,10 @@ _SENTINEL_VALUES = np.array([[sentinel] for _, _, sentinel in _SENTINELS], dtype
 
 
 _NO_INTS = np.zeros(0, dtype=np.int64)
+_NO_INT8 = np.zeros(0, dtype=np.int8)
+_NO_FLOATS = np.zeros(0)
+_NO_TOTALS = np.zeros(len(CLASS_LETTERS), dtype=np.int64)
+_NO_TOTALS.flags.writeable = False
 
 # Rows of the per-lead totals over the windows closed so far.
 TOTAL_CROSSINGS, TOTAL_MIN, TOTAL_MAX = 0, 1, 2
@@ -106,6 +118,10 @@ class AnalyserMemory:
     rr: RrSums
     beat_detector: BeatDetector | None = None
     events: EventMemory | None = None  # with beats: the rhythm events' memory
+    classes: ClassMemory | None = None  # with beats: the beat classes' memory
+    # The classes of pending_beats, all but the last one while it waits for the next.
+    pending_classes: NDArray[np.int8] = field(default_factory=lambda: _NO_INT8)
+    class_totals: Int64s = field(default_factory=lambda: _NO_TOTALS)  # closed beats per class
 
     @property
     def n_leads(self) -> int:
@@ -148,6 +164,14 @@ def _write(memory: AnalyserMemory) -> bytes:
     events = memory.events
     for part in ("scalars", "intervals", "ends", "recent"):
         out.ints(_NO_INTS if events is None else getattr(events, part))
+    classes = memory.classes
+    out.ints(memory.class_totals).ints(memory.pending_classes)
+    out.ints(_NO_INTS if classes is None else classes.ints)
+    out.ints(_NO_INTS if classes is None else classes.partial)
+    out.ints(_NO_INTS.reshape(0, 0) if classes is None else classes.ring, by_row=True)
+    out.array(_NO_FLOATS if classes is None else classes.templates.reshape(-1), "<f4")
+    numbers = _NO_FLOATS if classes is None else np.concatenate((classes.counts, classes.floats))
+    out.array(numbers, "<f8")
     out.blob(b"" if memory.no_beats_reason is None else memory.no_beats_reason.encode())
     out.blob(b"" if memory.detector is None else memory.detector.to_bytes())
     return out.to_bytes()
@@ -194,10 +218,29 @@ def _read(data: bytes, detector: BeatDetector | None) -> AnalyserMemory:
     carry = LeadCarry(reader.ints(), reader.ints().astype(np.int32), reader.ints())
     lead_samples, totals, pending = reader.ints(), reader.ints(), reader.ints()
     sums, rr = reader.bigs(), RrSums.from_ints(reader.bigs())
-    events = None
+    events: EventMemory | None = None
+    classes: ClassMemory | None = None
+    class_totals, pending_classes = _NO_TOTALS, _NO_INT8
     if header[0] >= 3:
         parts = [reader.ints() for _ in range(4)]
         events = EventMemory(*parts) if parts[0].size else None
+        class_totals = reader.ints()
+        pending_classes = reader.ints().astype(np.int8)
+        if not class_totals.size:
+            class_totals = _NO_TOTALS
+        class_ints, partial, ring = reader.ints(), reader.ints(), reader.ints(by_row=True)
+        templates = reader.array("<f4", np.float32)
+        numbers = reader.array("<f8", np.float64)
+        if class_ints.size and config.sampling_rate is not None:
+            shape = shape_for(n, config.sampling_rate)
+            classes = ClassMemory(
+                ints=class_ints,
+                partial=partial,
+                ring=ring.reshape(shape.leads, shape.ring),
+                templates=templates.reshape(N_TEMPLATES, shape.leads, shape.width),
+                counts=numbers[:N_TEMPLATES].copy(),
+                floats=numbers[N_TEMPLATES:].copy(),
+            )
     reason = reader.blob().decode() or None
     detector_bytes = reader.blob()
     reader.done()
@@ -205,6 +248,12 @@ def _read(data: bytes, detector: BeatDetector | None) -> AnalyserMemory:
     if has_detector:
         detector = detector or qrs_detector()
         detector_state = detector.load(detector_bytes)
+        if header[0] < 3 and config.sampling_rate is not None:
+            # A memory of version 2 (before events and classes) goes on with both from
+            # here; the beats waiting for their windows are unclassifiable.
+            events = start_events()
+            classes = start_classes(n, config.sampling_rate)
+            pending_classes = np.full(pending.size, Q_CLASS, dtype=np.int8)
     return AnalyserMemory(
         config=config,
         frontier=frontier,
@@ -222,6 +271,8 @@ def _read(data: bytes, detector: BeatDetector | None) -> AnalyserMemory:
         previous_rr=previous_rr,
         rr=rr,
         beat_detector=detector if detector_state is not None else None,
-        # A memory of version 2 (before rhythm events) follows the beats from here on.
-        events=events if events is not None or detector_state is None else start_events(),
+        events=events,
+        classes=classes,
+        pending_classes=pending_classes,
+        class_totals=class_totals,
     )

@@ -40,6 +40,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
+from streams.analysis.beat_classes import F_CLASS, N_CLASS, Q_CLASS, V_CLASS
 from streams.analysis.compiled import compiled
 
 EVENT_TYPES: Final = ("af", "pause", "ventricular_run", "bradycardia", "tachycardia")
@@ -58,6 +59,7 @@ AF_CELLS: Final = 16
 ECTOPIC_EARLY, ECTOPIC_PAUSE, ECTOPIC_COMPENSATION = 0.85, 1.3, 0.2
 
 Ints = NDArray[np.int64]
+_NO_CLASSES = np.zeros(0, dtype=np.int8)
 
 # Scalars of the state (the int64 array ``EventMemory.scalars``).
 _LAST_BEAT, _INTERVALS, _NEXT_NUMBER, _PENDING, _AF_INTERVALS = range(5)
@@ -68,7 +70,15 @@ _KINDS = (AF, BRADYCARDIA, TACHYCARDIA)
 _COUNTS = _EPISODE + _EPISODE_FIELDS * len(_KINDS)  # then the events started, per type
 _AF_DONE = _COUNTS + len(EVENT_TYPES)  # samples of the AF episodes that ended
 _AF_LAST_END = _AF_DONE + 1  # where the last one ended (a new one starts after it)
-N_SCALARS = _AF_LAST_END + 1
+# The run of ventricular beats going on: its beats, first and last beat, the sum and
+# the longest of its intervals, its event number; then the class of the last beat.
+_RUN_BEATS, _RUN_FIRST, _RUN_LAST, _RUN_RR, _RUN_LONGEST, _RUN_NUMBER, _LAST_CLASS = range(
+    _AF_LAST_END + 1, _AF_LAST_END + 8
+)
+_AF_CALM, _AF_CALM_END = _LAST_CLASS + 1, _LAST_CLASS + 2  # beats regular since where
+N_SCALARS = _AF_CALM_END + 1
+AF_CALM_BEATS: Final = 16
+RUN_BEATS: Final = 3  # ventricular beats in a row that make a run
 
 # Columns of a reported event row.
 _TYPE, _ROW_NUMBER, _ROW_START, _ROW_END, _ROW_BEATS, _ROW_RR, _ROW_LONGEST = range(7)
@@ -129,7 +139,7 @@ def start_events() -> EventMemory:
 
 
 def follow_beats(
-    memory: EventMemory, beats: Ints, rate: float
+    memory: EventMemory, beats: Ints, rate: float, classes: NDArray[np.int8] | None = None
 ) -> tuple[EventMemory, list[RhythmEvent], NDArray[np.int8]]:
     """Follow the next final ``beats`` (ascending). Returns the new memory, the events
     they decided (in order) and, per beat, the rhythm it was in when it came: an index
@@ -139,6 +149,7 @@ def follow_beats(
     )
     rows, states = _follow(
         np.ascontiguousarray(beats, dtype=np.int64),
+        _NO_CLASSES if classes is None else np.ascontiguousarray(classes, dtype=np.int8),
         new.scalars,
         new.intervals,
         new.ends,
@@ -260,18 +271,65 @@ def _episode(
     return used + 1
 
 
+@compiled()
+def _left_out(kind: int) -> bool:  # pragma: no cover - compiled
+    """Whether the AF check leaves out the intervals next to a beat of this class."""
+    return kind in (V_CLASS, F_CLASS, Q_CLASS)
+
+
+@compiled()
+def _run(s: Ints, rows: Ints, used: int, beat: int, kind: int, rr: int) -> int:  # pragma: no cover
+    """Follow the run of ventricular beats: report it at its third beat and at its end
+    (the first beat that is not ventricular)."""
+    if kind == V_CLASS:
+        if s[_RUN_BEATS] == 0:
+            s[_RUN_FIRST], s[_RUN_RR], s[_RUN_LONGEST] = beat, 0, 0
+        else:
+            s[_RUN_RR] += rr
+            s[_RUN_LONGEST] = max(s[_RUN_LONGEST], rr)
+        s[_RUN_BEATS] += 1
+        s[_RUN_LAST] = beat
+        if s[_RUN_BEATS] != RUN_BEATS:
+            return used
+        s[_RUN_NUMBER] = s[_NEXT_NUMBER]
+        s[_NEXT_NUMBER] += 1
+        s[_COUNTS + VENTRICULAR_RUN] += 1
+        end = -1
+    else:
+        run = s[_RUN_BEATS]
+        s[_RUN_BEATS] = 0
+        if run < RUN_BEATS:
+            return used
+        end = s[_RUN_LAST]
+    rows[used, _TYPE] = VENTRICULAR_RUN
+    rows[used, _ROW_NUMBER] = s[_RUN_NUMBER]
+    rows[used, _ROW_START] = s[_RUN_FIRST]
+    rows[used, _ROW_END] = end
+    rows[used, _ROW_BEATS] = s[_RUN_BEATS] if end < 0 else run
+    rows[used, _ROW_RR] = s[_RUN_RR]
+    rows[used, _ROW_LONGEST] = s[_RUN_LONGEST]
+    rows[used, _ROW_WIDTH - 1] = beat
+    return used + 1
+
+
 _FOLLOW = (
     "Tuple((int64[:, ::1], int8[::1]))"
-    "(int64[::1], int64[::1], int64[::1], int64[::1], int64[::1], float64)"
+    "(int64[::1], int8[::1], int64[::1], int64[::1], int64[::1], int64[::1], float64)"
 )
 
 
 @compiled(_FOLLOW)
 def _follow(
-    beats: Ints, s: Ints, ring: Ints, ends: Ints, recent: Ints, rate: float
+    beats: Ints,
+    classes: NDArray[np.int8],
+    s: Ints,
+    ring: Ints,
+    ends: Ints,
+    recent: Ints,
+    rate: float,
 ) -> tuple[Ints, NDArray[np.int8]]:  # pragma: no cover - compiled; see follow_beats
     n = beats.size
-    rows = np.zeros((3 * n + 3, _ROW_WIDTH), dtype=np.int64)
+    rows = np.zeros((4 * n + 4, _ROW_WIDTH), dtype=np.int64)
     states = np.zeros(n, dtype=np.int8)
     used = 0
     pause = PAUSE_S * rate
@@ -280,11 +338,15 @@ def _follow(
         beat = beats[k]
         last = s[_LAST_BEAT]
         s[_LAST_BEAT] = beat
+        kind = classes[k] if classes.size else N_CLASS
+        last_kind = s[_LAST_CLASS]
+        s[_LAST_CLASS] = kind
+        rr = beat - last if last >= 0 else 0
+        used = _run(s, rows, used, beat, kind, rr)
         if last < 0:
             continue
-        rr = beat - last
-        for kind in range(3):
-            e = _EPISODE + _EPISODE_FIELDS * kind
+        for slot in range(3):
+            e = _EPISODE + _EPISODE_FIELDS * slot
             if s[e + _ON]:
                 s[e + _BEATS] += 1
                 s[e + _RR_TOTAL] += rr
@@ -343,6 +405,8 @@ def _follow(
         # with a compensatory pause.
         pending = s[_PENDING]
         s[_PENDING] = rr
+        if _left_out(kind) or _left_out(last_kind):
+            s[_PENDING] = 0  # an interval next to a ventricular beat or an artefact
         if pending <= 0:
             continue_af = False
         elif reference > 0 and _ectopic(pending, rr, reference):
@@ -361,8 +425,20 @@ def _follow(
             onset = irregularity > AF_IRREGULARITY and cells >= AF_CELLS
             ended = irregularity < AF_IRREGULARITY * AF_END_RATIO or cells < AF_CELLS * AF_END_RATIO
             window_start = max(ends[0] - ring[0], s[_AF_LAST_END])
-            middle = ends[size // 2]
-            used = _episode(s, rows, used, 0, AF, onset, ended, window_start, middle, beat, ring)
+            # An episode ends once the rhythm has stayed regular for AF_CALM_BEATS, where
+            # it first looked regular: a short regular stretch does not cut it in two.
+            if ended and s[_EPISODE + _ON]:
+                if s[_AF_CALM] == 0:
+                    s[_AF_CALM_END] = ends[size // 2]
+                s[_AF_CALM] += 1
+                ended = s[_AF_CALM] >= AF_CALM_BEATS
+            else:
+                s[_AF_CALM] = 0
+            used = _episode(
+                s, rows, used, 0, AF, onset, ended, window_start, s[_AF_CALM_END], beat, ring
+            )
+            if ended:
+                s[_AF_CALM] = 0
         state = 0
         if s[_EPISODE + _ON]:
             state = 1
@@ -389,5 +465,10 @@ def finish_events(memory: EventMemory, rate: float) -> tuple[EventMemory, list[R
         row = [kind, *scalars[[e + _NUMBER, e + _START]].tolist(), beat]
         row += [*scalars[[e + _BEATS, e + _RR_TOTAL, e + _LONGEST]].tolist(), beat]
         events.append(_event(row, rate))
+    if scalars[_RUN_BEATS] >= RUN_BEATS:
+        row = [VENTRICULAR_RUN, *scalars[[_RUN_NUMBER, _RUN_FIRST, _RUN_LAST, _RUN_BEATS]].tolist()]
+        row += [*scalars[[_RUN_RR, _RUN_LONGEST]].tolist(), beat]
+        events.append(_event(row, rate))
+    scalars[_RUN_BEATS] = 0
     events.sort(key=lambda event: event.number)
     return replace(memory, scalars=scalars), events

@@ -45,6 +45,7 @@ class WindowResult:
     rhythm: Rhythm
     verdict: str = "unknown"  # the rhythm of most of its beats (events.VERDICTS)
     events: tuple[RhythmEvent, ...] = ()  # decided by its beats (or, last, at the end)
+    classes: str = ""  # each beat's class, one of "NSVFQ" (beat_classes); "" without
 
 
 NO_BURDEN = Measure.missing("no beats")
@@ -57,6 +58,7 @@ class EcgResult:
     rhythm: Rhythm
     af_burden_percent: Measure = NO_BURDEN  # of the analysed time
     event_counts: tuple[tuple[str, int], ...] = ()  # events started, per type
+    class_counts: tuple[tuple[str, int], ...] = ()  # the closed windows' beats, per class
 
 
 def lead_result(

@@ -39,6 +39,12 @@ from streams.analysis.analyser import (
     AnalysisConfig,
 )
 from streams.analysis.bands import bands_for
+from streams.analysis.beat_classes import (
+    CLASS_LETTERS,
+    classify_beats,
+    finish_classes,
+    start_classes,
+)
 from streams.analysis.detector import BeatDetector, DetectorMemory, qrs_detector
 from streams.analysis.events import (
     EVENT_TYPES,
@@ -123,6 +129,8 @@ def start_analysis(
         rr=RrSums(),
         beat_detector=detector if memory is not None else None,
         events=start_events() if memory is not None else None,
+        classes=start_classes(n_leads, rate) if memory is not None and rate else None,
+        pending_classes=_NO_CLASSES,
     )
 
 
@@ -142,6 +150,8 @@ def feed(
     _check_range(leads)
     open_stats, carry = memory.open, memory.carry
     detector, finalized, beats = memory.detector, memory.finalized, memory.pending_beats
+    classes, pending_classes = memory.classes, memory.pending_classes
+    rate = memory.config.sampling_rate
     # Pieces of PIECE_VALUES samples over all leads keep the detector's passes in the CPU
     # cache (it is chunk invariant too, and twice as fast on 2-lead pieces of 64 Ki samples
     # as on a whole 30-minute record). The statistics take STATS_PIECES of them at a time:
@@ -163,6 +173,9 @@ def feed(
                 part = piece[:, b : b + step]
                 detector, found, finalized = memory.beat_detector.detect(detector, part)
                 beats = _append_beats(beats, found, memory.previous_beat)
+                if classes is not None and rate is not None:
+                    classes, decided = classify_beats(classes, part, found, rate)
+                    pending_classes = _append_classes(pending_classes, decided)
     size = memory.config.window_samples
     memory = replace(
         memory,
@@ -173,8 +186,12 @@ def feed(
         detector=detector,
         finalized=finalized,
         pending_beats=beats,
+        classes=classes,
+        pending_classes=pending_classes,
     )
     closable = memory.frontier if memory.detector is None else min(finalized, memory.frontier)
+    if classes is not None and classes.pending >= 0:  # its window waits for its class
+        closable = min(closable, classes.pending)
     return _close(memory, closable // size)
 
 
@@ -188,6 +205,17 @@ def finish(memory: AnalyserMemory) -> tuple[list[WindowResult], EcgResult]:
             detector=None,
             pending_beats=_append_beats(memory.pending_beats, last, memory.previous_beat),
         )
+        if memory.classes is not None and memory.config.sampling_rate is not None:
+            nothing = np.zeros((memory.n_leads, 0), dtype=np.int32)
+            classes, decided = classify_beats(
+                memory.classes,
+                nothing,
+                np.asarray(last, dtype=np.int64),
+                memory.config.sampling_rate,
+            )
+            classes, final = finish_classes(classes)
+            pending = _append_classes(_append_classes(memory.pending_classes, decided), final)
+            memory = replace(memory, classes=classes, pending_classes=pending)
     size = memory.config.window_samples
     memory, closed = _close(memory, -(-memory.frontier // size))
     if memory.events is not None and memory.config.sampling_rate is not None:
@@ -223,7 +251,8 @@ def summary_so_far(memory: AnalyserMemory) -> EcgResult:
         for i in range(memory.n_leads)
     )
     burden, counts = _event_totals(memory, closed_until)
-    return EcgResult(memory.next_window, leads, _rhythm(memory, memory.rr), burden, counts)
+    classes = tuple(zip(CLASS_LETTERS, memory.class_totals.tolist(), strict=True))
+    return EcgResult(memory.next_window, leads, _rhythm(memory, memory.rr), burden, counts, classes)
 
 
 def _event_totals(
@@ -299,6 +328,14 @@ def _add_piece(
     return np.concatenate((merged, segments[1:])), carry
 
 
+_NO_CLASSES = np.zeros(0, dtype=np.int8)
+CLASS_LETTERS_ARRAY = np.frombuffer(CLASS_LETTERS.encode(), dtype=np.uint8)
+
+
+def _append_classes(pending: NDArray[np.int8], decided: NDArray[np.int8]) -> NDArray[np.int8]:
+    return np.concatenate((pending, decided)) if decided.size else pending
+
+
 def _append_beats(pending: Int64s, found: NDArray[np.int64], previous: int) -> Int64s:
     found = np.asarray(found, dtype=np.int64)
     if found.size == 0:
@@ -333,6 +370,18 @@ def _close(memory: AnalyserMemory, until: int) -> tuple[AnalyserMemory, list[Win
     beats = memory.pending_beats
     cuts = [0, *np.searchsorted(beats, ends).tolist()]
     mine = beats[: cuts[-1]]
+    if memory.classes is not None and memory.pending_classes.size < mine.size:
+        raise ValueError("a window closed before the classes of its beats were decided")
+    letters = (
+        CLASS_LETTERS_ARRAY[memory.pending_classes[: mine.size]].tobytes().decode()
+        if memory.classes is not None
+        else ""
+    )
+    class_totals = memory.class_totals
+    if letters:
+        class_totals = class_totals + np.bincount(
+            memory.pending_classes[: mine.size], minlength=len(CLASS_LETTERS)
+        )
     # A window's beats start at or after its start, which is the previous window's end,
     # unless it is the first one: a beat before it came too late.
     if mine.size and int(mine[0]) < starts[0]:
@@ -351,7 +400,8 @@ def _close(memory: AnalyserMemory, until: int) -> tuple[AnalyserMemory, list[Win
     window_events: list[tuple[RhythmEvent, ...]] = [()] * count
     rhythm_verdicts = ["unknown"] * count
     if events is not None and rate is not None:
-        events, decided, states = follow_beats(events, mine, rate)
+        known = memory.pending_classes[: mine.size] if memory.classes is not None else None
+        events, decided, states = follow_beats(events, mine, rate, known)
         if decided:
             at = np.searchsorted(ends, [event.decided_at for event in decided], side="right")
             pairs = zip(at.tolist(), decided, strict=True)
@@ -378,6 +428,7 @@ def _close(memory: AnalyserMemory, until: int) -> tuple[AnalyserMemory, list[Win
             rhythms[k],
             rhythm_verdicts[k],
             window_events[k],
+            letters[cuts[k] : cuts[k + 1]],
         )
         closed.append(window)
     totals = memory.totals.copy()
@@ -394,6 +445,10 @@ def _close(memory: AnalyserMemory, until: int) -> tuple[AnalyserMemory, list[Win
             totals=totals,
             sums=tuple(sums),
             pending_beats=beats[cuts[-1] :],
+            pending_classes=memory.pending_classes[cuts[-1] :]
+            if letters
+            else memory.pending_classes,
+            class_totals=class_totals,
             previous_beat=previous_beat,
             previous_rr=previous_rr,
             rr=rr,

@@ -118,10 +118,19 @@ def test_once_the_whole_signal_is_closed_the_summary_so_far_is_the_final_one(
     record_100: Leads, rate: float | None
 ) -> None:
     # A detector that finalises every beat at once lets the last window close before
-    # the end, for a signal of whole windows.
+    # the end, for a signal of whole windows; with beats, though, the window of the last
+    # beat waits for its class (decided by the next beat, or the end).
     config = AnalysisConfig(3600, rate, (200.0, 200.0), (0, 0))
     leads = [lead[: 3600 * 6] for lead in record_100]
     memory, closed = feed(start_analysis(2, config, threshold_detector(0)), leads)
+    if rate is not None:
+        assert memory.classes is not None
+        assert memory.next_window == memory.classes.pending // 3600 == 5
+        last, final = finish(memory)
+        assert len(last) == 1
+        assert last[0].classes[-1] in "NSVFQ"
+        assert final.n_windows == len(closed) + 1 == 6
+        return
     assert memory.next_window * 3600 == memory.frontier
     so_far = summary_so_far(memory)
     last, final = finish(memory)
