@@ -1,7 +1,7 @@
 """``ecg``: the pipeline's console command.
 
     ecg create-admin --email E [--password-stdin | --password P]
-    ecg tail [--topic windows|summaries|both|dlq] [--from-beginning] [--max-messages N]
+    ecg tail [--topic windows|summaries|both|events|dlq] [--from-beginning] [--max-messages N]
              [--timeout SECONDS] [--ecg ID] [--bootstrap HOST:PORT] [--namespace PREFIX]
     ecg simulate RECORD --email E [--devices N] [--speed K|max] ...
     ecg import PATH... --email E [--leads NAME,...] [--sampling-rate HZ] [--gain G] ...
@@ -42,6 +42,8 @@ RESULT_TOPICS = {
     "windows": (topics.WINDOWS,),
     "summaries": (topics.SUMMARIES,),
     "both": (topics.WINDOWS, topics.SUMMARIES),
+    # Rhythm events (AF, pauses, ...), also carried by the window results.
+    "events": (topics.EVENTS,),
     # What the worker could not process, each with its reason and the original bytes.
     "dlq": (topics.DEAD_LETTERS,),
 }

@@ -282,6 +282,16 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
     Operation(
         "get", "/api/v1/ecg/{ecg_id}/beats", "beats", "An ECG's beats (R peaks)", "ecg",
         200, _ref("Beats"), ECG_READ, security=("access",),
+        description="The beats found so far, ascending, and their AAMI EC57 classes: "
+        "`classes` has one letter per beat of `sample_indices`, in the same order.",
+    ),
+    Operation(
+        "get", "/api/v1/ecg/{ecg_id}/events", "events",
+        "An ECG's rhythm events (AF, pauses, brady- and tachycardia)", "ecg",
+        200, _ref("Events"), ECG_READ, security=("access",),
+        description="The events found so far, by number, each as its latest report: an "
+        "episode still going on has a null `end_sample` until the beat that ends it. The "
+        "same reports as on the Kafka topic `ecg.events.v1` (docs/topics.md).",
     ),
     Operation(
         "get", "/api/v1/ecg/{ecg_id}/signal", "signal", "A range of an ECG's samples", "ecg",
@@ -369,7 +379,8 @@ def openapi_document() -> JsonSchema:
             "summary": "Electrocardiograms in, analysed as they stream.",
             "description": (
                 "Users upload whole ECGs or stream them chunk by chunk, and read the "
-                "analysis (windows, beats, heart rate, HRV, signal quality) by ECG id. "
+                "analysis (windows, beats, heart rate, HRV, signal quality, rhythm events) "
+                "by ECG id. "
                 "Every error is `application/problem+json` (RFC 9457). The stream "
                 "WebSocket `/api/v1/ecg/{ecg_id}/ws` is described in AsyncAPI at "
                 "[/api/v1/asyncapi.json](/api/v1/asyncapi.json)."
@@ -429,6 +440,14 @@ def _component_schemas() -> dict[str, JsonSchema]:
         name for name in summary_record["required"] if name in summary_record["properties"]
     ]
     definitions["EcgSummary"] = summary_record
+    # A rhythm event as stored and served: the topic's record without the ECG id.
+    _, event_definitions = json_schema(Schema.RHYTHM_EVENT, ref_prefix=REF)
+    event_record = dict(event_definitions["RhythmEvent"])
+    event_record["properties"] = {
+        name: value for name, value in event_record["properties"].items() if name != "ecg_id"
+    }
+    event_record["required"] = [name for name in event_record["required"] if name != "ecg_id"]
+    definitions["RhythmEvent"] = event_record
     uuid = {"type": "string", "format": "uuid"}
     nullable_integer = {"type": ["integer", "null"]}
     return {
@@ -532,6 +551,22 @@ def _component_schemas() -> dict[str, JsonSchema]:
                 "sampling_rate": {"type": ["number", "null"]},
                 "status": STRING,
                 "sample_indices": {"type": "array", "items": INTEGER},
+                "classes": {
+                    "type": "string",
+                    "pattern": "^[NSVFQ]*$",
+                    "description": "each beat's AAMI EC57 class, one letter per beat of "
+                    "sample_indices, in the same order: N (normal or bundle-branch), S "
+                    "(supraventricular ectopic), V (ventricular ectopic), F (fusion), Q "
+                    "(unclassifiable; also every beat of a window stored before beats "
+                    "were classified)",
+                },
+            }
+        ),
+        "Events": _object(
+            {
+                "sampling_rate": {"type": ["number", "null"]},
+                "status": STRING,
+                "events": {"type": "array", "items": _ref("RhythmEvent")},
             }
         ),
     }

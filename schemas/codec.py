@@ -49,6 +49,7 @@ class Schema(enum.Enum):
     ECG_SUMMARY = "ecg_summary"
     DEAD_LETTER = "dead_letter"
     ANALYSIS_REQUEST = "analysis_request"
+    RHYTHM_EVENT = "rhythm_event"
 
 
 class DecodeError(ValueError):

@@ -13,6 +13,9 @@ SAMPLES: Final = "ecg.samples.v1"
 WINDOWS: Final = "ecg.windows.v1"
 SUMMARIES: Final = "ecg.summaries.v1"
 DEAD_LETTERS: Final = "ecg.dlq.v1"
+# Rhythm events (AF, pauses, brady- and tachycardia episodes), each report published
+# with the window result that carries it.
+EVENTS: Final = "ecg.events.v1"
 # Requests to analyse an ECG again from its stored samples: from the gateway to the
 # stream workers (streams.reanalysis).
 ANALYSIS_REQUESTS: Final = "ecg.analysis-requests.v1"
@@ -41,4 +44,5 @@ VALUE_SCHEMAS: Final[dict[str, Schema]] = {
     SUMMARIES: Schema.ECG_SUMMARY,
     DEAD_LETTERS: Schema.DEAD_LETTER,
     ANALYSIS_REQUESTS: Schema.ANALYSIS_REQUEST,
+    EVENTS: Schema.RHYTHM_EVENT,
 }

@@ -3,11 +3,11 @@ a timer, built from ``Settings`` by ``create_app``.
 
 - ``windows`` reads sample chunks in batches, keeps each ECG's state (``streams.chunks``)
   live in memory and writes it to a changelogged table at checkpoints
-  (``streams.windows``, ``streams.checkpoints``), and emits window results; after a
-  chunk that closed a window, the summary so far (``final`` false); after the final
-  chunk, the final summary.
-- ``sink`` reads both result topics and writes them to PostgreSQL in batches
-  (``streams.sink``).
+  (``streams.windows``, ``streams.checkpoints``), and emits window results with the
+  rhythm events they carry (``ecg.events.v1``); after a chunk that closed a window, the
+  summary so far (``final`` false); after the final chunk, the final summary.
+- ``sink`` reads both result topics and writes them to PostgreSQL in batches, the
+  rhythm events from the window results that carry them (``streams.sink``).
 - ``idle-streams``, on the group's leader, closes device streams silent for longer
   than ``stream_idle_seconds`` (``streams.idle``).
 - ``streams.reanalysis``, in a consumer group of its own, analyses an ECG again from
@@ -121,6 +121,7 @@ def create_app(settings: Settings) -> faust.App:
     samples = app.topic(name(topics.SAMPLES), **RAW)
     windows_out = app.topic(name(topics.WINDOWS), **RAW)
     summaries_out = app.topic(name(topics.SUMMARIES), **RAW)
+    events_out = app.topic(name(topics.EVENTS), **RAW)
     results = app.topic(name(topics.WINDOWS), name(topics.SUMMARIES), **RAW)
     dead_letter = partial(send_dead_letter, app.topic(name(topics.DEAD_LETTERS), **RAW), metrics)
     states = cast(
@@ -141,6 +142,7 @@ def create_app(settings: Settings) -> faust.App:
         lambda ids: clients.ecgs.known(ids),
         settings,
         metrics,
+        events=events_out,
     )
     app.add_dependency(Checkpointer(analysers, interval=0.5))
     archive.turn = partial(analysers.backlog.caught_up, 5.0)
@@ -149,11 +151,15 @@ def create_app(settings: Settings) -> faust.App:
         name(topics.ANALYSIS_REQUESTS),
         f"{settings.app_id}-reanalysis",
         settings.database_url,
-        (name(topics.WINDOWS), name(topics.SUMMARIES)),
+        (name(topics.WINDOWS), name(topics.SUMMARIES), name(topics.EVENTS)),
         settings.window_samples,
     )
     reanalyser.turn = partial(analysers.backlog.caught_up, 5.0)
-    outputs = {name(topics.WINDOWS): windows_out, name(topics.SUMMARIES): summaries_out}
+    outputs = {
+        name(topics.WINDOWS): windows_out,
+        name(topics.SUMMARIES): summaries_out,
+        name(topics.EVENTS): events_out,
+    }
 
     async def publish(messages: Sequence[tuple[str, bytes, bytes]]) -> None:
         sent = [await outputs[topic].send(key=key, value=value) for topic, key, value in messages]

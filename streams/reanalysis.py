@@ -19,13 +19,15 @@ rebalance of the live analysis), each request is handled in one PostgreSQL trans
    live path's own functions (``streams.chunks``: the same chunks, so the same windows,
    beats and summary, bit for bit, when the analyser is the same), then the stream's
    end; between pages the live analysis goes first (``turn``);
-4. the ECG's windows are deleted and the new ones inserted, its summary replaced and the
-   request marked done with the analyser's version, in the same transaction: a reader
-   sees the old results or the new ones, never a mix. Every result carries the
-   revision; the sink never lets a result of a lower revision (a late redelivery of the
-   first analysis) overwrite one of a higher (``streams.sink``);
-5. once committed, the new results are published on the result topics, for the
-   services that subscribe to them, and the request's offset is committed. A worker
+4. the ECG's windows (with their beats and beat classes) and rhythm events are deleted
+   and the new ones inserted, its summary replaced and the request marked done with the
+   analyser's version, in the same transaction: a reader sees the old results or the
+   new ones, never a mix. Every result carries the revision; the sink never lets a
+   result of a lower revision (a late redelivery of the first analysis) overwrite one
+   of a higher (``streams.sink``);
+5. once committed, the new results are published on the result topics (each window
+   followed by its rhythm events on ``ecg.events.v1``), for the services that
+   subscribe to them, and the request's offset is committed. A worker
    that dies before that handles the request again: the analysis is deterministic, so
    the results, stored and published, are the same.
 
@@ -54,7 +56,15 @@ from streams.analysis.version import ANALYSER_VERSION
 from streams.chunks import InvalidChunkError, StreamState, apply_chunk, apply_run
 from streams.groups import GroupService
 from streams.outages import DATABASE_DOWN, Outage, until_stored
-from streams.sink import to_json, window_json
+from streams.records import event_records
+from streams.sink import (
+    UPSERT_EVENTS,
+    beat_classes,
+    event_rows,
+    latest_events,
+    to_json,
+    window_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -272,16 +282,18 @@ class AnalysisStore:
             ]
 
     async def clear(self, request: Request) -> None:
-        """The ECG's windows deleted, for the new ones (``insert``) in the same
-        transaction."""
+        """The ECG's windows and rhythm events deleted, for the new ones (``insert``) in
+        the same transaction."""
         await self._connection.execute("DELETE FROM ecg_windows WHERE ecg_id = $1", request.ecg_id)
+        await self._connection.execute("DELETE FROM ecg_events WHERE ecg_id = $1", request.ecg_id)
 
     async def insert(self, request: Request, windows: Sequence[dict[str, Any]]) -> None:
         await self._connection.executemany(
             """
             INSERT INTO ecg_windows
-                (ecg_id, index, start_sample, end_sample, result, beats, revision)
-            VALUES ($1, $2, $3, $4, $5::jsonb, $6::bigint[], $7)
+                (ecg_id, index, start_sample, end_sample, result, beats, beat_classes,
+                 revision)
+            VALUES ($1, $2, $3, $4, $5::jsonb, $6::bigint[], $7, $8)
             """,
             [
                 (
@@ -291,11 +303,17 @@ class AnalysisStore:
                     w["end_sample"],
                     window_json(w),
                     [int(beat) for beat in w.get("beats") or ()],
+                    beat_classes(w),
                     request.revision,
                 )
                 for w in windows
             ],
         )
+        # An episode's end report (in a later window, or page) replaces its onset
+        # report, as the sink does.
+        events = latest_events([event for w in windows for event in event_records(w)])
+        if events:
+            await self._connection.execute(UPSERT_EVENTS, *event_rows(events))
 
     async def finish(self, request: Request, summary: dict[str, Any]) -> None:
         """The ECG's summary replaced by ``summary``; the request done, and any earlier
@@ -363,7 +381,7 @@ class Reanalyser(GroupService):
         topic: str,
         group_id: str,
         database_url: str,
-        result_topics: tuple[str, str],
+        result_topics: tuple[str, str, str],
         window_samples: Callable[[float | None], int],
         *,
         archive_wait: float = 30.0,
@@ -378,7 +396,8 @@ class Reanalyser(GroupService):
             max_poll_records=1,
             timeout=timeout,
         )
-        self._windows_topic, self._summaries_topic = result_topics
+        # Window results, summaries, rhythm events.
+        self._windows_topic, self._summaries_topic, self._events_topic = result_topics
         self._window_samples = window_samples
         self._archive_wait = archive_wait
         self._max_backoff = max_backoff
@@ -458,11 +477,18 @@ class Reanalyser(GroupService):
         key = str(request.ecg_id).encode()
         results: list[tuple[str, bytes, bytes]] = []
 
+        n_windows = 0
+
         async def store_windows(windows: Sequence[dict[str, Any]]) -> None:
+            nonlocal n_windows
             await store.insert(request, windows)
-            results.extend(
-                (self._windows_topic, key, encode(Schema.WINDOW_RESULT, w)) for w in windows
-            )
+            n_windows += len(windows)
+            for w in windows:
+                results.append((self._windows_topic, key, encode(Schema.WINDOW_RESULT, w)))
+                results.extend(
+                    (self._events_topic, key, encode(Schema.RHYTHM_EVENT, event))
+                    for event in event_records(w)
+                )
 
         await store.clear(request)
         try:
@@ -481,6 +507,6 @@ class Reanalyser(GroupService):
             request.ecg_id,
             request.revision,
             ANALYSER_VERSION,
-            len(results) - 1,
+            n_windows,
         )
         return results

@@ -1,12 +1,22 @@
-"""The analysis results as the records of ``schemas/window_result.avsc`` and
-``schemas/ecg_summary.avsc``. A missing number is ``{"value": None, "reason": ...}``.
-Each carries the analysis core's version, and revision 0: a re-analysis from the stored
-samples (``streams.reanalysis``) sets its own."""
+"""The analysis results as the records of ``schemas/window_result.avsc``,
+``schemas/ecg_summary.avsc`` and ``schemas/rhythm_event.avsc``. A missing number is
+``{"value": None, "reason": ...}``. Each carries the analysis core's version, and
+revision 0: a re-analysis from the stored samples (``streams.reanalysis``) sets its own.
+
+A window result carries the rhythm event reports its beats decided (``events``); each
+is also published on ``ecg.events.v1`` as a record of its own (``event_records``), with
+the ECG id, sampling rate, version and revision of its window.
+
+A window result also carries each beat's AAMI EC57 class (``beat_classes``: one letter
+of ``N``, ``S``, ``V``, ``F``, ``Q`` per beat of ``beats``, aligned), and a summary the
+beats per class (``beat_class_counts``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from streams.analysis.beat_classes import CLASS_LETTERS
+from streams.analysis.events import EVENT_TYPES, RhythmEvent
 from streams.analysis.measures import Measure
 from streams.analysis.quality import Quality
 from streams.analysis.results import EcgResult, LeadResult, WindowResult
@@ -23,9 +33,12 @@ def window_record(chunk: dict[str, Any], names: list[str], window: WindowResult)
         "sampling_rate": chunk["sampling_rate"],
         "leads": [lead_record(name, lead) for name, lead in zip(names, window.leads, strict=True)],
         "beats": window.beats.tolist(),
+        "beat_classes": window.classes,
         **rhythm_record(window.rhythm),
         "analyser_version": ANALYSER_VERSION,
         "revision": 0,
+        "rhythm_verdict": window.verdict,
+        "events": [event_report(event) for event in window.events],
     }
 
 
@@ -41,10 +54,52 @@ def summary_record(
         "n_windows": ecg.n_windows,
         "leads": [lead_record(name, lead) for name, lead in zip(names, ecg.leads, strict=True)],
         **rhythm_record(ecg.rhythm),
+        "beat_class_counts": class_counts(ecg.class_counts),
         "final": final,
         "analyser_version": ANALYSER_VERSION,
         "revision": 0,
+        "af_burden_percent": measure(ecg.af_burden_percent),
+        "event_counts": event_counts(ecg.event_counts),
     }
+
+
+def event_report(event: RhythmEvent) -> dict[str, Any]:
+    """An event as a window result carries it (``RhythmEventReport``)."""
+    return {
+        "type": event.type,
+        "number": event.number,
+        "start_sample": event.start_sample,
+        "end_sample": event.end_sample,
+        "beats": event.beats,
+        "heart_rate_bpm": event.heart_rate_bpm,
+        "longest_rr_ms": event.longest_rr_ms,
+        "decided_at": event.decided_at,
+    }
+
+
+def event_records(window: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``RhythmEvent`` records of a window result's event reports, in order: each
+    report with its window's ECG id, sampling rate, analyser version and revision."""
+    shared = {
+        "ecg_id": window["ecg_id"],
+        "sampling_rate": window.get("sampling_rate"),
+        "analyser_version": window.get("analyser_version", ""),
+        "revision": window.get("revision") or 0,
+    }
+    return [shared | report for report in window.get("events") or ()]
+
+
+def event_counts(counts: tuple[tuple[str, int], ...]) -> dict[str, int]:
+    """Events started per type, every type present (0 when the analysis counted none)."""
+    given = dict(counts)
+    return {kind: int(given.get(kind, 0)) for kind in EVENT_TYPES}
+
+
+def class_counts(counts: tuple[tuple[str, int], ...]) -> dict[str, int]:
+    """Beats per AAMI class as ``BeatClassCounts`` (``n``, ``s``, ``v``, ``f``, ``q``),
+    every class present (0 when the analysis counted none, or has no beat detection)."""
+    given = dict(counts)
+    return {letter.lower(): int(given.get(letter, 0)) for letter in CLASS_LETTERS}
 
 
 def lead_record(name: str, lead: LeadResult) -> dict[str, Any]:
@@ -83,6 +138,9 @@ def rhythm_record(rhythm: Rhythm) -> dict[str, Any]:
             "sdnn_ms": measure(rhythm.sdnn_ms),
             "rmssd_ms": measure(rhythm.rmssd_ms),
             "pnn50_percent": measure(rhythm.pnn50_percent),
+            "nn_count": measure(rhythm.nn_count),
+            "sd1_ms": measure(rhythm.sd1_ms),
+            "sd2_ms": measure(rhythm.sd2_ms),
         },
     }
 

@@ -1,7 +1,11 @@
 """The result sink: window results and summaries into PostgreSQL, one batch per
 transaction, as upserts on natural keys so that redelivered events change nothing.
 An ECG's provisional summaries (the windows so far) and its final one share its row:
-a summary never replaces one of higher rank (``summary_rank``).
+a summary never replaces one of higher rank (``summary_rank``). The rhythm events that
+window results carry are stored one row per event (``ecg_events``): an episode's end
+report replaces its onset report, and an event never replaces one of higher rank
+(``event_rank``). Each window's beats and their classes have columns of their own
+(``beats``, ``beat_classes``), written with the window.
 
 ``sink_results`` is the sink agent's loop: accumulate a batch, write it in one
 transaction, acknowledge it, start the next one empty. While the database is
@@ -28,23 +32,30 @@ import faust
 from faust.types import EventT, StreamT
 
 from schemas.codec import DecodeError, Schema, decode
+from streams.analysis.beat_classes import CLASS_LETTERS
 from streams.dead_letters import DeadLetter
 from streams.metrics import DeadLetterKind, WorkerMetrics
 from streams.outages import Outage, until_stored
+from streams.records import event_records
 
 log = logging.getLogger(__name__)
 
 # Each window's beats travel as the text of an int8 array ('{1,2,3}'): unnest flattens
-# a two-dimensional array, and windows have different numbers of beats.
+# a two-dimensional array, and windows have different numbers of beats. Their classes
+# (one letter per beat, migrations/0014_beat_classes.sql) go with them, by the same rule.
 _UPSERT_WINDOWS = """
-INSERT INTO ecg_windows (ecg_id, index, start_sample, end_sample, result, beats, revision)
-SELECT w.ecg_id, w.index, w.start_sample, w.end_sample, w.result, w.beats::bigint[], w.revision
+INSERT INTO ecg_windows
+    (ecg_id, index, start_sample, end_sample, result, beats, beat_classes, revision)
+SELECT w.ecg_id, w.index, w.start_sample, w.end_sample, w.result, w.beats::bigint[],
+       w.beat_classes, w.revision
 FROM unnest(
-    $1::uuid[], $2::int[], $3::bigint[], $4::bigint[], $5::jsonb[], $6::text[], $7::int[]
-) AS w (ecg_id, index, start_sample, end_sample, result, beats, revision)
+    $1::uuid[], $2::int[], $3::bigint[], $4::bigint[], $5::jsonb[], $6::text[], $7::text[],
+    $8::int[]
+) AS w (ecg_id, index, start_sample, end_sample, result, beats, beat_classes, revision)
 ON CONFLICT (ecg_id, index) DO UPDATE
 SET start_sample = EXCLUDED.start_sample, end_sample = EXCLUDED.end_sample,
-    result = EXCLUDED.result, beats = EXCLUDED.beats, revision = EXCLUDED.revision
+    result = EXCLUDED.result, beats = EXCLUDED.beats, beat_classes = EXCLUDED.beat_classes,
+    revision = EXCLUDED.revision
 WHERE EXCLUDED.revision >= ecg_windows.revision
 """
 
@@ -63,6 +74,33 @@ WHERE EXCLUDED.revision > ecg_summaries.revision
    OR (EXCLUDED.revision = ecg_summaries.revision
        AND (EXCLUDED.final
             OR (NOT ecg_summaries.final AND EXCLUDED.n_windows >= ecg_summaries.n_windows)))
+"""
+
+
+# A rhythm event's report replaces the stored one of its number unless it ranks lower
+# (see event_rank): one of a lower revision never replaces one of a higher; within a
+# revision the end report replaces the onset report, never the other way round (an
+# onset redelivered late). Nor is an event of a lower revision than the ECG's summary
+# stored (a late redelivery of the first analysis after a re-analysis, whose events
+# may be numbered otherwise: the row of its number may not exist).
+UPSERT_EVENTS = """
+INSERT INTO ecg_events
+    (ecg_id, number, revision, type, start_sample, end_sample, decided_at, report)
+SELECT e.ecg_id, e.number, e.revision, e.type, e.start_sample, e.end_sample, e.decided_at,
+       e.report
+FROM unnest(
+    $1::uuid[], $2::int[], $3::int[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[],
+    $8::jsonb[]
+) AS e (ecg_id, number, revision, type, start_sample, end_sample, decided_at, report)
+WHERE NOT EXISTS (
+    SELECT 1 FROM ecg_summaries s WHERE s.ecg_id = e.ecg_id AND s.revision > e.revision
+)
+ON CONFLICT (ecg_id, number) DO UPDATE
+SET revision = EXCLUDED.revision, type = EXCLUDED.type,
+    start_sample = EXCLUDED.start_sample, end_sample = EXCLUDED.end_sample,
+    decided_at = EXCLUDED.decided_at, report = EXCLUDED.report
+WHERE (EXCLUDED.revision, EXCLUDED.end_sample IS NOT NULL, EXCLUDED.decided_at)
+   >= (ecg_events.revision, ecg_events.end_sample IS NOT NULL, ecg_events.decided_at)
 """
 
 
@@ -96,14 +134,67 @@ def latest_summaries(summaries: Sequence[dict[str, Any]]) -> list[dict[str, Any]
     return list(kept.values())
 
 
+def event_rank(event: dict[str, Any]) -> tuple[int, bool, int]:
+    """Of two reports of one event (ECG id and number), the one of higher rank is the
+    newer: one of a later revision, then an end report over an onset report, then the
+    one decided later."""
+    return revision(event), event.get("end_sample") is not None, int(event["decided_at"])
+
+
+def latest_events(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One report per event (ECG id and number): the one of highest rank, the last one
+    among equals (as the upsert does across batches)."""
+    kept: dict[tuple[Any, int], dict[str, Any]] = {}
+    for event in events:
+        key = (event["ecg_id"], event["number"])
+        held = kept.get(key)
+        if held is None or event_rank(event) >= event_rank(held):
+            kept[key] = event
+    return list(kept.values())
+
+
+def event_rows(events: Sequence[dict[str, Any]]) -> list[list[Any]]:
+    """The columns of ``UPSERT_EVENTS`` for ``RhythmEvent`` records (``report``: the
+    record without its ECG id)."""
+    return [
+        [e["ecg_id"] for e in events],
+        [e["number"] for e in events],
+        [revision(e) for e in events],
+        [e["type"] for e in events],
+        [e["start_sample"] for e in events],
+        [e.get("end_sample") for e in events],
+        [e["decided_at"] for e in events],
+        [event_json(e) for e in events],
+    ]
+
+
+def event_json(event: dict[str, Any]) -> str:
+    """A ``RhythmEvent`` record as stored (and served): without its ECG id."""
+    return to_json({key: value for key, value in event.items() if key != "ecg_id"})
+
+
 def window_json(window: dict[str, Any]) -> str:
-    """A window's result without its beats (they have a column of their own)."""
-    return to_json({key: value for key, value in window.items() if key != "beats"})
+    """A window's result without its beats and their classes (they have columns of
+    their own)."""
+    return to_json(
+        {key: value for key, value in window.items() if key not in ("beats", "beat_classes")}
+    )
 
 
 def beats_text(window: dict[str, Any]) -> str:
     """A window's beats as the text of a PostgreSQL int8 array."""
     return "{" + ",".join(str(int(beat)) for beat in window.get("beats") or ()) + "}"
+
+
+def beat_classes(window: dict[str, Any]) -> str | None:
+    """A window's beat classes as stored: one letter of ``CLASS_LETTERS`` per beat, or
+    None (unknown) when the record has none for its beats, e.g. one written before the
+    field existed (which decodes with ``""``)."""
+    classes = window.get("beat_classes") or ""
+    beats = window.get("beats") or ()
+    if len(classes) != len(beats) or classes.strip(CLASS_LETTERS):
+        return None
+    return str(classes)
 
 
 def to_json(record: dict[str, Any]) -> str:
@@ -207,14 +298,15 @@ class ResultStore:
         """Write one batch, retrying until it is stored (or the task is cancelled).
 
         Redelivered events may repeat a natural key inside one batch: the last window of
-        the highest revision wins, as it would across batches, and the summary of
-        highest rank.
+        the highest revision wins, as it would across batches, the summary of highest
+        rank, and the report of highest rank of each rhythm event the windows carry.
         """
+        events = latest_events([event for w in windows for event in event_records(w)])
         by_revision = sorted(windows, key=revision)
         windows = list({(w["ecg_id"], w["index"]): w for w in by_revision}.values())
         summaries = latest_summaries(summaries)
         await until_stored(
-            partial(self._write_once, windows, summaries),
+            partial(self._write_once, windows, summaries, events),
             self._outage,
             self._reset,
             max_backoff=self._max_backoff,
@@ -226,7 +318,10 @@ class ResultStore:
             pool.terminate()
 
     async def _write_once(
-        self, windows: Sequence[dict[str, Any]], summaries: Sequence[dict[str, Any]]
+        self,
+        windows: Sequence[dict[str, Any]],
+        summaries: Sequence[dict[str, Any]],
+        events: Sequence[dict[str, Any]] = (),
     ) -> None:
         if self._pool is None:
             self._pool = await asyncpg.create_pool(
@@ -245,6 +340,7 @@ class ResultStore:
                     [w["end_sample"] for w in windows],
                     [window_json(w) for w in windows],
                     [beats_text(w) for w in windows],
+                    [beat_classes(w) for w in windows],
                     [revision(w) for w in windows],
                 )
             if summaries:
@@ -256,3 +352,7 @@ class ResultStore:
                     [is_final(s) for s in summaries],
                     [revision(s) for s in summaries],
                 )
+            if events:
+                # After the summaries: a re-analysis's summary in the same batch keeps
+                # out the events of a lower revision.
+                await connection.execute(UPSERT_EVENTS, *event_rows(events))

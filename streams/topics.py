@@ -26,6 +26,7 @@ TOPICS = (
     topics.SUMMARIES,
     topics.DEAD_LETTERS,
     topics.ANALYSIS_REQUESTS,
+    topics.EVENTS,
 )
 
 

@@ -4,7 +4,8 @@ memory, its state written to the table at checkpoints, offsets committed behind 
 Per batch of events (``noack_take``: nothing is acknowledged by Faust):
 
 1. each chunk is decoded and applied to its ECG's live state (read from the table on
-   the ECG's first chunk here); its results are handed to the producer without waiting;
+   the ECG's first chunk here); its results (window results, the rhythm events they
+   carry, summaries) are handed to the producer without waiting;
    a redelivered chunk is recognised by its sequence number, a gap is filled from Kafka
    (``streams.backfill``), what cannot be applied goes to the dead letters, and so does
    a chunk of an ECG that PostgreSQL does not know (asked once per batch for the ECGs
@@ -60,6 +61,7 @@ from streams.chunks import (
 )
 from streams.dead_letters import DeadLetter
 from streams.metrics import DeadLetterKind, WorkerMetrics
+from streams.records import event_records
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -88,11 +90,14 @@ class LiveAnalysers:
         known: Callable[[Collection[UUID]], Awaitable[set[UUID]]],
         settings: Settings,
         metrics: WorkerMetrics,
+        *,
+        events: TopicT,
     ) -> None:
         self._app = app
         self._states = states
         self._windows = windows
         self._summaries = summaries
+        self._events = events
         self._dead_letter = dead_letter
         self._reader = reader
         self._known = known
@@ -255,7 +260,9 @@ class LiveAnalysers:
             checkpoints.track(message.partition, event, None)
             return None
         for outcome in outcomes:
-            sent += await send_results(self._windows, self._summaries, key, outcome)
+            sent += await send_results(
+                self._windows, self._summaries, key, outcome, events=self._events
+            )
             self._metrics.windows.inc(len(outcome.windows))
             if outcome.summary is not None:
                 final = bool(outcome.summary.get("final", True))
@@ -378,15 +385,18 @@ class Checkpointer(faust.Service):
 
 
 async def send_results(
-    windows: TopicT, summaries: TopicT, key: bytes, outcome: Outcome
+    windows: TopicT, summaries: TopicT, key: bytes, outcome: Outcome, *, events: TopicT
 ) -> list[Awaitable[Any]]:
-    """Hand an outcome's results to the producer: its windows, then its summary
-    (provisional or final), under the same key. Returns what to wait for until Kafka
-    has them."""
-    sent: list[Awaitable[Any]] = [
-        await windows.send(key=key, value=encode(Schema.WINDOW_RESULT, window))
-        for window in outcome.windows
-    ]
+    """Hand an outcome's results to the producer: each window with the rhythm events it
+    carries (``ecg.events.v1``), then its summary (provisional or final), under the same
+    key. Returns what to wait for until Kafka has them: the events are waited for as
+    the windows are, before the checkpoint that covers their chunk, so they are
+    delivered at least once as the windows are."""
+    sent: list[Awaitable[Any]] = []
+    for window in outcome.windows:
+        sent.append(await windows.send(key=key, value=encode(Schema.WINDOW_RESULT, window)))
+        for event in event_records(window):
+            sent.append(await events.send(key=key, value=encode(Schema.RHYTHM_EVENT, event)))
     if outcome.summary is not None:
         summary = encode(Schema.ECG_SUMMARY, outcome.summary)
         sent.append(await summaries.send(key=key, value=summary))

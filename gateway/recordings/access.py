@@ -1,5 +1,5 @@
 """Who may read an ECG: the audited frame of every request that reads one, shared by the
-lookup (``gateway.recordings.endpoints``) and its windows and beats
+lookup (``gateway.recordings.endpoints``) and its windows, beats and events
 (``gateway.recordings.analysis``)."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""``GET /api/v1/ecg/{ecg_id}/windows`` and ``GET /api/v1/ecg/{ecg_id}/beats``.
+"""``GET /api/v1/ecg/{ecg_id}/windows``, ``GET /api/v1/ecg/{ecg_id}/beats`` and
+``GET /api/v1/ecg/{ecg_id}/events``.
 
 Like the lookup: a user's access token whose session lives (admins get 403), an audit
 row whatever the outcome, and someone else's ECG is the same 404 as an unknown id.
@@ -7,7 +8,12 @@ Windows come in pages in index order: ``limit`` (1 to ``MAX_LIMIT``, default
 ``DEFAULT_LIMIT``) windows with an index above ``after`` (default: from the first),
 and a ``next`` link while more follow (keyset pagination: a page stays right while
 windows arrive). Beats are the R peaks found so far, as sample indices into the
-uploaded signal, ascending; ``status`` says whether the ECG is complete.
+uploaded signal, ascending, with their AAMI classes (``classes``: one letter per beat,
+aligned; ``Q`` for the beats of windows stored before beats were classified);
+``status`` says whether the ECG is complete. Events are the
+rhythm events found so far (atrial fibrillation, pauses, brady- and tachycardia
+episodes), by number, each as its latest report: an episode still going on has no
+``end_sample`` yet.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ class AnalysisEndpoints:
         return [
             Route("/api/v1/ecg/{ecg_id}/windows", self.windows, methods=["GET"], name="windows"),
             Route("/api/v1/ecg/{ecg_id}/beats", self.beats, methods=["GET"], name="beats"),
+            Route("/api/v1/ecg/{ecg_id}/events", self.events, methods=["GET"], name="events"),
         ]
 
     async def windows(self, request: Request[RecordingsState]) -> Response:
@@ -63,6 +70,19 @@ class AnalysisEndpoints:
             "sampling_rate": stored.sampling_rate,
             "status": stored.status,
             "sample_indices": stored.sample_indices,
+            "classes": stored.classes,
+        }
+        return JSONResponse(body, headers=NO_STORE)
+
+    async def events(self, request: Request[RecordingsState]) -> Response:
+        async with reading_ecg(self._authenticator, request, "ecg.events") as (ecg_id, owner):
+            stored = await request.state["repository"].events(ecg_id, owner)
+            if stored is None:
+                raise EcgNotFoundError(ecg_id)
+        body = {
+            "sampling_rate": stored.sampling_rate,
+            "status": stored.status,
+            "events": stored.events,
         }
         return JSONResponse(body, headers=NO_STORE)
 

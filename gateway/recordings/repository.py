@@ -32,6 +32,11 @@ STATUS = """CASE WHEN e.status <> 'incomplete' AND s.final AND s.n_windows <= co
 OWNED_ECG = """FROM ecgs e LEFT JOIN ecg_summaries s ON s.ecg_id = e.id,
                      LATERAL (SELECT count(*) FROM ecg_windows WHERE ecg_id = e.id) AS counted
                 WHERE e.id = $1 AND e.owner_id = $2"""
+# A window's beat classes (migrations/0014_beat_classes.sql), one letter per beat of
+# its beats: Q (unclassifiable) for each beat of a window stored without them (NULL,
+# or, which the sink never writes, not one letter per beat).
+WINDOW_CLASSES: Final = """CASE WHEN char_length(w.beat_classes) = cardinality(w.beats)
+                     THEN w.beat_classes ELSE repeat('Q', cardinality(w.beats)) END"""
 
 
 @dataclass(frozen=True)
@@ -53,9 +58,22 @@ class WindowPage:
 
 @dataclass(frozen=True)
 class StoredBeats:
+    """Every beat so far, ascending, and its AAMI class: ``classes`` has one letter per
+    beat of ``sample_indices``, in the same order."""
+
     sampling_rate: float | None
     status: str
     sample_indices: list[int]
+    classes: str
+
+
+@dataclass(frozen=True)
+class StoredEvents:
+    """An ECG's rhythm events so far, by number (each its latest report)."""
+
+    sampling_rate: float | None
+    status: str
+    events: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -185,20 +203,25 @@ class EcgRepository:
             if not await _owns(connection, ecg_id, owner_id):
                 return None
             rows = await connection.fetch(
-                """
-                SELECT result, beats FROM ecg_windows
-                WHERE ecg_id = $1 AND index > $2 ORDER BY index LIMIT $3
-                """,
+                f"""
+                SELECT w.result, w.beats, {WINDOW_CLASSES} AS beat_classes
+                FROM ecg_windows w
+                WHERE w.ecg_id = $1 AND w.index > $2 ORDER BY w.index LIMIT $3
+                """,  # noqa: S608 (only the constants above are interpolated)
                 ecg_id,
                 after,
                 limit + 1,
             )
-        windows = [{**row["result"], "beats": row["beats"]} for row in rows[:limit]]
+        windows = [
+            {**row["result"], "beats": row["beats"], "beat_classes": row["beat_classes"]}
+            for row in rows[:limit]
+        ]
         return WindowPage(windows, more=len(rows) > limit)
 
     async def beats(self, ecg_id: UUID, owner_id: UUID) -> StoredBeats | None:
-        """Every beat found so far, ascending, if the ECG exists and belongs to
-        ``owner_id``; None otherwise, alike."""
+        """Every beat found so far, ascending, with its class, if the ECG exists and
+        belongs to ``owner_id``; None otherwise, alike. Both are joined in window order
+        in one statement (one snapshot), so the classes stay aligned with the beats."""
         async with (
             self._database.connection() as connection,
             connection.transaction(isolation="repeatable_read", readonly=True),
@@ -209,6 +232,8 @@ class EcgRepository:
                        ARRAY(SELECT b
                              FROM ecg_windows w, unnest(w.beats) WITH ORDINALITY AS u(b, o)
                              WHERE w.ecg_id = e.id ORDER BY w.index, u.o) AS beats,
+                       (SELECT coalesce(string_agg({WINDOW_CLASSES}, '' ORDER BY w.index), '')
+                        FROM ecg_windows w WHERE w.ecg_id = e.id) AS classes,
                        {STATUS}
                 {OWNED_ECG}
                 """,  # noqa: S608 (only the constants above are interpolated)
@@ -217,7 +242,29 @@ class EcgRepository:
             )
         if row is None:
             return None
-        return StoredBeats(row["sampling_rate"], row["status"], row["beats"])
+        return StoredBeats(row["sampling_rate"], row["status"], row["beats"], row["classes"])
+
+    async def events(self, ecg_id: UUID, owner_id: UUID) -> StoredEvents | None:
+        """Every rhythm event stored so far (migration 0013), by number, if the ECG
+        exists and belongs to ``owner_id``; None otherwise, alike."""
+        async with (
+            self._database.connection() as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            row = await connection.fetchrow(
+                f"""
+                SELECT e.sampling_rate,
+                       (SELECT coalesce(jsonb_agg(v.report ORDER BY v.number), '[]'::jsonb)
+                        FROM ecg_events v WHERE v.ecg_id = e.id) AS events,
+                       {STATUS}
+                {OWNED_ECG}
+                """,  # noqa: S608 (only the constants above are interpolated)
+                ecg_id,
+                owner_id,
+            )
+        if row is None:
+            return None
+        return StoredEvents(row["sampling_rate"], row["status"], row["events"])
 
     async def signal_layout(self, ecg_id: UUID, owner_id: UUID) -> SignalLayout | None:
         """The ECG's sampling rate and its leads in order, each with how far its samples

@@ -33,11 +33,12 @@ from streams.analysis.events import EventMemory, start_events
 from streams.analysis.lead_stats import INT64_MAX, INT64_MIN, N_STATS, Int64s, LeadCarry, Stat
 from streams.analysis.packing import Reader, Writer
 from streams.analysis.quality import VERDICTS
-from streams.analysis.rhythm import RrSums
+from streams.analysis.rhythm import Carried, RrSums
 
-VERSION = 3  # of the byte layout
-_READABLE = (2, 3)  # version 2 has no rhythm events
-_HEADER = struct.Struct("<BHqdqqIqqq?")
+VERSION = 4  # of the byte layout
+_READABLE = (2, 3, 4)  # 2: no rhythm events or classes; 2 and 3: RR sums without NN ones
+_HEADER = struct.Struct("<BHqdqqIqqq??")
+_OLD_HEADER = struct.Struct("<BHqdqqIqqq?")  # versions 2 and 3
 _CONFIG_BYTES = slice(3, 19)  # the window length and the sampling rate in the header
 # Minima and maxima of windows without samples (or without baseline points) are
 # sentinels; they travel as 0 and are restored from the counts.
@@ -113,8 +114,7 @@ class AnalyserMemory:
     no_beats_reason: str | None  # why there is no detector
     finalized: int  # the detector's finalized_until
     pending_beats: Int64s  # final beats of windows not emitted yet
-    previous_beat: int
-    previous_rr: int
+    previous: Carried  # the last beat of the closed windows, for their RR sums
     rr: RrSums
     beat_detector: BeatDetector | None = None
     events: EventMemory | None = None  # with beats: the rhythm events' memory
@@ -148,9 +148,10 @@ def _write(memory: AnalyserMemory) -> bytes:
         memory.next_window,
         memory.open.shape[0],
         memory.finalized,
-        memory.previous_beat,
-        memory.previous_rr,
+        memory.previous.beat,
+        memory.previous.nn,
         memory.detector is not None,
+        memory.previous.normal,
     )
     # Row by statistic, the windows' leads side by side (a copy: the memory stays as it is).
     stats = memory.open.transpose(1, 0, 2).copy().reshape(N_STATS, -1)
@@ -203,13 +204,28 @@ def _config(data: bytes) -> AnalysisConfig:
     )
 
 
+def _nn_sums_of(old: list[int]) -> RrSums:
+    """The RR sums of versions 2 and 3, which took every interval as an NN interval."""
+    beats, intervals, total, squares, shortest, longest, differences, squared, nn50 = old
+    return RrSums(
+        beats, intervals, total, shortest, longest, intervals, total, squares,
+        differences, 0, squared, nn50,
+    )  # fmt: skip
+
+
 def _read(data: bytes, detector: BeatDetector | None) -> AnalyserMemory:
     reader = Reader(data)
     header = reader.blob()
     if not header or header[0] not in _READABLE:
         raise ValueError(f"unknown analyser memory version {header[0] if header else None}")
-    (_, n, _, _, frontier, next_window, n_open, finalized, previous_beat,
-     previous_rr, has_detector) = _HEADER.unpack(header)  # fmt: skip
+    version = header[0]
+    if version == 4:
+        (_, n, _, _, frontier, next_window, n_open, finalized, previous_beat,
+         previous_nn, has_detector, previous_normal) = _HEADER.unpack(header)  # fmt: skip
+    else:
+        (_, n, _, _, frontier, next_window, n_open, finalized, previous_beat,
+         previous_nn, has_detector) = _OLD_HEADER.unpack(header)  # fmt: skip
+        previous_normal = True
     config = _config(header[_CONFIG_BYTES] + reader.array_bytes("<f8"))
     rows = reader.ints(by_row=True)
     empty = rows[_COUNT_ROWS] == 0
@@ -217,7 +233,8 @@ def _read(data: bytes, detector: BeatDetector | None) -> AnalyserMemory:
     stats = rows.reshape(N_STATS, n_open, n).transpose(1, 0, 2).copy()
     carry = LeadCarry(reader.ints(), reader.ints().astype(np.int32), reader.ints())
     lead_samples, totals, pending = reader.ints(), reader.ints(), reader.ints()
-    sums, rr = reader.bigs(), RrSums.from_ints(reader.bigs())
+    sums, rr_ints = reader.bigs(), reader.bigs()
+    rr = RrSums.from_ints(rr_ints) if version == 4 else _nn_sums_of(rr_ints)
     events: EventMemory | None = None
     classes: ClassMemory | None = None
     class_totals, pending_classes = _NO_TOTALS, _NO_INT8
@@ -267,8 +284,7 @@ def _read(data: bytes, detector: BeatDetector | None) -> AnalyserMemory:
         no_beats_reason=reason,
         finalized=finalized,
         pending_beats=pending,
-        previous_beat=previous_beat,
-        previous_rr=previous_rr,
+        previous=Carried(previous_beat, previous_normal, previous_nn),
         rr=rr,
         beat_detector=detector if detector_state is not None else None,
         events=events,

@@ -41,6 +41,7 @@ from streams.analysis.analyser import (
 from streams.analysis.bands import bands_for
 from streams.analysis.beat_classes import (
     CLASS_LETTERS,
+    N_CLASS,
     classify_beats,
     finish_classes,
     start_classes,
@@ -71,6 +72,7 @@ from streams.analysis.quality import VERDICTS as QUALITY_VERDICTS
 from streams.analysis.quality import LeadScale, judge_ecg, judge_windows
 from streams.analysis.results import EcgResult, WindowResult, lead_result
 from streams.analysis.rhythm import (
+    Carried,
     Rhythm,
     RrSums,
     missing_rhythm,
@@ -124,8 +126,7 @@ def start_analysis(
         no_beats_reason=reason,
         finalized=0,
         pending_beats=np.zeros(0, dtype=np.int64),
-        previous_beat=-1,
-        previous_rr=-1,
+        previous=Carried(),
         rr=RrSums(),
         beat_detector=detector if memory is not None else None,
         events=start_events() if memory is not None else None,
@@ -172,7 +173,7 @@ def feed(
             for b in range(0, piece.shape[1], step):
                 part = piece[:, b : b + step]
                 detector, found, finalized = memory.beat_detector.detect(detector, part)
-                beats = _append_beats(beats, found, memory.previous_beat)
+                beats = _append_beats(beats, found, memory.previous.beat)
                 if classes is not None and rate is not None:
                     classes, decided = classify_beats(classes, part, found, rate)
                     pending_classes = _append_classes(pending_classes, decided)
@@ -203,7 +204,7 @@ def finish(memory: AnalyserMemory) -> tuple[list[WindowResult], EcgResult]:
         memory = replace(
             memory,
             detector=None,
-            pending_beats=_append_beats(memory.pending_beats, last, memory.previous_beat),
+            pending_beats=_append_beats(memory.pending_beats, last, memory.previous.beat),
         )
         if memory.classes is not None and memory.config.sampling_rate is not None:
             nothing = np.zeros((memory.n_leads, 0), dtype=np.int32)
@@ -386,12 +387,11 @@ def _close(memory: AnalyserMemory, until: int) -> tuple[AnalyserMemory, list[Win
     # unless it is the first one: a beat before it came too late.
     if mine.size and int(mine[0]) < starts[0]:
         raise ValueError(f"the beat detector reported beat {int(mine[0])} too late")
-    previous_beat, previous_rr, rr = memory.previous_beat, memory.previous_rr, memory.rr
+    previous, rr = memory.previous, memory.rr
+    normal = memory.pending_classes[: mine.size] == N_CLASS if letters else None
     if rate is not None and memory.no_beats_reason is None:
         counts = [b - a for a, b in itertools.pairwise(cuts)]
-        window_rr, added, previous_beat, previous_rr = sum_window_intervals(
-            mine, counts, previous_beat, previous_rr, rate
-        )
+        window_rr, added, previous = sum_window_intervals(mine, counts, previous, rate, normal)
         rr = rr + added
         rhythms = [rhythm_measures(sums, rate) for sums in window_rr]
     else:
@@ -449,8 +449,7 @@ def _close(memory: AnalyserMemory, until: int) -> tuple[AnalyserMemory, list[Win
             if letters
             else memory.pending_classes,
             class_totals=class_totals,
-            previous_beat=previous_beat,
-            previous_rr=previous_rr,
+            previous=previous,
             rr=rr,
             events=events,
         ),

@@ -118,7 +118,7 @@ async def test_an_ecg_without_a_sampling_rate_says_why(client: httpx.AsyncClient
     result = await wait_until_done(client, ecg_id)
     assert result["summary"]["heart_rate_bpm"] == {"value": None, "reason": "no sampling rate"}
     beats = (await client.get(f"/api/v1/ecg/{ecg_id}/beats")).json()
-    assert beats == {"sampling_rate": None, "status": "done", "sample_indices": []}
+    assert beats == {"sampling_rate": None, "status": "done", "sample_indices": [], "classes": ""}
     page = (await client.get(f"/api/v1/ecg/{ecg_id}/windows")).json()
     assert [w["leads"][0]["number_of_samples"] for w in page["windows"]] == [5]
     assert page["next"] is None

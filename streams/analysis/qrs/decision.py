@@ -9,7 +9,10 @@ A sequential state machine over the candidates in index order:
   signal and noise levels, a 200-ms refractory period, T-wave rejection by
   peak energy within 360 ms of a beat, and a search-back at half the threshold
   once 1.66 RR intervals (at most 2 s) pass without a beat. The first 2 s set
-  the per-lead references (learning period).
+  the per-lead references (learning period), from the candidates after the first
+  0.5 s when there are any: a beat in the first few hundred milliseconds is inflated
+  by the front end's first-second scaling, and references taken from it put the next
+  beats below the threshold (10-s recordings lost 3 % of their second beats).
 - **Grouping.** A candidate counts only if it is the strongest within 100 ms
   on either side; a beat stays tentative for 200 ms, and a stronger candidate
   in that time takes its place. Energy that goes on after a QRS moves the
@@ -48,7 +51,8 @@ from streams.analysis.qrs.rhythm import (
 EARLIER = 0.8  # an earlier candidate this strong places the R peak
 _SEARCHBACK_RR = 1.66  # a search-back once this many RR intervals pass without a beat
 _T_WAVE_PEAK = 0.25  # of the last beat's peak: below it, a candidate soon after is a T wave
-_RUNNERS_UP = 8  # the runners-up kept before the ones out of reach are dropped
+_RUNNERS_UP = 8
+_SETTLED_S = 0.5  # after the front end's first-second scaling settles (see ``learn``)
 
 
 class _Decider:
@@ -113,7 +117,12 @@ class _Decider:
         """Set the per-lead references from the learning period's candidates."""
         s = self.s
         s.learned = True
-        self.fusion.learn([c for c in s.queue if c[0] < s.learning_end])
+        learning = [c for c in s.queue if c[0] < s.learning_end]
+        # The front end scales its first second by its running maximum, which inflates
+        # a beat in the first few hundred milliseconds: the references come from the
+        # candidates after them, when there are any.
+        settled = [c for c in learning if c[0] >= _SETTLED_S * self.p.sampling_rate]
+        self.fusion.learn(settled or learning)
         s.searchback_at = s.learning_end + int(_SEARCHBACK_RR * self.p.sampling_rate)
 
     def fire_timers(self, until: int) -> None:

@@ -261,15 +261,19 @@ async def test_windows_come_in_pages_with_their_beats(
 
     first = await repository.windows(upload.id, owner, after=-1, limit=3)
     assert first is not None
+    # Stored without beat classes: each beat unclassifiable (Q).
     assert first.windows == [
-        {"index": 0, "beats": [5, 80]},
-        {"index": 1, "beats": []},
-        {"index": 2, "beats": [210]},
+        {"index": 0, "beats": [5, 80], "beat_classes": "QQ"},
+        {"index": 1, "beats": [], "beat_classes": ""},
+        {"index": 2, "beats": [210], "beat_classes": "Q"},
     ]
     assert first.more
     rest = await repository.windows(upload.id, owner, after=2, limit=3)
     assert rest is not None
-    assert (rest.windows, rest.more) == ([{"index": 3, "beats": [350]}], False)
+    assert (rest.windows, rest.more) == (
+        [{"index": 3, "beats": [350], "beat_classes": "Q"}],
+        False,
+    )
     assert await repository.windows(upload.id, await new_owner(database), -1, 3) is None
 
 
