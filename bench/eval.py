@@ -11,9 +11,10 @@ calls). Then our detector on the second lead alone (V1, V2 or V5) at 360 Hz,
 and the detector's speed. Prints one markdown table.
 
 Scoring: the reference beats are the .atr annotations with a beat symbol
-(N L R B A a J S V r F e j n E / f Q ?). Detections are taken in time order,
-each matched to the nearest reference beat within +-150 ms that no earlier
-detection took (greedy); TP matched, FP unmatched detections, FN unmatched
+(N L R B A a J S V r F e j n E / f Q ?); ventricular flutter and fibrillation episodes
+("[" to "]", with no beat annotations) are left out, as EC57 and PhysioNet's bxb do.
+Detections are taken in time order, each matched to the nearest reference beat within
++-150 ms that no earlier detection took (greedy); TP matched, FP unmatched detections, FN unmatched
 reference beats; Se = TP / (TP + FN), +P = TP / (TP + FP); "gross" sums the
 counts over records.
 
@@ -57,16 +58,28 @@ CHUNK_S = 10.0
 # WFDB annotation codes (ecgcodes.h) of the beat symbols N L R B A a J S V r F e j n E / f Q ?
 BEAT_CODES = frozenset({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 25, 30, 34, 35, 38, 41})
 _SKIP, _NUM, _SUB, _CHN, _AUX = 59, 60, 61, 62, 63
+_RHYTHM, _VF_ON, _VF_OFF = 28, 32, 33  # "+" (rhythm in the aux text), "[" and "]"
 
 Ints = NDArray[np.int64]
 
 
-def read_beat_annotations(path: Path) -> Ints:
-    """Sample indices of the beat annotations in ``path``.atr (WFDB MIT format)."""
+@dataclass(frozen=True)
+class Annotations:
+    beats: Ints  # sample indices of the beat annotations
+    codes: NDArray[np.int16]  # their WFDB codes
+    rhythms: list[tuple[int, str]]  # rhythm changes: sample, rhythm ("(AFIB", "(N", ...)
+    flutter: list[tuple[int, int]]  # ventricular flutter/fibrillation episodes ([ to ])
+    last: int  # the last annotation's sample
+
+
+def read_annotations(path: Path) -> Annotations:
+    """``path``.atr (WFDB MIT format): beats, rhythm changes and VF episodes."""
     words = np.frombuffer(path.with_suffix(".atr").read_bytes(), dtype="<u2")
     beats: list[int] = []
-    time_ = 0
-    i = 0
+    codes: list[int] = []
+    rhythms: list[tuple[int, str]] = []
+    flutter: list[tuple[int, int]] = []
+    time_, last_code, flutter_on, i = 0, -1, -1, 0
     while i < words.size:
         code, value = int(words[i]) >> 10, int(words[i]) & 0x3FF
         if code == 0 and value == 0:
@@ -79,13 +92,40 @@ def read_beat_annotations(path: Path) -> Ints:
             i += 1
             continue
         if code == _AUX:  # value bytes of text follow, padded to a word
+            text = words[i + 1 : i + 1 + (value + 1) // 2].tobytes()[:value]
+            if last_code == _RHYTHM:
+                rhythms.append((time_, text.decode("latin-1").strip("\x00 ")))
             i += 1 + (value + 1) // 2
             continue
         time_ += value
+        last_code = code
         if code in BEAT_CODES:
             beats.append(time_)
+            codes.append(code)
+        elif code == _VF_ON:
+            flutter_on = time_
+        elif code == _VF_OFF and flutter_on >= 0:
+            flutter.append((flutter_on, time_))
+            flutter_on = -1
         i += 1
-    return np.array(beats, dtype=np.int64)
+    if flutter_on >= 0:
+        flutter.append((flutter_on, time_))
+    return Annotations(
+        np.array(beats, dtype=np.int64), np.array(codes, dtype=np.int16), rhythms, flutter, time_
+    )
+
+
+def read_beat_annotations(path: Path) -> Ints:
+    """Sample indices of the beat annotations in ``path``.atr (WFDB MIT format)."""
+    return read_annotations(path).beats
+
+
+def outside(beats: Ints, episodes: Sequence[tuple[int, int]]) -> Ints:
+    """``beats`` outside the ``episodes`` (start and end included in them)."""
+    keep = np.ones(beats.size, dtype=np.bool_)
+    for start, end in episodes:
+        keep &= (beats < start) | (beats > end)
+    return beats[keep]
 
 
 @dataclass(frozen=True)
@@ -187,17 +227,26 @@ class Row:
 
 
 def score(
-    label: str, signals: NDArray[np.int32], reference: Ints, rate: float, neurokit: bool
+    label: str,
+    signals: NDArray[np.int32],
+    reference: Ints,
+    rate: float,
+    neurokit: bool,
+    flutter: Sequence[tuple[int, int]] = (),
 ) -> Row:
-    """Our detector on all leads in one call and in 10-s chunks, NeuroKit2 on the first."""
+    """Our detector on all leads in one call and in 10-s chunks, NeuroKit2 on the first.
+    As EC57 (and bxb), the ventricular flutter and fibrillation episodes are left out:
+    detections within them are not scored (they have no beat annotations)."""
     tolerance, chunk = round(TOLERANCE_S * rate), round(CHUNK_S * rate)
     ours = run_ours(signals, rate)
     nk = nk_chunked = Score()
     if neurokit:
-        nk = match(reference, run_neurokit(signals[0], rate), tolerance)
-        nk_chunked = match(reference, run_neurokit(signals[0], rate, chunk), tolerance)
+        nk = match(reference, outside(run_neurokit(signals[0], rate), flutter), tolerance)
+        nk_chunked = match(
+            reference, outside(run_neurokit(signals[0], rate, chunk), flutter), tolerance
+        )
     same = bool(np.array_equal(ours, run_ours(signals, rate, chunk)))
-    return Row(label, match(reference, ours, tolerance), same, nk, nk_chunked)
+    return Row(label, match(reference, outside(ours, flutter), tolerance), same, nk, nk_chunked)
 
 
 def evaluate(records: Sequence[str], rates: Sequence[float], neurokit: bool) -> list[Row]:
@@ -233,8 +282,9 @@ def evaluate_extra(folders: Sequence[Path], neurokit: bool) -> list[Row]:
             continue
         record = read_record(path)
         label = f"{path.parent.name}/{path.name} @ {record.sampling_rate:g} Hz"
+        notes = read_annotations(path)
         row = score(
-            label, record.signals, read_beat_annotations(path), record.sampling_rate, neurokit
+            label, record.signals, notes.beats, record.sampling_rate, neurokit, notes.flutter
         )
         rows.append(row)
         total = total.plus(row)
@@ -318,8 +368,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         {p.with_suffix("") for d in args.extra for p in Path(d).rglob("*.dat")},
         key=lambda p: (str(p.parent), p.name),
     )
+    extra = [p for p in extra if p.with_suffix(".atr").is_file()]
+    # A record of data/ that the extra folders hold too (MIT-BIH's) is scored once.
     paths = [DATA / "mitdb" / name for name in args.records]
-    paths += [p for p in extra if p.with_suffix(".atr").is_file()]
+    paths = [p for p in paths if p.name not in {e.name for e in extra}] + extra
     print("\nBeat classes (AAMI EC57), our whole analysis at each record's own rate:\n")
     print(evaluate_classes(paths))
     if args.extra:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from bench.eval import BEAT_CODES
+from bench.eval import read_annotations
 from client.wfdb import read_record
 from streams.analysis.beat_classes import F_CLASS, N_CLASS, Q_CLASS, S_CLASS, V_CLASS
 from streams.analysis.events import RhythmEvent, finish_events, follow_beats, start_events
@@ -32,8 +32,6 @@ from streams.analysis.windows import AnalysisConfig, feed, finish, start_analysi
 
 Ints = NDArray[np.int64]
 Episodes = list[tuple[int, int]]
-_RHYTHM = 28  # WFDB's RHYTHM annotation code ("+"): the rhythm in its aux string
-_SKIP, _NUM, _SUB, _CHN, _AUX = 59, 60, 61, 62, 63
 
 
 # WFDB beat codes (ecgcodes.h) by AAMI EC57 class: N L R e j B; A a J S n; V E r; F;
@@ -53,40 +51,6 @@ PACED = 12  # WFDB's code of a paced beat ("/")
 def aami_classes(codes: NDArray[np.int16]) -> NDArray[np.int8]:
     """The AAMI EC57 classes (indices into ``CLASS_LETTERS``) of WFDB beat codes."""
     return np.array([AAMI_CLASS[int(code)] for code in codes], dtype=np.int8)
-
-
-def read_annotations(path: Path) -> tuple[Ints, NDArray[np.int16], list[tuple[int, str]], int]:
-    """The beats, their WFDB codes, the rhythm changes (sample, rhythm) and the last
-    annotation's sample of ``path``.atr (WFDB MIT format)."""
-    words = np.frombuffer(path.with_suffix(".atr").read_bytes(), dtype="<u2")
-    beats: list[int] = []
-    codes: list[int] = []
-    rhythms: list[tuple[int, str]] = []
-    time_, last_code, i = 0, -1, 0
-    while i < words.size:
-        code, value = int(words[i]) >> 10, int(words[i]) & 0x3FF
-        if code == 0 and value == 0:
-            break
-        if code == _SKIP:
-            time_ += (int(words[i + 1]) << 16) | int(words[i + 2])
-            i += 3
-            continue
-        if code == _AUX:
-            text = words[i + 1 : i + 1 + (value + 1) // 2].tobytes()[:value]
-            if last_code == _RHYTHM:
-                rhythms.append((time_, text.decode("latin-1").strip("\x00 ")))
-            i += 1 + (value + 1) // 2
-            continue
-        if code in (_NUM, _SUB, _CHN):
-            i += 1
-            continue
-        time_ += value
-        last_code = code
-        if code in BEAT_CODES:
-            beats.append(time_)
-            codes.append(code)
-        i += 1
-    return np.array(beats, dtype=np.int64), np.array(codes, dtype=np.int16), rhythms, time_
 
 
 def reference_episodes(rhythms: list[tuple[int, str]], end: int) -> Episodes:
@@ -192,7 +156,8 @@ def evaluate_af(folders: Sequence[Path], default_rate: float = 128.0) -> str:
     ]
     totals: dict[str, AfScore] = {}
     for path in paths:
-        beats, codes, rhythms, last = read_annotations(path)
+        notes = read_annotations(path)
+        beats, codes, rhythms, last = notes.beats, notes.codes, notes.rhythms, notes.last
         if not any(rhythm == "(AFIB" for _, rhythm in rhythms):
             continue
         rate = _rate_of(path) or default_rate

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from bench.eval_af import PACED, aami_classes, read_annotations
+from bench.eval import read_annotations
+from bench.eval_af import PACED, aami_classes
 from client.wfdb import read_record
 from streams.analysis.beat_classes import CLASS_LETTERS
 from streams.analysis.windows import AnalysisConfig, feed, finish, start_analysis
@@ -91,7 +92,8 @@ def evaluate_classes(paths: Sequence[Path]) -> str:
     for path in paths:
         record = read_record(path)
         rate = record.sampling_rate
-        reference, codes, _, _ = read_annotations(path)
+        notes = read_annotations(path)
+        reference, codes = notes.beats, notes.codes
         classes = aami_classes(codes)
         beats, letters = our_classes(record.signals, rate)
         scores = score_classes(beats, letters, reference, classes, round(TOLERANCE_S * rate))

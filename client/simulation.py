@@ -41,7 +41,6 @@ from client.report import (
     progress_line,
     window_latencies,
 )
-from client.resampling import resample_record
 from client.websocket import SocketChunks, dial_stream
 from client.wfdb import read_record
 from client.window_watch import WatchError, WindowWatch
@@ -101,6 +100,10 @@ def make_plan(options: SimulationOptions) -> Plan:
         record = read_record(options.record)
     except (OSError, ValueError, IndexError) as exc:
         raise SimulationError(f"cannot read the WFDB record {options.record}: {exc}") from None
+    # Imported here: scipy takes ~1.7 s to load, and every ``ecg`` command (admin, tail,
+    # import) imports this module for ``ecg simulate``'s arguments.
+    from client.resampling import resample_record
+
     try:
         record = resample_record(record, options.sampling_rate, options.leads)
     except ValueError as exc:

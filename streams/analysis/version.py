@@ -14,4 +14,4 @@ from __future__ import annotations
 
 from typing import Final
 
-ANALYSER_VERSION: Final = "2026.12.4"
+ANALYSER_VERSION: Final = "2026.12.5"

@@ -21,7 +21,7 @@ Detection delay: ``finalized_until`` trails the samples by the 150-ms integral,
 case (0.34 s median on MIT-BIH), by up to 1.25 RR
 intervals while a premature candidate waits to see whether a beat comes at the
 expected time, and by at most about 2.3 s while a search-back may still take a
-candidate (it waits 1.66 RR intervals, at most 2 s). The first 2 s are a
+candidate (it waits 1.4 RR intervals, at most 2 s). The first 2 s are a
 learning period: nothing is final before them.
 
 Leads of unequal length in one call: only the samples common to all leads are

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
-from bench.eval_af import aami_classes, read_annotations
+from bench.eval import read_annotations
+from bench.eval_af import aami_classes
 from streams.analysis.analyser import AnalyserMemory
 from streams.analysis.beat_classes import (
     CLASS_LETTERS,
@@ -41,7 +42,8 @@ def analysed(name: str, seconds: float | None = None) -> tuple[list[WindowResult
 def reference_classes(beats: NDArray[np.int64], name: str, rate: float) -> str:
     """The reference class of each beat (the nearest reference beat within 150 ms),
     "O" where there is none (a false detection)."""
-    reference, codes, _, _ = read_annotations(DATA / "mitdb" / name)
+    notes = read_annotations(DATA / "mitdb" / name)
+    reference, codes = notes.beats, notes.codes
     classes = aami_classes(codes)
     at = np.clip(np.searchsorted(reference, beats), 1, reference.size - 1)
     nearer = np.where(beats - reference[at - 1] <= reference[at] - beats, at - 1, at)
@@ -71,7 +73,7 @@ def test_ventricular_beats_of_105_and_106_at_95_percent_or_better() -> None:
         tp += int(np.sum((ours == "V") & (truth == "V")))
         fp += int(np.sum((ours == "V") & (truth != "V")))
         # Reference V beats the detector missed count as missed too.
-        _, codes, _, _ = read_annotations(DATA / "mitdb" / name)
+        codes = read_annotations(DATA / "mitdb" / name).codes
         fn += int(np.sum(aami_classes(codes) == V_CLASS)) - int(
             np.sum((ours == "V") & (truth == "V"))
         )
