@@ -5,7 +5,9 @@ as the beats."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -20,7 +22,7 @@ from aiokafka import AIOKafkaConsumer
 from schemas import topics
 from schemas.codec import Schema, decode
 from tests.e2e.conftest import Account, NewUser
-from tests.e2e.streaming import upload_whole
+from tests.e2e.streaming import device, open_stream, send, upload_whole
 from tests.e2e.test_reanalysis import analysed_again, reanalyse
 from tests.e2e.test_upload_and_lookup import wait_until_done
 from tests.records import read_record
@@ -182,3 +184,58 @@ async def test_every_read_is_audited(
         user.id,
     )
     assert ("ecg.events", unknown, "not_found") in [tuple(row) for row in rows]
+
+
+async def test_a_streamed_pause_is_published_with_the_window_that_decided_it(
+    client: httpx.AsyncClient, kafka_bootstrap: str, data_dir: Path
+) -> None:
+    """The ECG streamed in 1-s chunks (five a second, as a device catching up would):
+    the pause is on ``ecg.events.v1`` within 2 s of the window result of the window
+    whose beat decided it (Kafka's timestamps of both messages), before the stream
+    ends."""
+    record = read_record(data_dir / "mitdb" / "100")
+    signals = record.signals[:, : 40 * RATE]
+    flat = np.repeat(signals[:, GAP_AT : GAP_AT + 1], GAP, axis=1)
+    signals = np.concatenate([signals[:, :GAP_AT], flat, signals[:, GAP_AT:]], axis=1)
+    ecg_id, token = await open_stream(client, sampling_rate=RATE, leads=record.lead_names)
+    started = time.monotonic()
+    for seq, start in enumerate(range(0, signals.shape[1], RATE)):
+        answer = await send(client, ecg_id, token, seq, signals[:, start : start + RATE].tolist())
+        assert answer.status_code == 202, answer.text
+        await asyncio.sleep(max(0.0, started + (seq + 1) / 5 - time.monotonic()))
+    pause, published = await first_record(kafka_bootstrap, topics.EVENTS, ecg_id)
+    assert pause["type"] == "pause"
+    window_index = pause["decided_at"] // (10 * RATE)
+    window, window_published = await first_record(
+        kafka_bootstrap, topics.WINDOWS, ecg_id, lambda w: w["index"] == window_index
+    )
+    assert [event["number"] for event in window["events"]] == [pause["number"]]
+    assert abs(published - window_published) <= 2000, (published, window_published)
+    assert (await client.post(f"/api/v1/ecg/{ecg_id}/end", headers=device(token))).is_success
+
+
+async def first_record(
+    bootstrap: str,
+    topic: str,
+    ecg_id: str,
+    wanted: Callable[[dict[str, Any]], bool] = lambda _: True,
+    deadline_seconds: float = 60,
+) -> tuple[dict[str, Any], int]:
+    """The first record of the ECG on ``topic`` that is ``wanted``, and its Kafka
+    timestamp (ms), read from the beginning."""
+    schema = {topics.EVENTS: Schema.RHYTHM_EVENT, topics.WINDOWS: Schema.WINDOW_RESULT}[topic]
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + deadline_seconds
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=1000)
+            for record in (r for rs in batch.values() for r in rs):
+                if record.key != ecg_id.encode():
+                    continue
+                value = decode(schema, record.value)
+                if wanted(value):
+                    return value, record.timestamp
+    finally:
+        await consumer.stop()
+    raise AssertionError(f"no such record of {ecg_id} on {topic}")
