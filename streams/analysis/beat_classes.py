@@ -200,16 +200,21 @@ def finish_classes(memory: ClassMemory) -> tuple[ClassMemory, NDArray[np.int8]]:
 
 @compiled()
 def _match(
-    window: Floats, templates: NDArray[np.float32], counts: Floats
-) -> tuple[Floats, Ints]:  # pragma: no cover - compiled
+    window: Floats,
+    templates: NDArray[np.float32],
+    counts: Floats,
+    work: tuple[Floats, Floats, Floats, Ints, Floats, Floats],
+) -> None:  # pragma: no cover - compiled
     """For each template in use: the best correlation of ``window`` (leads by the
-    templates' width + 2 LAG blocks) with it over the alignments, and that alignment.
-    Per lead the Pearson correlation, the leads weighted by the template's energy."""
+    templates' width + 2 LAG blocks) with it over the alignments, and that alignment,
+    into ``work``'s ``best`` and ``shifts``. Per lead the Pearson correlation, the leads
+    weighted by the template's energy. ``work``: room for the window's sums and sums of
+    squares per alignment and lead, the best correlations and alignments per template,
+    and a template's centred values and energy per lead (nothing is allocated per beat).
+    """
+    sums, squares, best, shifts, centred, energy = work
     n_templates, leads, width = templates.shape
     lags = 2 * LAG + 1
-    # The window's sums and sums of squares at each alignment, per lead.
-    sums = np.zeros((lags, leads))
-    squares = np.zeros((lags, leads))
     for lag in range(lags):
         for lead in range(leads):
             s1, s2 = 0.0, 0.0
@@ -218,22 +223,21 @@ def _match(
                 s1 += v
                 s2 += v * v
             sums[lag, lead], squares[lag, lead] = s1, s2
-    best = np.full(n_templates, -2.0)
-    shifts = np.zeros(n_templates, dtype=np.int64)
     for t in range(n_templates):
+        best[t], shifts[t] = -2.0, 0
         if counts[t] <= 0:
             continue
-        energy = np.zeros(leads)
-        centred = np.empty((leads, width))
+        total = 0.0
         for lead in range(leads):
             mean = 0.0
             for j in range(width):
                 mean += templates[t, lead, j]
             mean /= width
+            energy[lead] = 0.0
             for j in range(width):
                 centred[lead, j] = templates[t, lead, j] - mean
                 energy[lead] += centred[lead, j] * centred[lead, j]
-        total = energy.sum()
+            total += energy[lead]
         if total <= 0:
             continue
         for lag in range(lags):
@@ -249,52 +253,65 @@ def _match(
             c /= total
             if c > best[t]:
                 best[t], shifts[t] = c, lag
-    return best, shifts
 
 
 @compiled()
-def _width(x: Floats) -> Floats:  # pragma: no cover - compiled
-    """Per lead: the blocks between 10 % and 90 % of the cumulative absolute slope."""
-    leads, width = x.shape
-    out = np.zeros(leads)
-    for lead in range(leads):
-        total = 0.0
-        for j in range(width - 1):
-            total += abs(x[lead, j + 1] - x[lead, j])
-        if total <= 0:
-            continue
-        running, low, high = 0.0, 0, 0
-        for j in range(width - 1):
-            running += abs(x[lead, j + 1] - x[lead, j])
-            if running < 0.1 * total:
-                low += 1
-            if running < 0.9 * total:
-                high += 1
-        out[lead] = high - low
-    return out
+def _width(x: Floats, lead: int, offset: int, width: int) -> int:  # pragma: no cover
+    """The blocks between 10 % and 90 % of the cumulative absolute slope of
+    ``x[lead, offset : offset + width]``."""
+    total = 0.0
+    for j in range(offset, offset + width - 1):
+        total += abs(x[lead, j + 1] - x[lead, j])
+    if total <= 0:
+        return 0
+    running, low, high = 0.0, 0, 0
+    for j in range(offset, offset + width - 1):
+        running += abs(x[lead, j + 1] - x[lead, j])
+        if running < 0.1 * total:
+            low += 1
+        if running < 0.9 * total:
+            high += 1
+    return high - low
 
 
 @compiled()
-def _ratios(x: Floats, t: Floats) -> tuple[float, float, float]:  # pragma: no cover
-    """Width, peak-to-peak amplitude and steepest slope of ``x`` over ``t``'s, the leads
-    weighted by ``t``'s energy."""
+def _extent(
+    x: Floats, lead: int, offset: int, width: int
+) -> tuple[float, float]:  # pragma: no cover
+    """Peak-to-peak amplitude and steepest slope of ``x[lead, offset : offset + width]``."""
+    low = high = x[lead, offset]
+    steepest = 0.0
+    for j in range(offset, offset + width):
+        v = x[lead, j]
+        low, high = min(low, v), max(high, v)
+        if j > offset:
+            steepest = max(steepest, abs(v - x[lead, j - 1]))
+    return high - low, steepest
+
+
+@compiled()
+def _ratios(
+    x: Floats, shift: int, t: Floats, energy: Floats
+) -> tuple[float, float, float]:  # pragma: no cover - compiled
+    """Width, peak-to-peak amplitude and steepest slope of ``x`` (from block ``shift``)
+    over ``t``'s, the leads weighted by ``t``'s energy (``energy``: room for it)."""
     leads, width = t.shape
-    wx, wt = _width(x), _width(t)
-    energy = np.zeros(leads)
+    total = 0.0
     for lead in range(leads):
         m = t[lead].mean()
+        energy[lead] = 0.0
         for j in range(width):
             energy[lead] += (t[lead, j] - m) ** 2
-    total = energy.sum()
+        total += energy[lead]
     if total <= 0:
         return 1.0, 1.0, 1.0
     r_width, r_amplitude, r_slope = 0.0, 0.0, 0.0
     for lead in range(leads):
         share = energy[lead] / total
-        r_width += share * (wx[lead] + 1) / (wt[lead] + 1)
-        r_amplitude += share * (np.ptp(x[lead]) + 1) / (np.ptp(t[lead]) + 1)
-        sx = np.abs(x[lead, 1:] - x[lead, :-1]).max()
-        st = np.abs(t[lead, 1:] - t[lead, :-1]).max()
+        r_width += share * (_width(x, lead, shift, width) + 1) / (_width(t, lead, 0, width) + 1)
+        px, sx = _extent(x, lead, shift, width)
+        pt, st = _extent(t, lead, 0, width)
+        r_amplitude += share * (px + 1) / (pt + 1)
         r_slope += share * (sx + 1) / (st + 1)
     return r_width, r_amplitude, r_slope
 
@@ -379,6 +396,19 @@ def _classify(
     first = ints[_BLOCKS] - size  # the block of ext[:, 0]
     width = pre + post
     out = np.empty(beats.size, dtype=np.int8)
+    # Room for each beat's work, allocated once.
+    window = np.empty((leads, width + 2 * LAG))
+    t_dominant = np.empty((leads, width))
+    lags = 2 * LAG + 1
+    n_templates = templates.shape[0]
+    work = (
+        np.empty((lags, leads)),
+        np.empty((lags, leads)),
+        np.empty(n_templates),
+        np.empty(n_templates, dtype=np.int64),
+        np.empty((leads, width)),
+        np.empty(leads),
+    )
     decided = 0
     for k in range(beats.size):
         beat = beats[k]
@@ -401,9 +431,12 @@ def _classify(
         lo, hi = r - pre - LAG, r + post + LAG
         if last < 0 or lo < max(first, 0) or hi > blocks:
             continue
-        window = ext[:, lo - first : hi - first].astype(np.float64)
+        for lead in range(leads):  # the beat's blocks, with LAG more on either side
+            for j in range(hi - lo):
+                window[lead, j] = ext[lead, lo - first + j]
         # The templates it matches, and the dominant one.
-        correlations, shifts = _match(window, templates, counts)
+        _match(window, templates, counts, work)
+        correlations, shifts = work[2], work[3]
         best, best_shift, match = -2.0, 0, -1
         dominant = -1
         for t in range(templates.shape[0]):
@@ -415,9 +448,10 @@ def _classify(
                 best, best_shift, match = correlations[t], shifts[t], t
         if dominant >= 0:
             c, shift = correlations[dominant], shifts[dominant]
-            beat_window = window[:, shift : shift + width]
-            t_dominant = templates[dominant].astype(np.float64)
-            r_width, r_amplitude, r_slope = _ratios(beat_window, t_dominant)
+            for lead in range(leads):
+                for j in range(width):
+                    t_dominant[lead, j] = templates[dominant, lead, j]
+            r_width, r_amplitude, r_slope = _ratios(window, shift, t_dominant, work[5])
             f[_PREMATURITY] = rr / f[_RR_MEAN] if f[_RR_MEAN] > 0 else 1.0
             f[_CORRELATION] = c
             f[_WIDTH], f[_AMPLITUDE], f[_SLOPE] = r_width, r_amplitude, r_slope
@@ -433,13 +467,19 @@ def _classify(
                     match = t
             counts[match] = 0.0
             best_shift = LAG
-            templates[match] = window[:, LAG : LAG + width].astype(np.float32)
+            for lead in range(leads):
+                for j in range(width):
+                    templates[match, lead, j] = np.float32(window[lead, LAG + j])
         for t in range(templates.shape[0]):
             counts[t] *= _DECAY
         counts[match] += 1.0
         step = np.float32(1.0 / min(counts[match], _MOST))
-        aligned = window[:, best_shift : best_shift + width].astype(np.float32)
-        templates[match] += step * (aligned - templates[match])
+        for lead in range(leads):
+            for j in range(width):
+                held = templates[match, lead, j]
+                templates[match, lead, j] = held + step * (
+                    np.float32(window[lead, best_shift + j]) - held
+                )
     # Carry the last blocks.
     if n_new:
         ring[:, :] = ext[:, n_new:]

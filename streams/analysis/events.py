@@ -183,11 +183,26 @@ def _push(ring: Ints, value: int) -> None:  # pragma: no cover - compiled
 
 
 @compiled()
-def _median(values: Ints) -> float:  # pragma: no cover - compiled
-    ordered = np.sort(values)
-    size = ordered.size
-    middle: float = 0.5 * (ordered[(size - 1) // 2] + ordered[size // 2])
+def _sorted_median(work: Ints, size: int) -> float:  # pragma: no cover - compiled
+    """The median of ``work[:size]``, which it sorts in place (insertion sort: the
+    arrays are a few dozen values, and nothing is allocated per beat)."""
+    for i in range(1, size):
+        value = work[i]
+        j = i - 1
+        while j >= 0 and work[j] > value:
+            work[j + 1] = work[j]
+            j -= 1
+        work[j + 1] = value
+    middle: float = 0.5 * (work[(size - 1) // 2] + work[size // 2])
     return middle
+
+
+@compiled()
+def _median(values: Ints, size: int, work: Ints) -> float:  # pragma: no cover - compiled
+    """The median of ``values[:size]``, sorted in ``work``."""
+    for j in range(size):
+        work[j] = values[j]
+    return _sorted_median(work, size)
 
 
 @compiled()
@@ -202,19 +217,19 @@ def _ectopic(before: int, after: int, reference: float) -> bool:  # pragma: no c
 
 
 @compiled()
-def _cells(ring: Ints, median: float) -> int:  # pragma: no cover - compiled
+def _cells(ring: Ints, median: float, codes: Ints) -> int:  # pragma: no cover - compiled
     """Distinct cells of ``AF_CELL`` x the median interval that the pairs of successive
-    differences of the intervals fall in (a Lorenz plot of the differences)."""
+    differences of the intervals fall in (a Lorenz plot of the differences); ``codes``
+    is room for them."""
     size = ring.size
-    codes = np.empty(size - 2, dtype=np.int64)
     cell = AF_CELL * median
     for j in range(size - 2):
         a = np.int64(np.floor((ring[j + 1] - ring[j]) / cell))
         b = np.int64(np.floor((ring[j + 2] - ring[j + 1]) / cell))
         codes[j] = a * 4096 + b
-    codes.sort()
+    _sorted_median(codes, size - 2)
     distinct = 1
-    for j in range(1, codes.size):
+    for j in range(1, size - 2):
         if codes[j] != codes[j - 1]:
             distinct += 1
     return distinct
@@ -334,6 +349,7 @@ def _follow(
     used = 0
     pause = PAUSE_S * rate
     size = ring.size
+    work = np.empty(max(size, RATE_INTERVALS), dtype=np.int64)  # room to sort in
     for k in range(n):
         beat = beats[k]
         last = s[_LAST_BEAT]
@@ -365,7 +381,9 @@ def _follow(
             s[_NEXT_NUMBER] += 1
             s[_COUNTS + PAUSE] += 1
         # The intervals before this one, for the ectopic-beat check below.
-        reference = _median(recent[:-1]) if s[_INTERVALS] >= RATE_INTERVALS else 0.0
+        reference = 0.0
+        if s[_INTERVALS] >= RATE_INTERVALS:
+            reference = _median(recent, RATE_INTERVALS - 1, work)
         _push(recent, rr)
         s[_INTERVALS] += 1
         if s[_INTERVALS] >= RATE_INTERVALS:  # the heart rate over the last intervals
@@ -418,10 +436,11 @@ def _follow(
             s[_AF_INTERVALS] += 1
             continue_af = s[_AF_INTERVALS] >= size
         if continue_af:
-            median = _median(ring)
-            steps = np.abs(ring[1:] - ring[:-1])
-            irregularity = _median(steps) / median
-            cells = _cells(ring, median)
+            median = _median(ring, size, work)
+            for j in range(size - 1):
+                work[j] = abs(ring[j + 1] - ring[j])
+            irregularity = _sorted_median(work, size - 1) / median
+            cells = _cells(ring, median, work)
             onset = irregularity > AF_IRREGULARITY and cells >= AF_CELLS
             ended = irregularity < AF_IRREGULARITY * AF_END_RATIO or cells < AF_CELLS * AF_END_RATIO
             window_start = max(ends[0] - ring[0], s[_AF_LAST_END])
