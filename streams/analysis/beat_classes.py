@@ -27,12 +27,15 @@ morphology and heartbeat interval features", IEEE Trans Biomed Eng 51(7):1196-12
   ``SMALL`` of theirs: a T wave or noise taken for a beat), one too close to the ECG's
   start or end to be measured, or one before there is a dominant template;
 - N or S: a beat of the dominant shape (it matches the dominant template, or correlates
-  at least ``NORMAL_CORRELATION`` with it, its width below ``WIDE`` and its amplitude
-  within a factor ``AMPLITUDE`` of it): S when premature (below ``S_PREMATURE``), N
-  otherwise;
-- V: any other beat that comes early (prematurity below ``V_PREMATURE``, or followed by
-  a compensatory pause while not late) or is wide and unlike the dominant shape
-  (correlation below ``V_CORRELATION``, width at least ``V_WIDE``);
+  at least ``ALIKE`` with it, or at least ``NORMAL_CORRELATION`` with its width below
+  ``WIDE`` and its amplitude within a factor ``AMPLITUDE`` of it): S when premature
+  (below ``S_PREMATURE``), N otherwise;
+- V: any other beat that comes early (prematurity below ``V_PREMATURE``), or is followed
+  by a compensatory pause (above ``COMPENSATORY_PAUSE``) while not late;
+- V or Q: any other beat that is wide and unlike the dominant shape (correlation below
+  ``V_CORRELATION``, width at least ``V_WIDE``): V if its timing shows it at all (below
+  ``V_UNLIKE_PREMATURE``, or a compensatory pause), Q in its usual place with no pause
+  after it (mostly noise taken for a beat);
 - N: the rest (a wider beat in its usual place: a rate-dependent bundle-branch block).
 
 F is never given: fusion beats (0.8 % of MIT-BIH's) are counted as what they look like.
@@ -41,7 +44,7 @@ A beat's class is decided when the next beat is final (the pause after it is par
 it), or when the ECG ends. Everything runs beat by beat on values that any chunking
 gives alike (block means at absolute block boundaries, the last ``RING_S`` seconds of
 them carried), so the classes are the same for any chunking. The memory: the ring of
-block means (about 1.3 KB for two leads), the templates in float32 (0.7 KB) and a few
+block means (about 1.1 KB for two leads), the templates in float32 (0.7 KB) and a few
 numbers.
 """
 
@@ -61,7 +64,10 @@ N_CLASS, S_CLASS, V_CLASS, F_CLASS, Q_CLASS = range(5)
 MAX_LEADS: Final = 2
 BLOCK_RATE: Final = 125.0
 PRE_S, POST_S = 0.10, 0.15
-RING_S: Final = 2.2  # the detector makes a beat final at most ~2.3 s after its R peak
+# The detector makes most beats final within 1.5 s of their R peak, a search-back at
+# most ~2.3 s; a beat older than the ring when it comes (rare) is Q. 2.2 s keeps the
+# state of 12 leads at 500 Hz under 16 KiB.
+RING_S: Final = 2.2
 N_TEMPLATES: Final = 3
 LAG: Final = 2
 MATCH: Final = 0.9

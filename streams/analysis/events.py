@@ -1,12 +1,14 @@
-"""Rhythm events, decided beat by beat as the final beats arrive: atrial fibrillation,
-pauses, bradycardia and tachycardia episodes.
+"""Rhythm events, decided beat by beat as the final beats arrive with their classes:
+atrial fibrillation, pauses, ventricular runs, bradycardia and tachycardia episodes.
 
 The events follow the beats the detector has made final, in order, one beat at a time
 (``_follow``, compiled): whatever the chunking, the same beats arrive in the same order,
 so the same events are decided at the same beats. An event is reported when it is
 decided, in the window of the beat that decided it: an episode twice, at its onset
 (``end_sample`` None) and at its end, both with its ``number``; a pause once. The state
-is a few integers and the last ``AF_INTERVALS`` RR intervals, whatever the ECG's length.
+is a few integers, the last ``AF_INTERVALS`` intervals the AF check uses and the beats
+that end them, and the last ``RATE_INTERVALS`` RR intervals, whatever the ECG's length.
+Nothing is allocated per beat (the medians sort in a scratch array).
 
 - **Pause**: an RR interval of at least ``PAUSE_S`` (2 s), from the beat before it to
   the beat after it.
@@ -14,6 +16,8 @@ is a few integers and the last ``AF_INTERVALS`` RR intervals, whatever the ECG's
   (8) RR intervals below ``BRADY_BPM`` (50) / above ``TACHY_BPM`` (120); the episode
   starts at the first beat of those intervals and ends when the rate over the last 8
   is back beyond ``BRADY_END_BPM`` (55) / ``TACHY_END_BPM`` (110), at that beat.
+- **Ventricular run**: ``RUN_BEATS`` (3) or more V beats in a row (a triplet, or
+  ventricular tachycardia), reported at its third beat and at the first beat after it.
 - **Atrial fibrillation**: the RR intervals are irregular and follow no pattern.
   The method is after the RR-irregularity detectors of Tateno K, Glass L, "Automatic
   detection of atrial fibrillation using the coefficient of variation and density
@@ -21,15 +25,18 @@ is a few integers and the last ``AF_INTERVALS`` RR intervals, whatever the ECG's
   Petrenas A, Marozas V, Sornmo L, "Low-complexity detection of atrial fibrillation in
   continuous long-term monitoring", Comput Biol Med 65:184-191, 2015: over the last
   ``AF_INTERVALS`` (32) RR intervals, the median absolute successive difference
-  relative to the median interval measures the irregularity (robust to a few ectopic
-  beats, which change two differences each). A regular pattern (bigeminy, trigeminy:
+  relative to the median interval measures the irregularity. Intervals next to a V, F
+  or Q beat are left out, and so are both intervals around a beat that comes early
+  and is followed by a compensating pause (``_ectopic``), so that ectopic beats do not
+  read as irregularity. A regular pattern (bigeminy, trigeminy:
   few distinct successive-difference pairs) is not AF however large its differences:
   the pairs of successive differences, in cells of ``AF_CELL`` of the median interval,
   must fill at least ``AF_CELLS`` cells (after the Lorenz-plot "irregularity evidence"
   of Sarkar S, Ritscher D, Mehra R, "A detector for a chronic implantable atrial
   tachyarrhythmia monitor", IEEE Trans Biomed Eng 55(3):1219-1224, 2008). An episode
-  starts where its window of intervals starts and ends at the middle of the window
-  that found the rhythm regular again (``AF_END_RATIO`` of the onset threshold).
+  starts where its window of intervals starts; it ends once the rhythm has looked
+  regular (either measure below ``AF_END_RATIO`` of its threshold) for
+  ``AF_CALM_BEATS`` (16) beats, at the middle of the window that first found it so.
 """
 
 from __future__ import annotations

@@ -7,8 +7,9 @@ of a chunk has ended and gets no more. ``feed`` takes the analyser's memory and 
 chunk completed; ``finish`` closes the ECG; ``summary_so_far`` is the ECG's result
 over the windows closed so far (what a live lookup shows). Window ``w`` covers samples
 ``[w * W, (w + 1) * W)``. A window closes once its samples are in and, with a
-sampling rate, once the beat detector has finalised every beat before its end; its
-beats are those with an index in the window.
+sampling rate, once the beat detector has finalised every beat before its end and each
+of its beats has its class (``beat_classes``: decided with the next beat); its beats are
+those with an index in the window, and the rhythm events they decided (``events``).
 
 Chunk invariance: every statistic is an integer sum, minimum or maximum (see
 ``lead_stats``, ``rhythm``), the detector is chunk invariant by contract, and floats
